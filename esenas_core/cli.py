@@ -1,0 +1,118 @@
+"""The ``esenas`` command line.
+
+Bad input (unknown plugin, unknown or mistyped key, impossible option, unknown env id, missing
+file, bad TOML) prints one line to stderr and exits with status 2, leaving no run directory.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from esenas_core.errors import EsenasError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"esenas: error: {message}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """Turns every ``EsenasError`` into the one-line message and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EsenasError as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="esenas")
+def main() -> None:
+    """ES-ENAS: Evolution Strategies + neural architecture search for RL policies."""
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set es.sigma=0.1 (repeatable).")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="Where to write outputs (default: runs/<name>-<timestamp>).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: bool) -> None:
+    """Train with the config file CONFIG."""
+    from tqdm import tqdm
+
+    from esenas_core.config import load_config
+    from esenas_core.experiment import Experiment
+    from esenas_core.plugins import get_registries
+    from esenas_core.rundir import RunDirectory, default_run_path
+    from esenas_core.trainer import Trainer
+
+    registries = get_registries()
+    cfg = load_config(config, overrides, registries)
+    experiment = Experiment.build(cfg, registries)  # validates everything before any file exists
+    directory = RunDirectory.create(run_dir or default_run_path(cfg.name))
+    directory.write_text("config.toml", cfg.to_toml())
+    trainer = Trainer(experiment, directory)
+    space = experiment.space
+    click.echo(
+        f"esenas: {cfg.task.name} {_task_label(cfg)} | search space {cfg.search_space.name}"
+        f" ({space.num_params} params) | controller {cfg.controller.name}"
+        f" | backend {cfg.backend.name} | {cfg.iterations} iterations → {directory.path}"
+    )
+    with tqdm(total=cfg.iterations, disable=quiet, unit="it", dynamic_ncols=True,
+              file=sys.stderr) as bar:
+        def progress(row: dict[str, Any]) -> None:
+            bar.set_postfix(score=f"{row['score_mean']:.1f}", best=f"{row['best_score']:.1f}")
+            bar.update(1)
+
+        trainer.train(progress)
+    trainer.save_final()
+    _print_summary(trainer.summary(), cfg, experiment, directory.path)
+
+
+def _task_label(cfg: Any) -> str:
+    return str(getattr(cfg.task.options, "env_id", ""))
+
+
+def _print_summary(s: dict[str, Any], cfg: Any, experiment: Any, path: Path) -> None:
+    def num(x: float) -> str:
+        return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+    describe = experiment.space.describe(experiment.space.decode(experiment.controller.propose(1)[0]))
+    click.echo(
+        f"done: {s['iterations']} iterations, {s['episodes']} episodes,"
+        f" {s['env_steps']} env steps in {s['wall_time']:.1f} s"
+    )
+    click.echo(
+        f"score (mean of {cfg.es.exact_evals} exact evals at θ): first iteration"
+        f" {num(s['first_score'])} → final {num(s['final_score'])};"
+        f" best single episode {num(s['best_score'])} (iteration {s['best_iteration']})"
+    )
+    if "candidate_edges" in describe:
+        click.echo(
+            f"architecture: {num(s['edges_mean'])} of {describe['candidate_edges']} candidate edges"
+            " in use"
+        )
+    click.echo(f"outputs: {path}/ (config.toml, metrics.csv, best/, final/)")
+
+
+@main.command()
+def plugins() -> None:
+    """List every registered plugin per kind, with the package it came from."""
+    from esenas_core.plugins import KINDS, get_registries
+
+    registries = get_registries()
+    for kind in KINDS:
+        click.echo(f"{kind}:")
+        for name in registries[kind].names():
+            entry = registries[kind].get(name)
+            doc = (entry.cls.__doc__ or "").strip().splitlines()
+            click.echo(f"  {name:<24} [{entry.source}] {doc[0] if doc else ''}")

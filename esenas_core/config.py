@@ -1,0 +1,201 @@
+"""Run configuration: one TOML file → frozen attrs records, validated before anything runs.
+
+Layout::
+
+    name = "default"      # run name (default run directory: runs/<name>-<timestamp>)
+    seed = 0
+    iterations = 40
+
+    [task]                 # one table per plugin kind; `name` picks the plugin,
+    name = "gym"           # the other keys are that plugin's options
+    env_id = "CartPole-v1"
+
+    [controller]
+    name = "regularized_evolution"
+    [controller.random]    # options kept per plugin: used only when that plugin is selected
+    [controller.regularized_evolution]
+    population_size = 40
+
+    [es]                   # the ES engine (esenas_core.ESConfig)
+    sigma = 0.05
+
+Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controller.name=random``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import tomli_w
+
+from esenas_core.errors import ConfigError, UnknownPluginError
+from esenas_core.options import did_you_mean, structure, unstructure
+from esenas_core.plugins import KINDS, Registries
+
+_ge0 = attrs.validators.ge(0)
+_ge1 = attrs.validators.ge(1)
+_gt0 = attrs.validators.gt(0.0)
+
+
+@attrs.frozen
+class ESConfig:
+    """The ES engine: perturbations, fitness shaping, update, exact evaluations, fault tolerance."""
+
+    num_pairs: int = attrs.field(default=16, validator=_ge1)
+    sigma: float = attrs.field(default=0.05, validator=_gt0)
+    learning_rate: float = attrs.field(default=0.05, validator=_gt0)
+    fitness_shaping: Literal["zscore"] = "zscore"
+    exact_evals: int = attrs.field(default=4, validator=_ge1)
+    obs_norm: bool = True
+    obs_std_floor: float = attrs.field(default=1e-2, validator=_gt0)
+    min_valid_fraction: float = attrs.field(
+        default=0.6, validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)]
+    )
+    max_retries: int = attrs.field(default=2, validator=_ge0)
+
+
+@attrs.frozen
+class PluginChoice:
+    """A selected plugin and its structured options."""
+
+    name: str
+    options: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **unstructure(self.options)}
+
+
+@attrs.frozen
+class RunConfig:
+    """A whole run, resolved: every plugin chosen and every option filled in."""
+
+    name: str
+    seed: int
+    iterations: int
+    task: PluginChoice
+    search_space: PluginChoice
+    controller: PluginChoice
+    backend: PluginChoice
+    es: ESConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "seed": self.seed, "iterations": self.iterations}
+        for kind in KINDS:
+            out[kind] = getattr(self, kind).to_dict()
+        out["es"] = unstructure(self.es)
+        return out
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+
+DEFAULT_PLUGINS = {"task": "gym", "search_space": "edges", "controller": "random", "backend": "serial"}
+_TOP_KEYS = {"name": str, "seed": int, "iterations": int}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing file or bad TOML is a one-line ``ConfigError``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"es.sigma=0.1"`` → (["es", "sigma"], 0.1). Values are TOML; bare words are strings."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. es.sigma=0.1")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``data`` with each ``KEY=VALUE`` override set (tables created as needed)."""
+    out = _deep_copy(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {text!r}: {part!r} is not a table")
+            node = child
+        node[path[-1]] = value
+    return out
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+def build_config(data: Mapping[str, Any], registries: Registries, source: str = "config") -> RunConfig:
+    """Validate a raw config dict into a ``RunConfig``; every error names the table and key."""
+    sections = set(KINDS) | {"es"}
+    for key, value in data.items():
+        if key in _TOP_KEYS:
+            continue
+        if key not in sections:
+            valid = sorted(set(_TOP_KEYS) | sections)
+            raise ConfigError(
+                f"{source}: unknown top-level key {key!r}{did_you_mean(key, valid)}"
+                f" (valid: {', '.join(valid)})"
+            )
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: [{key}] must be a table, got {value!r}")
+    top = structure(_TopLevel, {k: data[k] for k in _TOP_KEYS if k in data}, source)
+    choices = {
+        kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS
+    }
+    es = structure(ESConfig, data.get("es", {}), f"{source}: [es]")
+    return RunConfig(name=top.name, seed=top.seed, iterations=top.iterations, es=es, **choices)
+
+
+@attrs.frozen
+class _TopLevel:
+    name: str = "run"
+    seed: int = attrs.field(default=0, validator=_ge0)
+    iterations: int = attrs.field(default=20, validator=_ge1)
+
+
+def _plugin_choice(
+    kind: str, table: Mapping[str, Any], registries: Registries, source: str
+) -> PluginChoice:
+    registry = registries[kind]
+    name = table.get("name", DEFAULT_PLUGINS[kind])
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}: [{kind}] name must be a string, got {name!r}")
+    try:
+        registry.get(name)
+    except UnknownPluginError as exc:
+        raise ConfigError(f"{source}: [{kind}] {exc}") from None
+    per_plugin = {k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)}
+    flat = {k: v for k, v in table.items() if k != "name" and k not in per_plugin}
+    options = {**per_plugin.get(name, {}), **flat}
+    try:
+        return PluginChoice(name, registries.options(kind, name, options))
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(
+    path: str | Path, overrides: Iterable[str], registries: Registries
+) -> RunConfig:
+    """Read, override and validate a config file."""
+    return build_config(apply_overrides(read_toml(path), overrides), registries, str(path))

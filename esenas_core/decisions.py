@@ -1,0 +1,176 @@
+"""Declarative decision spaces and numpy genomes.
+
+An architecture is encoded as a *genome*: a flat ``int64`` array that concatenates the values of a
+few decision groups. Sampling, validating and mutating genomes costs microseconds, which is why the
+per-rollout path never touches PyGlove DNAs (see docs/concepts.md).
+
+Groups:
+- ``Subset(n, k)``: k distinct items of range(n); a set, stored sorted.
+- ``Choice(n, count)``: ``count`` independent choices, each in range(n).
+- ``Mask(n)``: n booleans (0/1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from esenas_core.errors import GenomeError
+
+
+def _positive(_inst: object, attribute: attrs.Attribute, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value}")
+
+
+@attrs.frozen
+class Subset:
+    """Choose ``k`` distinct items among ``n``; order does not matter (values kept sorted)."""
+
+    n: int = attrs.field(validator=_positive)
+    k: int = attrs.field(validator=_positive)
+    label: str = "subset"
+
+    def __attrs_post_init__(self) -> None:
+        if self.k > self.n:
+            raise ValueError(f"Subset {self.label!r}: k={self.k} is larger than n={self.n}")
+
+    @property
+    def length(self) -> int:
+        return self.k
+
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        keys = rng.random((count, self.n))
+        picks = np.argpartition(keys, self.k - 1, axis=1)[:, : self.k]
+        return np.sort(picks, axis=1)
+
+    def validate(self, values: np.ndarray) -> None:
+        if values.min(initial=0) < 0 or values.max(initial=0) >= self.n:
+            raise GenomeError(f"{self.label}: values must lie in [0, {self.n})")
+        if np.any(np.diff(values) <= 0):
+            raise GenomeError(f"{self.label}: values must be distinct and sorted")
+
+    def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Swap one chosen item for one unchosen item (identity when k == n)."""
+        if self.k == self.n:
+            return values.copy()
+        chosen = np.zeros(self.n, dtype=bool)
+        chosen[values] = True
+        # Rejection sampling is O(1) expected while k is far below n; fall back when it is not.
+        for _ in range(32):
+            new = int(rng.integers(self.n))
+            if not chosen[new]:
+                break
+        else:
+            new = int(rng.choice(np.flatnonzero(~chosen)))
+        out = values.copy()
+        out[rng.integers(self.k)] = new
+        return np.sort(out)
+
+
+@attrs.frozen
+class Choice:
+    """``count`` independent categorical choices, each among ``n`` options."""
+
+    n: int = attrs.field(validator=_positive)
+    count: int = attrs.field(default=1, validator=_positive)
+    label: str = "choice"
+
+    @property
+    def length(self) -> int:
+        return self.count
+
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return rng.integers(self.n, size=(count, self.count))
+
+    def validate(self, values: np.ndarray) -> None:
+        if values.min(initial=0) < 0 or values.max(initial=0) >= self.n:
+            raise GenomeError(f"{self.label}: values must lie in [0, {self.n})")
+
+    def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Re-draw one position to a different option (identity when n == 1)."""
+        out = values.copy()
+        if self.n > 1:
+            pos = rng.integers(self.count)
+            out[pos] = (out[pos] + rng.integers(1, self.n)) % self.n
+        return out
+
+
+@attrs.frozen
+class Mask:
+    """``n`` independent booleans stored as 0/1."""
+
+    n: int = attrs.field(validator=_positive)
+    label: str = "mask"
+
+    @property
+    def length(self) -> int:
+        return self.n
+
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return rng.integers(2, size=(count, self.n))
+
+    def validate(self, values: np.ndarray) -> None:
+        if np.any((values != 0) & (values != 1)):
+            raise GenomeError(f"{self.label}: values must be 0 or 1")
+
+    def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Flip one bit."""
+        out = values.copy()
+        pos = rng.integers(self.n)
+        out[pos] = 1 - out[pos]
+        return out
+
+
+Group = Subset | Choice | Mask
+
+
+@attrs.frozen
+class DecisionSpace:
+    """An ordered tuple of decision groups; a genome is their values concatenated."""
+
+    groups: tuple[Group, ...] = attrs.field(converter=tuple)
+
+    @property
+    def length(self) -> int:
+        return sum(g.length for g in self.groups)
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in np.cumsum([0] + [g.length for g in self.groups]))
+
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` uniformly random genomes as an ``(count, length)`` int64 array."""
+        parts = [g.sample(rng, count) for g in self.groups]
+        if not parts:
+            return np.zeros((count, 0), dtype=np.int64)
+        return np.concatenate(parts, axis=1).astype(np.int64, copy=False)
+
+    def split(self, genome: np.ndarray) -> list[np.ndarray]:
+        """The values of each group, in order."""
+        off = self.offsets
+        return [genome[off[i] : off[i + 1]] for i in range(len(self.groups))]
+
+    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Return ``genome`` as int64 array, or raise ``GenomeError`` saying what is wrong."""
+        arr = np.asarray(genome)
+        if arr.ndim != 1 or arr.shape[0] != self.length:
+            raise GenomeError(f"genome must be a flat array of length {self.length}, got {arr.shape}")
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise GenomeError(f"genome must hold integers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64, copy=False)
+        for group, values in zip(self.groups, self.split(arr), strict=True):
+            group.validate(values)
+        return arr
+
+    def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mutate one group, chosen with probability proportional to its length."""
+        if not self.groups:
+            return genome.copy()
+        lengths = np.array([g.length for g in self.groups], dtype=float)
+        which = int(rng.choice(len(self.groups), p=lengths / lengths.sum()))
+        parts = self.split(genome)
+        parts[which] = self.groups[which].mutate(parts[which], rng)
+        return np.concatenate(parts).astype(np.int64, copy=False)

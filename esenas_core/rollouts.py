@@ -1,0 +1,143 @@
+"""Rollout requests and results, and the one worker-side function every backend calls.
+
+Only seeds and genomes travel per request; θ travels once per job. The worker regenerates each
+perturbation ε from its seed, so serial, process and dask backends compute identical numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core.seeding import perturbation
+
+
+@attrs.frozen
+class WorkerSpec:
+    """What a worker needs to build (and cache) the task and the search space."""
+
+    task: str
+    task_options: dict[str, Any]
+    search_space: str
+    search_space_options: dict[str, Any]
+
+    def key(self) -> str:
+        return json.dumps(attrs.asdict(self), sort_keys=True)
+
+
+@attrs.frozen(eq=False)
+class Job:
+    """Everything shared by the requests of one evaluation: sent once per worker."""
+
+    spec: WorkerSpec
+    theta: np.ndarray
+    sigma: float
+    obs_mean: np.ndarray
+    obs_std: np.ndarray
+
+
+@attrs.frozen(eq=False)
+class RolloutRequest:
+    """One episode: θ + sign·σ·ε(perturbation_seed) with architecture ``genome``."""
+
+    index: int
+    perturbation_seed: int
+    sign: int  # +1, -1, or 0 for an exact evaluation at θ
+    genome: np.ndarray
+    env_seed: int
+
+
+@attrs.frozen(eq=False)
+class EpisodeResult:
+    """What a task returns for one episode."""
+
+    reward: float
+    steps: int
+    obs_count: int
+    obs_mean: np.ndarray
+    obs_m2: np.ndarray
+
+
+@attrs.frozen(eq=False)
+class RolloutResult:
+    """One request's outcome; ``error`` is set (and ``episode`` None) when it failed."""
+
+    index: int
+    episode: EpisodeResult | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.episode is not None and bool(np.isfinite(self.episode.reward))
+
+    @classmethod
+    def failed(cls, index: int, error: str) -> RolloutResult:
+        return cls(index=index, episode=None, error=error)
+
+
+# Per-process cache: a worker keeps its environments and search space between jobs.
+_WORKER_CACHE: dict[str, tuple[Any, Any]] = {}
+
+
+def _build(spec: WorkerSpec) -> tuple[Any, Any]:
+    key = spec.key()
+    if key not in _WORKER_CACHE:
+        from esenas_core.plugins import get_registries
+
+        reg = get_registries()
+        task = reg.create("task", spec.task, spec.task_options)
+        space = reg.create("search_space", spec.search_space, spec.search_space_options, task.spec())
+        _WORKER_CACHE[key] = (task, space)
+    return _WORKER_CACHE[key]
+
+
+def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
+    dim = job.theta.shape[0]
+    params = np.repeat(job.theta[None, :], len(requests), axis=0)
+    for row, req in enumerate(requests):
+        if req.sign:
+            params[row] += req.sign * job.sigma * perturbation(req.perturbation_seed, dim)
+    return params
+
+
+def _run(task: Any, space: Any, job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
+    archs = [space.decode(req.genome) for req in requests]
+    episodes = task.run_episodes(
+        space,
+        _params(job, requests),
+        archs,
+        [req.env_seed for req in requests],
+        job.obs_mean,
+        job.obs_std,
+    )
+    return [RolloutResult(index=r.index, episode=e) for r, e in zip(requests, episodes, strict=True)]
+
+
+def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
+    """Run ``requests`` in lockstep; never raises for a failing rollout.
+
+    If the batch raises, each request is re-run alone so one bad rollout fails only itself.
+    """
+    task, space = _build(job.spec)
+    try:
+        return _run(task, space, job, requests)
+    except Exception:
+        if len(requests) == 1:
+            return [RolloutResult.failed(requests[0].index, _short_error())]
+    results = []
+    for req in requests:
+        try:
+            results.extend(_run(task, space, job, [req]))
+        except Exception:
+            results.append(RolloutResult.failed(req.index, _short_error()))
+    return results
+
+
+def _short_error() -> str:
+    lines = traceback.format_exc().strip().splitlines()
+    return lines[-1] if lines else "unknown error"

@@ -1,0 +1,88 @@
+"""The run directory: resolved config, metrics.csv, best/ (architecture JSON + weights .npz).
+
+Every file is written atomically (temp file, then rename), so a killed run never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from esenas_core.errors import ConfigError
+
+
+def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def default_run_path(name: str, root: str | Path = "runs") -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{name}-{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(root) / f"{name}-{stamp}-{n}"
+    return path
+
+
+class RunDirectory:
+    """Files of one run; create it only after the whole config has been validated."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._columns: list[str] | None = None
+
+    @classmethod
+    def create(cls, path: str | Path) -> RunDirectory:
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ConfigError(f"run directory {path} already exists and is not empty")
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def write_text(self, name: str, text: str) -> None:
+        _atomic_write(self.path / name, lambda fh: fh.write(text))
+
+    def append_metrics(self, row: Mapping[str, Any]) -> None:
+        """Append one row to metrics.csv (header from the first row; columns fixed after)."""
+        target = self.path / "metrics.csv"
+        if self._columns is None:
+            self._columns = list(row)
+            with open(target, "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerow(self._columns)
+        missing = set(self._columns) ^ set(row)
+        if missing:
+            raise ValueError(f"metrics row columns changed: {sorted(missing)}")
+        with open(target, "a", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerow([_fmt(row[c]) for c in self._columns])
+            fh.flush()
+
+    def write_weights(self, folder: str, name: str, **arrays: np.ndarray) -> None:
+        target = self.path / folder
+        target.mkdir(exist_ok=True)
+        _atomic_write(target / name, lambda fh: np.savez(fh, **arrays), binary=True)
+
+    def write_json(self, folder: str, name: str, data: Mapping[str, Any]) -> None:
+        target = self.path / folder
+        target.mkdir(exist_ok=True)
+        _atomic_write(target / name, lambda fh: json.dump(data, fh, indent=2, sort_keys=True))
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value

@@ -1,0 +1,1 @@
+"""Built-in architecture controllers: one plugin per module."""

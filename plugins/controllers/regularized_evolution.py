@@ -1,0 +1,92 @@
+"""``regularized_evolution``: aging evolution (Real et al., "Regularized Evolution for Image
+Classifier Architecture Search", AAAI 2019), on numpy genomes.
+
+Population of the last ``population_size`` evaluated genomes (oldest removed first: aging).
+Each proposal: while the population is not full, a uniform random genome; afterwards, the best of
+``tournament_size`` individuals sampled from the population, mutated once (a mutation respects
+its decision type: swap one edge of a Subset, redraw one Choice, flip one Mask bit).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core import Controller, hookimpl
+from esenas_core.controller_utils import FeedbackCounter, rng_state, set_rng_state
+
+
+@attrs.frozen
+class RegularizedEvolutionOptions:
+    """Options of the ``regularized_evolution`` controller."""
+
+    population_size: int = attrs.field(default=50, validator=attrs.validators.ge(2))
+    tournament_size: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+
+    def __attrs_post_init__(self) -> None:
+        if self.tournament_size > self.population_size:
+            raise ValueError(
+                f"tournament_size ({self.tournament_size}) must not exceed"
+                f" population_size ({self.population_size})"
+            )
+
+
+class RegularizedEvolution(Controller):
+    """Tournament selection + mutation over an aging population."""
+
+    name = "regularized_evolution"
+    Options = RegularizedEvolutionOptions
+
+    def __init__(self, options: RegularizedEvolutionOptions, decisions: Any, seed: int) -> None:
+        super().__init__(options, decisions, seed)
+        self.population: deque[tuple[np.ndarray, float]] = deque(maxlen=options.population_size)
+        self.counter = FeedbackCounter()
+
+    def propose(self, n: int) -> np.ndarray:
+        if len(self.population) < self.options.population_size:
+            return self.decisions.sample(self.rng, n)
+        rewards = np.array([r for _, r in self.population])
+        out = np.empty((n, self.decisions.length), dtype=np.int64)
+        for i in range(n):
+            picks = self.rng.choice(len(rewards), self.options.tournament_size, replace=False)
+            parent = self.population[int(picks[np.argmax(rewards[picks])])][0]
+            out[i] = self.decisions.mutate(parent, self.rng)
+        return out
+
+    def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
+        genomes, rewards = self.counter.accept(genomes, rewards)
+        for genome, reward in zip(genomes, rewards, strict=True):
+            self.population.append((genome.copy(), float(reward)))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "rng": rng_state(self.rng),
+            "counter": self.counter.state(),
+            "population": [[g.tolist(), r] for g, r in self.population],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])
+        self.counter = FeedbackCounter.from_state(state["counter"])
+        self.population = deque(
+            ((np.asarray(g, dtype=np.int64), float(r)) for g, r in state["population"]),
+            maxlen=self.options.population_size,
+        )
+
+    def stats(self) -> dict[str, float]:
+        rewards = np.array([r for _, r in self.population])
+        return {
+            **self.counter.stats(),
+            "population_size": float(len(rewards)),
+            "population_best": float(rewards.max()) if rewards.size else float("nan"),
+            "population_mean": float(rewards.mean()) if rewards.size else float("nan"),
+        }
+
+
+@hookimpl
+def esenas_register_controllers(register):  # noqa: ANN001, ANN201
+    register(RegularizedEvolution)

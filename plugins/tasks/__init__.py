@@ -1,0 +1,1 @@
+"""Built-in tasks (environments and objectives): one plugin per module."""
