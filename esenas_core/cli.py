@@ -40,10 +40,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config key, e.g. --set es.sigma=0.1 (repeatable).")
-@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
-              help="Where to write outputs (default: runs/<name>-<timestamp>).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set es.sigma=0.1 (repeatable).",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write outputs (default: runs/<name>-<timestamp>).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: bool) -> None:
     """Train with the config file CONFIG."""
@@ -67,8 +76,10 @@ def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: boo
         f" ({space.num_params} params) | controller {cfg.controller.name}"
         f" | backend {cfg.backend.name} | {cfg.iterations} iterations → {directory.path}"
     )
-    with tqdm(total=cfg.iterations, disable=quiet, unit="it", dynamic_ncols=True,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=cfg.iterations, disable=quiet, unit="it", dynamic_ncols=True, file=sys.stderr
+    ) as bar:
+
         def progress(row: dict[str, Any]) -> None:
             bar.set_postfix(score=f"{row['score_mean']:.1f}", best=f"{row['best_score']:.1f}")
             bar.update(1)
@@ -86,7 +97,9 @@ def _print_summary(s: dict[str, Any], cfg: Any, experiment: Any, path: Path) -> 
     def num(x: float) -> str:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
-    describe = experiment.space.describe(experiment.space.decode(experiment.controller.propose(1)[0]))
+    describe = experiment.space.describe(
+        experiment.space.decode(experiment.controller.propose(1)[0])
+    )
     click.echo(
         f"done: {s['iterations']} iterations, {s['episodes']} episodes,"
         f" {s['env_steps']} env steps in {s['wall_time']:.1f} s"
@@ -116,3 +129,7 @@ def plugins() -> None:
             entry = registries[kind].get(name)
             doc = (entry.cls.__doc__ or "").strip().splitlines()
             click.echo(f"  {name:<24} [{entry.source}] {doc[0] if doc else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -93,7 +93,12 @@ class RunConfig:
         return tomli_w.dumps(self.to_dict())
 
 
-DEFAULT_PLUGINS = {"task": "gym", "search_space": "edges", "controller": "random", "backend": "serial"}
+DEFAULT_PLUGINS = {
+    "task": "gym",
+    "search_space": "edges",
+    "controller": "random",
+    "backend": "serial",
+}
 _TOP_KEYS = {"name": str, "seed": int, "iterations": int}
 
 
@@ -117,7 +122,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. es.sigma=0.1")
+        raise ConfigError(
+            f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. es.sigma=0.1"
+        )
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -145,7 +152,9 @@ def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-def build_config(data: Mapping[str, Any], registries: Registries, source: str = "config") -> RunConfig:
+def build_config(
+    data: Mapping[str, Any], registries: Registries, source: str = "config"
+) -> RunConfig:
     """Validate a raw config dict into a ``RunConfig``; every error names the table and key."""
     sections = set(KINDS) | {"es"}
     for key, value in data.items():
@@ -160,9 +169,7 @@ def build_config(data: Mapping[str, Any], registries: Registries, source: str = 
         if not isinstance(value, Mapping):
             raise ConfigError(f"{source}: [{key}] must be a table, got {value!r}")
     top = structure(_TopLevel, {k: data[k] for k in _TOP_KEYS if k in data}, source)
-    choices = {
-        kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS
-    }
+    choices = {kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS}
     es = structure(ESConfig, data.get("es", {}), f"{source}: [es]")
     return RunConfig(name=top.name, seed=top.seed, iterations=top.iterations, es=es, **choices)
 
@@ -185,8 +192,11 @@ def _plugin_choice(
         registry.get(name)
     except UnknownPluginError as exc:
         raise ConfigError(f"{source}: [{kind}] {exc}") from None
-    per_plugin = {k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)}
+    per_plugin = {
+        k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)
+    }
     flat = {k: v for k, v in table.items() if k != "name" and k not in per_plugin}
+    _hint_foreign_keys(kind, name, flat, registries, source)
     options = {**per_plugin.get(name, {}), **flat}
     try:
         return PluginChoice(name, registries.options(kind, name, options))
@@ -194,8 +204,30 @@ def _plugin_choice(
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_config(
-    path: str | Path, overrides: Iterable[str], registries: Registries
-) -> RunConfig:
+def _hint_foreign_keys(
+    kind: str, name: str, flat: Mapping[str, Any], registries: Registries, source: str
+) -> None:
+    """A flat key that belongs to another plugin of this kind: say so, and how to keep it."""
+    own = {f.name for f in attrs.fields(registries[kind].get(name).cls.Options)}
+    for key, value in flat.items():
+        if key in own:
+            continue
+        hint = did_you_mean(key, registries[kind].entries)
+        if isinstance(value, Mapping) and hint:
+            raise ConfigError(f"{source}: [{kind}.{key}] is not a registered {kind}{hint}")
+        owners = [
+            other
+            for other, entry in registries[kind].entries.items()
+            if other != name and key in {f.name for f in attrs.fields(entry.cls.Options)}
+        ]
+        if owners:
+            raise ConfigError(
+                f"{source}: [{kind}] {name}: {key!r} is an option of {owners[0]!r},"
+                f" not of {name!r};"
+                f" put it under [{kind}.{owners[0]}] to keep it while switching plugins"
+            )
+
+
+def load_config(path: str | Path, overrides: Iterable[str], registries: Registries) -> RunConfig:
     """Read, override and validate a config file."""
     return build_config(apply_overrides(read_toml(path), overrides), registries, str(path))

@@ -24,7 +24,8 @@ def check_feedback(genomes: np.ndarray, rewards: np.ndarray) -> tuple[np.ndarray
     rewards = np.asarray(rewards, dtype=np.float64)
     if genomes.ndim != 2 or rewards.ndim != 1 or genomes.shape[0] != rewards.shape[0]:
         raise ValueError(
-            f"feedback needs genomes (n, L) and rewards (n,), got {genomes.shape} and {rewards.shape}"
+            "feedback needs genomes (n, L) and rewards (n,),"
+            f" got {genomes.shape} and {rewards.shape}"
         )
     return genomes, rewards
 

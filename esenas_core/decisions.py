@@ -157,7 +157,9 @@ class DecisionSpace:
         """Return ``genome`` as int64 array, or raise ``GenomeError`` saying what is wrong."""
         arr = np.asarray(genome)
         if arr.ndim != 1 or arr.shape[0] != self.length:
-            raise GenomeError(f"genome must be a flat array of length {self.length}, got {arr.shape}")
+            raise GenomeError(
+                f"genome must be a flat array of length {self.length}, got {arr.shape}"
+            )
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
             raise GenomeError(f"genome must hold integers, got dtype {arr.dtype}")
         arr = arr.astype(np.int64, copy=False)

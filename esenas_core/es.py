@@ -34,7 +34,9 @@ def antithetic_weights(
     f_plus = np.asarray(f_plus, dtype=np.float64)
     f_minus = np.asarray(f_minus, dtype=np.float64)
     if f_plus.shape != f_minus.shape or f_plus.ndim != 1:
-        raise ValueError(f"f_plus and f_minus must be equal 1-D arrays: {f_plus.shape}, {f_minus.shape}")
+        raise ValueError(
+            f"f_plus and f_minus must be equal 1-D arrays: {f_plus.shape}, {f_minus.shape}"
+        )
     m = f_plus.shape[0]
     if m == 0:
         return np.zeros(0)

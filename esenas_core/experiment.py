@@ -51,4 +51,6 @@ class Experiment:
         return cls(config, registries, task, spec, space, controller, backend, worker_spec)
 
     def initial_params(self) -> np.ndarray:
-        return self.space.init_params(np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT)))
+        return self.space.init_params(
+            np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT))
+        )

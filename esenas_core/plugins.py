@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,9 +40,13 @@ KINDS: dict[str, tuple[str, str]] = {
 def get_plugin_manager(
     *, entry_points: bool = True, block: Iterable[str] = (), extra: Iterable[object] = ()
 ) -> pluggy.PluginManager:
-    """specs → built-ins → ``extra`` plugin objects → entry points → ``check_pending()``.
+    """specs → built-ins → ``$ESENAS_PLUGINS`` modules → ``extra`` → entry points → check.
 
     :param block: plugin names (built-in module names or entry-point names) not to load.
+    :param extra: plugin objects (modules, classes or instances with hook implementations).
+
+    ``ESENAS_PLUGINS`` (comma-separated module names, like ``PYTEST_PLUGINS``) loads plugins that
+    are importable but not installed with an entry point; worker processes inherit it.
     """
     pm = pluggy.PluginManager("esenas")
     pm.add_hookspecs(hookspecs)
@@ -50,11 +55,22 @@ def get_plugin_manager(
     for module_name in BUILTIN_PLUGINS:
         if not pm.is_blocked(module_name):
             pm.register(importlib.import_module(module_name), name=module_name)
+    for module_name in filter(None, os.environ.get("ESENAS_PLUGINS", "").split(",")):
+        module_name = module_name.strip()
+        if not pm.is_blocked(module_name) and pm.get_plugin(module_name) is None:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise PluginError(f"ESENAS_PLUGINS: cannot import {module_name!r}: {exc}") from None
+            pm.register(module, name=module_name)
     for plugin in extra:
         pm.register(plugin)
     if entry_points:
         pm.load_setuptools_entrypoints("esenas")
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from None
     return pm
 
 

@@ -91,7 +91,9 @@ def _build(spec: WorkerSpec) -> tuple[Any, Any]:
 
         reg = get_registries()
         task = reg.create("task", spec.task, spec.task_options)
-        space = reg.create("search_space", spec.search_space, spec.search_space_options, task.spec())
+        space = reg.create(
+            "search_space", spec.search_space, spec.search_space_options, task.spec()
+        )
         _WORKER_CACHE[key] = (task, space)
     return _WORKER_CACHE[key]
 
@@ -105,7 +107,9 @@ def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
     return params
 
 
-def _run(task: Any, space: Any, job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
+def _run(
+    task: Any, space: Any, job: Job, requests: Sequence[RolloutRequest]
+) -> list[RolloutResult]:
     archs = [space.decode(req.genome) for req in requests]
     episodes = task.run_episodes(
         space,
@@ -115,7 +119,9 @@ def _run(task: Any, space: Any, job: Job, requests: Sequence[RolloutRequest]) ->
         job.obs_mean,
         job.obs_std,
     )
-    return [RolloutResult(index=r.index, episode=e) for r, e in zip(requests, episodes, strict=True)]
+    return [
+        RolloutResult(index=r.index, episode=e) for r, e in zip(requests, episodes, strict=True)
+    ]
 
 
 def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:

@@ -88,7 +88,7 @@ class Trainer:
 
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
-        es, it = self.cfg.es, self.iteration
+        es = self.cfg.es
         n, n_exact = es.num_pairs, es.exact_evals
         genomes = self.exp.controller.propose(n + n_exact)
         obs_mean, obs_std = self._normalization()
@@ -144,7 +144,9 @@ class Trainer:
             return np.zeros(dim), np.ones(dim)
         return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
 
-    def _requests(self, genomes: np.ndarray, attempt: int) -> tuple[list[RolloutRequest], list[int]]:
+    def _requests(
+        self, genomes: np.ndarray, attempt: int
+    ) -> tuple[list[RolloutRequest], list[int]]:
         seed, it, n = self.cfg.seed, self.iteration, self.cfg.es.num_pairs
         requests, seeds = [], []
         for i in range(n):
@@ -179,16 +181,18 @@ class Trainer:
             f" {es.max_retries + 1} attempts; last error: {last_error}"
         )
 
-    def _feedback(self, genomes, pair_ok, f_plus, f_minus, exact) -> None:  # noqa: ANN001
+    def _feedback(self, genomes, pair_ok, f_plus, f_minus, exact) -> None:
         """Controller reward (raw returns): pair mean per pair genome, and each exact evaluation."""
         n = self.cfg.es.num_pairs
         exact_ok = [j for j, r in enumerate(exact) if r.ok]
         fed = np.concatenate([genomes[:n][pair_ok], genomes[n:][exact_ok]])
-        rewards = np.concatenate([0.5 * (f_plus + f_minus), [exact[j].episode.reward for j in exact_ok]])
+        rewards = np.concatenate(
+            [0.5 * (f_plus + f_minus), [exact[j].episode.reward for j in exact_ok]]
+        )
         if len(fed):
             self.exp.controller.feedback(fed, rewards)
 
-    def _track_best(self, genomes, exact, theta, obs_mean, obs_std) -> None:  # noqa: ANN001
+    def _track_best(self, genomes, exact, theta, obs_mean, obs_std) -> None:
         for genome, result in zip(genomes, exact, strict=True):
             if result.ok and result.episode.reward > self.best.score:
                 self.best = Best(
@@ -225,7 +229,9 @@ class Trainer:
     def save_final(self) -> None:
         """final/weights.npz: θ and the observation normalization after the last iteration."""
         mean, std = self._normalization()
-        self.run_dir.write_weights("final", "weights.npz", theta=self.theta, obs_mean=mean, obs_std=std)
+        self.run_dir.write_weights(
+            "final", "weights.npz", theta=self.theta, obs_mean=mean, obs_std=std
+        )
 
     def summary(self) -> dict[str, Any]:
         first = self.history[0] if self.history else {}

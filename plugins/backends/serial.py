@@ -21,5 +21,5 @@ class SerialBackend(Backend):
 
 
 @hookimpl
-def esenas_register_backends(register):  # noqa: ANN001, ANN201
+def esenas_register_backends(register):
     register(SerialBackend)

@@ -38,5 +38,5 @@ class RandomController(Controller):
 
 
 @hookimpl
-def esenas_register_controllers(register):  # noqa: ANN001, ANN201
+def esenas_register_controllers(register):
     register(RandomController)

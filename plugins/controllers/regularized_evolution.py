@@ -88,5 +88,5 @@ class RegularizedEvolution(Controller):
 
 
 @hookimpl
-def esenas_register_controllers(register):  # noqa: ANN001, ANN201
+def esenas_register_controllers(register):
     register(RegularizedEvolution)

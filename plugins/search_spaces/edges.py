@@ -97,5 +97,5 @@ class EdgesSearchSpace(SearchSpace):
 
 
 @hookimpl
-def esenas_register_search_spaces(register):  # noqa: ANN001, ANN201
+def esenas_register_search_spaces(register):
     register(EdgesSearchSpace)

@@ -65,7 +65,7 @@ class GymTask(Task):
             self._envs.append(self._make())
         return self._envs[:count]
 
-    def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):  # noqa: ANN001, ANN201
+    def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):
         step = self.options.lockstep
         results: list[EpisodeResult] = []
         for start in range(0, len(env_seeds), step):
@@ -118,7 +118,9 @@ class GymTask(Task):
 def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
     obs_space, act_space = env.observation_space, env.action_space
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        raise ConfigError(f"[task] gym: {env_id} needs a flat Box observation space, got {obs_space}")
+        raise ConfigError(
+            f"[task] gym: {env_id} needs a flat Box observation space, got {obs_space}"
+        )
     if isinstance(act_space, gym.spaces.Discrete):
         return TaskSpec(obs_dim=obs_space.shape[0], act_dim=int(act_space.n), discrete=True)
     if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
@@ -146,5 +148,5 @@ def _episode_results(
 
 
 @hookimpl
-def esenas_register_tasks(register):  # noqa: ANN001, ANN201
+def esenas_register_tasks(register):
     register(GymTask)

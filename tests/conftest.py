@@ -1,0 +1,62 @@
+"""Shared fixtures. Tests use real components: real gymnasium envs, real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from esenas_core.plugins import Registries, get_plugin_manager, get_registries
+
+TESTS_DIR = Path(__file__).parent
+REPO = TESTS_DIR.parent
+
+
+@pytest.fixture
+def registries(monkeypatch: pytest.MonkeyPatch) -> Registries:
+    """Registries with the test-only plugins (tests/esenas_test_plugins.py) loaded.
+
+    Also sets ESENAS_PLUGINS so worker-side code (``get_registries()``) sees them too.
+    """
+    monkeypatch.setenv("ESENAS_PLUGINS", "esenas_test_plugins")
+    monkeypatch.syspath_prepend(str(TESTS_DIR))
+    get_registries.cache_clear()
+    yield Registries(get_plugin_manager())
+    get_registries.cache_clear()
+
+
+def small_config(**sections: Any) -> dict[str, Any]:
+    """A tiny, fast CartPole config; keyword arguments replace or extend tables."""
+    data: dict[str, Any] = {
+        "name": "test",
+        "seed": 3,
+        "iterations": 3,
+        "task": {"name": "gym", "env_id": "CartPole-v1", "max_episode_steps": 60},
+        "search_space": {"name": "edges", "hidden": [8], "k": 20},
+        "controller": {
+            "name": "regularized_evolution",
+            "regularized_evolution": {"population_size": 8, "tournament_size": 3},
+        },
+        "backend": {"name": "serial"},
+        "es": {"num_pairs": 6, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for `esenas` subprocesses: the test plugins importable, no tty tricks."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+ESENAS = [sys.executable, "-m", "esenas_core.cli"]

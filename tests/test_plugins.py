@@ -1,0 +1,98 @@
+"""Plugin manager and registries: built-ins, throwaway plugins, errors."""
+
+from __future__ import annotations
+
+import pytest
+from esenas_plugins.controllers.random_search import RandomController
+
+from esenas_core import (
+    Controller,
+    DuplicatePluginError,
+    PluginError,
+    UnknownPluginError,
+    hookimpl,
+)
+from esenas_core.plugins import Registries, get_plugin_manager
+
+
+def test_builtins_registered_with_their_package() -> None:
+    reg = Registries(get_plugin_manager())
+    assert "edges" in reg["search_space"].names()
+    assert {"random", "regularized_evolution"} <= set(reg["controller"].names())
+    assert "serial" in reg["backend"].names()
+    assert "gym" in reg["task"].names()
+    assert reg["controller"].get("random").source == "esenas"
+
+
+def test_unknown_name_lists_registered_names_and_suggests() -> None:
+    reg = Registries(get_plugin_manager())
+    with pytest.raises(UnknownPluginError) as info:
+        reg["controller"].get("regularised_evolution")
+    msg = str(info.value)
+    assert "unknown controller 'regularised_evolution'" in msg
+    assert "did you mean 'regularized_evolution'" in msg
+    assert "random" in msg
+
+
+class _Extra:
+    """A throwaway third-party plugin registered next to the built-ins."""
+
+    class Echo(RandomController):
+        """Random search under another name."""
+
+        name = "echo"
+
+    @hookimpl
+    def esenas_register_controllers(self, register):
+        register(self.Echo)
+
+
+def test_third_party_plugin_registers_like_builtins() -> None:
+    reg = Registries(get_plugin_manager(extra=[_Extra()]))
+    assert reg["controller"].get("echo").cls is _Extra.Echo
+
+
+def test_duplicate_name_is_an_error() -> None:
+    class Dup:
+        @hookimpl
+        def esenas_register_controllers(self, register):
+            register(RandomController)
+
+    with pytest.raises(DuplicatePluginError, match="'random' is registered twice"):
+        Registries(get_plugin_manager(extra=[Dup()]))
+
+
+def test_registering_a_non_plugin_class_is_an_error() -> None:
+    class Bad:
+        @hookimpl
+        def esenas_register_controllers(self, register):
+            register(dict)
+
+    with pytest.raises(PluginError, match=r"not a subclass of esenas_core\.Controller"):
+        Registries(get_plugin_manager(extra=[Bad()]))
+
+
+def test_misspelled_hook_is_reported() -> None:
+    class Typo:
+        @hookimpl
+        def esenas_register_controler(self, register):
+            pass
+
+    with pytest.raises(PluginError, match="esenas_register_controler"):
+        get_plugin_manager(extra=[Typo()])
+
+
+def test_builtins_can_be_blocked() -> None:
+    reg = Registries(get_plugin_manager(block=["esenas_plugins.controllers.random_search"]))
+    assert "random" not in reg["controller"].names()
+    assert issubclass(reg["controller"].get("regularized_evolution").cls, Controller)
+
+
+def test_plugins_from_environment_variable(registries: Registries) -> None:
+    assert "flaky" in registries["task"].names()
+
+
+def test_unimportable_environment_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESENAS_PLUGINS", "no_such_module_xyz")
+    with pytest.raises(PluginError, match="no_such_module_xyz"):
+        get_plugin_manager()
