@@ -86,20 +86,17 @@ def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: boo
 
         trainer.train(progress)
     trainer.save_final()
-    _print_summary(trainer.summary(), cfg, experiment, directory.path)
+    _print_summary(trainer.summary(), cfg, directory.path)
 
 
 def _task_label(cfg: Any) -> str:
     return str(getattr(cfg.task.options, "env_id", ""))
 
 
-def _print_summary(s: dict[str, Any], cfg: Any, experiment: Any, path: Path) -> None:
+def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
     def num(x: float) -> str:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
-    describe = experiment.space.describe(
-        experiment.space.decode(experiment.controller.propose(1)[0])
-    )
     click.echo(
         f"done: {s['iterations']} iterations, {s['episodes']} episodes,"
         f" {s['env_steps']} env steps in {s['wall_time']:.1f} s"
@@ -109,10 +106,13 @@ def _print_summary(s: dict[str, Any], cfg: Any, experiment: Any, path: Path) -> 
         f" {num(s['first_score'])} → final {num(s['final_score'])};"
         f" best single episode {num(s['best_score'])} (iteration {s['best_iteration']})"
     )
-    if "candidate_edges" in describe:
+    size = s["best_size"]
+    if size:
+        of = f" of {size['candidate_edges']} candidate" if "candidate_edges" in size else ""
         click.echo(
-            f"architecture: {num(s['edges_mean'])} of {describe['candidate_edges']} candidate edges"
-            " in use"
+            f"best architecture: {size['edges']}{of} edges, {size['multiplications']}"
+            f" multiplications, {size['params_in_use']} parameters in use"
+            f" (mean edges proposed in the last iteration: {num(s['edges_mean'])})"
         )
     click.echo(f"outputs: {path}/ (config.toml, metrics.csv, best/, final/)")
 

@@ -246,6 +246,9 @@ class Trainer:
             "best_iteration": self.best.iteration,
             "wall_time": last.get("wall_time", 0.0),
             "edges_mean": last.get("edges_mean", math.nan),
+            "best_size": (
+                self.exp.space.describe(self.best.architecture) if self.best.architecture else {}
+            ),
         }
 
 
