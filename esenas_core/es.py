@@ -1,14 +1,15 @@
-"""ES gradient estimation: fitness shaping and the antithetic estimator.
+"""ES gradient estimation: fitness shaping, antithetic and forward finite differences, top-k.
 
-    g = 1/(m σ) Σ_i ½ (s_i⁺ − s_i⁻) ε_i
+Antithetic (m valid pairs, shaped rewards s):   g = 1/(m σ) Σ_i ½ (s_i⁺ − s_i⁻) ε_i
+Forward FD (n valid rollouts, f_0 at θ):         g = 1/(n σ) Σ_i (s_i − s_0) ε_i
+(shaping is applied to [f_1..f_n, f_0] together, as in the original's z-score incl. f_0).
 
-where s = shaped rewards of the m valid pairs and ε_i is regenerated from its seed (no (m, d)
-matrix is ever stored).
+Each ε_i is regenerated from its seed: no (m, d) matrix is ever stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,13 +19,41 @@ from esenas_core.seeding import perturbation
 def zscore(values: np.ndarray) -> np.ndarray:
     """(x − mean) / std with the population std; all zeros when std = 0 (no signal)."""
     values = np.asarray(values, dtype=np.float64)
-    std = values.std()
+    std = values.std() if values.size else 0.0
     if not np.isfinite(std) or std == 0.0:
         return np.zeros_like(values)
     return (values - values.mean()) / std
 
 
-SHAPINGS = {"zscore": zscore}
+def centered_rank(values: np.ndarray) -> np.ndarray:
+    """Ranks mapped linearly onto [−0.5, 0.5] (OpenAI-ES); invariant to monotone transforms."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return np.zeros_like(values)
+    ranks = np.empty(values.size)
+    ranks[np.argsort(values, kind="stable")] = np.arange(values.size)
+    return ranks / (values.size - 1) - 0.5
+
+
+def no_shaping(values: np.ndarray) -> np.ndarray:
+    """Raw rewards."""
+    return np.asarray(values, dtype=np.float64)
+
+
+SHAPINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "zscore": zscore,
+    "centered_rank": centered_rank,
+    "none": no_shaping,
+}
+
+
+def top_k_pairs(f_plus: np.ndarray, f_minus: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k pairs with the largest max(f⁺, f⁻) (ARS V2-t); all pairs when k ≤ 0."""
+    m = len(f_plus)
+    if k <= 0 or k >= m:
+        return np.arange(m)
+    score = np.maximum(f_plus, f_minus)
+    return np.sort(np.argsort(-score, kind="stable")[:k])
 
 
 def antithetic_weights(
@@ -34,14 +63,24 @@ def antithetic_weights(
     f_plus = np.asarray(f_plus, dtype=np.float64)
     f_minus = np.asarray(f_minus, dtype=np.float64)
     if f_plus.shape != f_minus.shape or f_plus.ndim != 1:
-        raise ValueError(
-            f"f_plus and f_minus must be equal 1-D arrays: {f_plus.shape}, {f_minus.shape}"
-        )
+        raise ValueError(f"f_plus and f_minus differ: {f_plus.shape}, {f_minus.shape}")
     m = f_plus.shape[0]
     if m == 0:
         return np.zeros(0)
     shaped = SHAPINGS[shaping](np.concatenate([f_plus, f_minus]))
     return 0.5 * (shaped[:m] - shaped[m:]) / (m * sigma)
+
+
+def forward_fd_weights(
+    f: np.ndarray, f0: float, sigma: float, shaping: str = "zscore"
+) -> np.ndarray:
+    """Per-rollout weights w_i such that g = Σ_i w_i ε_i, relative to f_0 = f(θ)."""
+    f = np.asarray(f, dtype=np.float64)
+    n = f.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    shaped = SHAPINGS[shaping](np.concatenate([f, [f0]]))
+    return (shaped[:n] - shaped[n]) / (n * sigma)
 
 
 def combine(weights: np.ndarray, seeds: Sequence[int], dim: int) -> np.ndarray:

@@ -105,6 +105,13 @@ class SearchSpace(abc.ABC):
     def describe(self, architecture: Architecture) -> dict[str, int]:
         """Size statistics: at least ``edges``, ``multiplications`` and ``params_in_use``."""
 
+    def param_mask(self, architecture: Architecture) -> np.ndarray:
+        """Which coordinates of θ this architecture reads (bool, length ``num_params``).
+
+        The default says all of them; spaces that prune override it (the ``hybrid`` task uses it).
+        """
+        return np.ones(self.num_params, dtype=bool)
+
 
 class Task(abc.ABC):
     """Where rewards come from: builds environments on the worker and runs episodes."""

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.controllers.regularized_evolution",
     "esenas_plugins.backends.serial",
     "esenas_plugins.tasks.gym",
+    "esenas_plugins.tasks.hybrid",
 )
 
 # kind → (hook name, base class name in esenas_core.interfaces)

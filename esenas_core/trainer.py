@@ -1,13 +1,15 @@
 """The ES-ENAS training loop (the aggregator).
 
 One iteration:
-1. the controller proposes one genome per antithetic pair plus one per exact evaluation;
+1. the controller proposes genomes (one per perturbation, or per rollout) plus one per exact
+   evaluation;
 2. requests (perturbation seed, sign, genome, env seed) go to the backend; seeds derive from
    (run seed, iteration, attempt, index), so any backend computes the same numbers;
-3. a pair with a failed or non-finite member is dropped whole (never zero-filled); below the
-   quorum the iteration is retried with fresh seeds, then the run stops with ``RunError``;
-4. θ ← θ + η·g (antithetic estimator on shaped rewards), observation statistics merged, the
-   controller told (genome, reward) for every finished pair and exact evaluation, best tracked.
+3. a perturbation with a failed or non-finite member is dropped whole (never zero-filled); below
+   the quorum the iteration is retried with fresh seeds, then the run stops with ``RunError``;
+4. θ is updated from the ES gradient (esenas_core.iteration / es / optimizers), observation
+   statistics merged, the controller told (genome, reward) for every finished perturbation and
+   exact evaluation, best tracked.
 """
 
 from __future__ import annotations
@@ -21,13 +23,21 @@ import attrs
 import numpy as np
 
 from esenas_core.errors import RunError
-from esenas_core.es import antithetic_weights, combine
 from esenas_core.experiment import Experiment
 from esenas_core.interfaces import Architecture
+from esenas_core.iteration import (
+    Outcome,
+    accepted,
+    build_requests,
+    controller_feedback,
+    genomes_needed,
+    gradient,
+    outcome,
+)
 from esenas_core.obsstats import ObsStats
-from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
+from esenas_core.optimizers import make_optimizer
+from esenas_core.rollouts import Job, RolloutResult
 from esenas_core.rundir import RunDirectory
-from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seed
 
 
 @attrs.define
@@ -45,7 +55,7 @@ class Best:
 @attrs.define
 class _Evaluated:
     results: list[RolloutResult]
-    pair_ok: np.ndarray
+    outcome: Outcome
     seeds: list[int]
     failures: int
     retries: int
@@ -59,6 +69,10 @@ class Trainer:
         self.cfg = experiment.config
         self.run_dir = run_dir
         self.theta = experiment.initial_params()
+        es = self.cfg.es
+        self.optimizer = make_optimizer(
+            es.optimizer, self.theta.shape[0], es.adam_beta1, es.adam_beta2
+        )
         self.obs = ObsStats.empty(experiment.spec.obs_dim)
         self.best = Best()
         self.iteration = 0
@@ -88,34 +102,35 @@ class Trainer:
 
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
-        es = self.cfg.es
-        n, n_exact = es.num_pairs, es.exact_evals
-        genomes = self.exp.controller.propose(n + n_exact)
+        es, it = self.cfg.es, self.iteration
+        sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
+        genomes = self.exp.controller.propose(genomes_needed(es))
         obs_mean, obs_std = self._normalization()
-        job = Job(self.exp.worker_spec, self.theta.copy(), es.sigma, obs_mean, obs_std)
+        job = Job(self.exp.worker_spec, self.theta.copy(), sigma, obs_mean, obs_std)
         ev = self._evaluate(job, genomes)
+        out = ev.outcome
 
-        ok = ev.pair_ok
-        f_plus = np.array([ev.results[2 * i].episode.reward for i in np.flatnonzero(ok)])
-        f_minus = np.array([ev.results[2 * i + 1].episode.reward for i in np.flatnonzero(ok)])
-        weights = antithetic_weights(f_plus, f_minus, es.sigma, es.fitness_shaping)
-        grad = combine(weights, [ev.seeds[i] for i in np.flatnonzero(ok)], self.theta.shape[0])
+        grad, directions = gradient(es, out, ev.seeds, sigma, self.theta.shape[0])
+        if es.weight_decay:
+            grad = grad - es.weight_decay * self.theta
         theta_before = self.theta
-        self.theta = self.theta + es.learning_rate * grad
+        self.theta = self.optimizer.step(self.theta, grad, lr)
 
-        exact = ev.results[2 * n :]
-        exact_ok = [r for r in exact if r.ok]
-        scores = np.array([r.episode.reward for r in exact_ok])
-        self._feedback(genomes, ok, f_plus, f_minus, exact)
-        self._track_best(genomes[n:], exact, theta_before, obs_mean, obs_std)
+        fed, rewards = controller_feedback(es, genomes, out)
+        if len(fed):
+            self.exp.controller.feedback(fed, rewards)
+        self._track_best(
+            genomes[len(genomes) - es.exact_evals :], out.exact, theta_before, obs_mean, obs_std
+        )
         for r in ev.results:
             if r.ok:
                 self.obs.merge(r.episode.obs_count, r.episode.obs_mean, r.episode.obs_m2)
                 self.episodes += 1
                 self.env_steps += r.episode.steps
         self.iteration += 1
-        sizes = [self.exp.space.describe(self.exp.space.decode(g)) for g in genomes[n:]]
-        perturbed = np.concatenate([f_plus, f_minus])
+        space = self.exp.space
+        sizes = [space.describe(space.decode(g)) for g in genomes[len(genomes) - es.exact_evals :]]
+        scores, perturbed = out.exact_rewards, out.rewards.ravel()
         return {
             "iteration": self.iteration,
             "episodes": self.episodes,
@@ -126,9 +141,12 @@ class Trainer:
             "perturbed_mean": _mean(perturbed),
             "perturbed_max": float(perturbed.max()) if perturbed.size else math.nan,
             "best_score": self.best.score if np.isfinite(self.best.score) else math.nan,
-            "valid_pairs": int(ok.sum()),
+            "valid_units": int(out.unit_ok.sum()),
+            "directions_used": directions,
             "failures": ev.failures,
             "retries": ev.retries,
+            "sigma": sigma,
+            "learning_rate": lr,
             "grad_norm": float(np.linalg.norm(grad)),
             "theta_norm": float(np.linalg.norm(self.theta)),
             "edges_mean": _mean([s["edges"] for s in sizes]),
@@ -144,53 +162,26 @@ class Trainer:
             return np.zeros(dim), np.ones(dim)
         return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
 
-    def _requests(
-        self, genomes: np.ndarray, attempt: int
-    ) -> tuple[list[RolloutRequest], list[int]]:
-        seed, it, n = self.cfg.seed, self.iteration, self.cfg.es.num_pairs
-        requests, seeds = [], []
-        for i in range(n):
-            p_seed = derive_seed(seed, STREAM_PERTURBATION, it, attempt, i)
-            # Both members of a pair see the same environment seed (common random numbers).
-            e_seed = derive_seed(seed, STREAM_ENV, it, attempt, i)
-            seeds.append(p_seed)
-            requests.append(RolloutRequest(2 * i, p_seed, +1, genomes[i], e_seed))
-            requests.append(RolloutRequest(2 * i + 1, p_seed, -1, genomes[i], e_seed))
-        for j in range(self.cfg.es.exact_evals):
-            e_seed = derive_seed(seed, STREAM_ENV, it, attempt, n + j)
-            requests.append(RolloutRequest(2 * n + j, 0, 0, genomes[n + j], e_seed))
-        return requests, seeds
-
     def _evaluate(self, job: Job, genomes: np.ndarray) -> _Evaluated:
-        es, n = self.cfg.es, self.cfg.es.num_pairs
-        quorum = max(1, math.ceil(es.min_valid_fraction * n))
+        es = self.cfg.es
         failures, last_error = 0, ""
         for attempt in range(es.max_retries + 1):
-            requests, seeds = self._requests(genomes, attempt)
+            requests, seeds = build_requests(es, genomes, self.cfg.seed, self.iteration, attempt)
             results = self.exp.backend.evaluate(job, requests)
             if [r.index for r in results] != [q.index for q in requests]:
                 raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
             bad = [r for r in results if not r.ok]
             failures += len(bad)
             last_error = next((r.error for r in bad if r.error), last_error or "non-finite reward")
-            pair_ok = np.array([results[2 * i].ok and results[2 * i + 1].ok for i in range(n)])
-            if pair_ok.sum() >= quorum:
-                return _Evaluated(results, pair_ok, seeds, failures, attempt)
+            out = outcome(es, results)
+            if accepted(es, out):
+                return _Evaluated(results, out, seeds, failures, attempt)
+        quorum = max(1, math.ceil(es.min_valid_fraction * es.num_perturbations))
         raise RunError(
-            f"iteration {self.iteration + 1}: fewer than {quorum} of {n} pairs succeeded in each of"
-            f" {es.max_retries + 1} attempts; last error: {last_error}"
+            f"iteration {self.iteration + 1}: fewer than {quorum} of {es.num_perturbations}"
+            f" perturbations succeeded in each of {es.max_retries + 1} attempts;"
+            f" last error: {last_error}"
         )
-
-    def _feedback(self, genomes, pair_ok, f_plus, f_minus, exact) -> None:
-        """Controller reward (raw returns): pair mean per pair genome, and each exact evaluation."""
-        n = self.cfg.es.num_pairs
-        exact_ok = [j for j, r in enumerate(exact) if r.ok]
-        fed = np.concatenate([genomes[:n][pair_ok], genomes[n:][exact_ok]])
-        rewards = np.concatenate(
-            [0.5 * (f_plus + f_minus), [exact[j].episode.reward for j in exact_ok]]
-        )
-        if len(fed):
-            self.exp.controller.feedback(fed, rewards)
 
     def _track_best(self, genomes, exact, theta, obs_mean, obs_std) -> None:
         for genome, result in zip(genomes, exact, strict=True):

@@ -34,14 +34,14 @@ def small_config(**sections: Any) -> dict[str, Any]:
         "name": "test",
         "seed": 3,
         "iterations": 3,
-        "task": {"name": "gym", "env_id": "CartPole-v1", "max_episode_steps": 60},
-        "search_space": {"name": "edges", "hidden": [8], "k": 20},
+        "task": {"name": "gym", "gym": {"env_id": "CartPole-v1", "max_episode_steps": 60}},
+        "search_space": {"name": "edges", "edges": {"hidden": [8], "k": 20}},
         "controller": {
             "name": "regularized_evolution",
             "regularized_evolution": {"population_size": 8, "tournament_size": 3},
         },
         "backend": {"name": "serial"},
-        "es": {"num_pairs": 6, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
+        "es": {"num_perturbations": 6, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
     }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

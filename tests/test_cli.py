@@ -44,7 +44,7 @@ def test_plugins_lists_every_builtin_with_its_package() -> None:
 def test_run_end_to_end_learns_and_writes_outputs(tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "c.toml",
-        small_config(iterations=8, task={"max_episode_steps": 200}, es={"num_pairs": 8}),
+        small_config(iterations=8, task={"max_episode_steps": 200}, es={"num_perturbations": 8}),
     )
     run_dir = tmp_path / "run"
     out = esenas("run", str(config), "--run-dir", str(run_dir), "--quiet")

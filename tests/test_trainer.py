@@ -13,6 +13,7 @@ from esenas_core import RunError
 from esenas_core.config import build_config
 from esenas_core.es import antithetic_weights, combine
 from esenas_core.experiment import Experiment
+from esenas_core.iteration import build_requests
 from esenas_core.plugins import Registries
 from esenas_core.rundir import RunDirectory
 from esenas_core.trainer import Trainer
@@ -54,13 +55,13 @@ def test_failed_rollouts_are_dropped_with_their_partner(
             "fail_mod": 3,
             "failure": failure,
         },
-        es={"num_pairs": 12, "min_valid_fraction": 0.2},
+        es={"num_perturbations": 12, "min_valid_fraction": 0.2},
     )
     theta0 = trainer.theta.copy()
     genomes_probe = trainer.exp.controller.state()
     row = trainer.step()
     assert row["failures"] > 0
-    assert row["valid_pairs"] < 12
+    assert row["valid_units"] < 12
 
     # Recompute the update from scratch: only pairs whose two members both succeeded count.
     fresh = make_trainer(
@@ -72,17 +73,17 @@ def test_failed_rollouts_are_dropped_with_their_partner(
             "fail_mod": 3,
             "failure": failure,
         },
-        es={"num_pairs": 12, "min_valid_fraction": 0.2},
+        es={"num_perturbations": 12, "min_valid_fraction": 0.2},
     )
     fresh.exp.controller.restore(genomes_probe)
     genomes = fresh.exp.controller.propose(12 + 2)
-    requests, seeds = fresh._requests(genomes, attempt=row["retries"])
+    requests, seeds = build_requests(fresh.cfg.es, genomes, fresh.cfg.seed, 0, row["retries"])
     from esenas_core.rollouts import Job
 
     job = Job(fresh.exp.worker_spec, theta0, 0.1, np.zeros(4), np.ones(4))
     results = fresh.exp.backend.evaluate(job, requests)
     ok = [i for i in range(12) if results[2 * i].ok and results[2 * i + 1].ok]
-    assert len(ok) == row["valid_pairs"]
+    assert len(ok) == row["valid_units"]
     # A failed member never leaks a value into the estimate.
     assert any(results[2 * i].ok != results[2 * i + 1].ok for i in range(12))
     fp = np.array([results[2 * i].episode.reward for i in ok])
@@ -104,7 +105,7 @@ def test_quorum_exhausted_stops_with_clear_error(registries: Registries) -> None
     )
     with pytest.raises(
         RunError,
-        match=r"iteration 1: fewer than 4 of 6 pairs succeeded in each of 2"
+        match=r"iteration 1: fewer than 4 of 6 perturbations succeeded in each of 2"
         r" attempts; last error: RuntimeError: injected failure",
     ):
         trainer.step()
@@ -114,11 +115,11 @@ def test_retry_uses_fresh_seeds_and_is_counted(registries: Registries) -> None:
     trainer = make_trainer(
         registries,
         task={"name": "flaky", "env_id": "CartPole-v1", "max_episode_steps": 30, "fail_mod": 3},
-        es={"num_pairs": 8, "min_valid_fraction": 0.5, "max_retries": 10},
+        es={"num_perturbations": 8, "min_valid_fraction": 0.5, "max_retries": 10},
     )
     rows = [trainer.step() for _ in range(3)]
     assert sum(r["retries"] for r in rows) > 0
-    assert all(r["valid_pairs"] >= 4 for r in rows)
+    assert all(r["valid_units"] >= 4 for r in rows)
 
 
 def test_run_directory_contents(registries: Registries, tmp_path: Path) -> None:

@@ -86,6 +86,9 @@ class EdgesSearchSpace(SearchSpace):
             b_off += n_out
         return LayeredNetwork(weights, biases, self.options.activation)
 
+    def param_mask(self, architecture: Architecture) -> np.ndarray:
+        return np.concatenate([architecture.parts["edge_mask"], np.ones(self._num_biases, bool)])
+
     def describe(self, architecture: Architecture) -> dict[str, int]:
         edges = int(architecture.parts["edge_mask"].sum())
         return {

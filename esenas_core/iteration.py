@@ -1,0 +1,124 @@
+"""Request layout and result bookkeeping of one ES iteration (pure functions, no I/O).
+
+Layout: perturbation i has ``members`` rollouts (antithetic: +ε then −ε; forward FD: +ε) at
+request indices members·i + s, followed by the exact evaluations at θ. With
+``pair_architecture = "shared"`` one genome serves all members of a perturbation; with
+``"independent"`` (the original's behaviour) every rollout has its own genome.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from esenas_core.config import ESConfig
+from esenas_core.es import (
+    SHAPINGS,
+    antithetic_weights,
+    combine,
+    forward_fd_weights,
+    top_k_pairs,
+)
+from esenas_core.rollouts import RolloutRequest, RolloutResult
+from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seed
+
+
+def genomes_needed(es: ESConfig) -> int:
+    per_unit = es.members if es.pair_architecture == "independent" else 1
+    return es.num_perturbations * per_unit + es.exact_evals
+
+
+def build_requests(
+    es: ESConfig, genomes: np.ndarray, run_seed: int, iteration: int, attempt: int
+) -> tuple[list[RolloutRequest], list[int]]:
+    """The iteration's requests and the perturbation seed of each unit."""
+    n, members = es.num_perturbations, es.members
+    signs = (1, -1)[:members]
+    independent = es.pair_architecture == "independent"
+    requests, seeds = [], []
+    for i in range(n):
+        p_seed = derive_seed(run_seed, STREAM_PERTURBATION, iteration, attempt, i)
+        # All members of a unit reset their environment with the same seed (common random numbers).
+        e_seed = derive_seed(run_seed, STREAM_ENV, iteration, attempt, i)
+        seeds.append(p_seed)
+        for s, sign in enumerate(signs):
+            idx = members * i + s
+            genome = genomes[idx] if independent else genomes[i]
+            requests.append(RolloutRequest(idx, p_seed, sign, genome, e_seed))
+    first_exact = len(genomes) - es.exact_evals
+    for j in range(es.exact_evals):
+        e_seed = derive_seed(run_seed, STREAM_ENV, iteration, attempt, n + j)
+        requests.append(RolloutRequest(members * n + j, 0, 0, genomes[first_exact + j], e_seed))
+    return requests, seeds
+
+
+@attrs.frozen(eq=False)
+class Outcome:
+    """The valid part of an iteration's results."""
+
+    unit_ok: np.ndarray  # (n,) bool: every member finished with a finite reward
+    rewards: np.ndarray  # (n_ok, members) returns of the valid units
+    exact: list[RolloutResult]
+
+    @property
+    def exact_rewards(self) -> np.ndarray:
+        return np.array([r.episode.reward for r in self.exact if r.ok])
+
+
+def outcome(es: ESConfig, results: list[RolloutResult]) -> Outcome:
+    n, members = es.num_perturbations, es.members
+    unit_ok = np.array([all(results[members * i + s].ok for s in range(members)) for i in range(n)])
+    rewards = np.array(
+        [
+            [results[members * i + s].episode.reward for s in range(members)]
+            for i in np.flatnonzero(unit_ok)
+        ]
+    ).reshape(-1, members)
+    return Outcome(unit_ok, rewards, results[members * n :])
+
+
+def accepted(es: ESConfig, out: Outcome) -> bool:
+    """Quorum of valid units (and, for forward FD, at least one exact evaluation for f_0)."""
+    quorum = max(1, int(np.ceil(es.min_valid_fraction * es.num_perturbations)))
+    return out.unit_ok.sum() >= quorum and (es.members == 2 or out.exact_rewards.size > 0)
+
+
+def gradient(
+    es: ESConfig, out: Outcome, seeds: list[int], sigma: float, dim: int
+) -> tuple[np.ndarray, int]:
+    """The ES gradient estimate and the number of directions used."""
+    ok_seeds = np.asarray(seeds)[out.unit_ok]
+    if es.estimator == "antithetic":
+        keep = top_k_pairs(out.rewards[:, 0], out.rewards[:, 1], es.top_k)
+        f_plus, f_minus = out.rewards[keep, 0], out.rewards[keep, 1]
+        weights = antithetic_weights(f_plus, f_minus, sigma, es.fitness_shaping)
+        return combine(weights, [int(s) for s in ok_seeds[keep]], dim), len(keep)
+    f0 = float(out.exact_rewards.mean())
+    weights = forward_fd_weights(out.rewards[:, 0], f0, sigma, es.fitness_shaping)
+    return combine(weights, [int(s) for s in ok_seeds], dim), len(ok_seeds)
+
+
+def controller_feedback(
+    es: ESConfig, genomes: np.ndarray, out: Outcome
+) -> tuple[np.ndarray, np.ndarray]:
+    """(genomes, rewards) for the controller: every finished unit and exact evaluation.
+
+    Shared architecture: the unit's mean return for its genome. Independent: each rollout's
+    return for its own genome. ``controller_reward = "shaped"`` applies the fitness shaping to
+    this iteration's controller rewards.
+    """
+    members = es.members
+    ok = np.flatnonzero(out.unit_ok)
+    if es.pair_architecture == "independent":
+        rows = (members * ok[:, None] + np.arange(members)).ravel()
+        fed, rewards = [genomes[rows]], [out.rewards.ravel()]
+    else:
+        fed, rewards = [genomes[ok]], [out.rewards.mean(axis=1)]
+    first_exact = len(genomes) - es.exact_evals
+    exact_ok = [j for j, r in enumerate(out.exact) if r.ok]
+    fed.append(genomes[first_exact + np.array(exact_ok, dtype=int)])
+    rewards.append(out.exact_rewards)
+    all_rewards = np.concatenate(rewards)
+    if es.controller_reward == "shaped":
+        all_rewards = SHAPINGS[es.fitness_shaping](all_rewards)
+    return np.concatenate(fed).reshape(-1, genomes.shape[1]), all_rewards
