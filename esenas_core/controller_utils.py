@@ -22,7 +22,7 @@ def check_feedback(genomes: np.ndarray, rewards: np.ndarray) -> tuple[np.ndarray
     """Validate shapes; return (genomes, rewards) as arrays. Raises ValueError on a mismatch."""
     genomes = np.asarray(genomes, dtype=np.int64)
     rewards = np.asarray(rewards, dtype=np.float64)
-    if genomes.ndim != 2 or rewards.ndim != 1 or genomes.shape[0] != rewards.shape[0]:
+    if genomes.ndim != 2 or rewards.ndim not in (1, 2) or genomes.shape[0] != rewards.shape[0]:
         raise ValueError(
             "feedback needs genomes (n, L) and rewards (n,),"
             f" got {genomes.shape} and {rewards.shape}"
@@ -31,7 +31,8 @@ def check_feedback(genomes: np.ndarray, rewards: np.ndarray) -> tuple[np.ndarray
 
 
 class FeedbackCounter:
-    """Counts feedback, skips non-finite rewards (counted), and tracks the best reward seen."""
+    """Counts feedback, skips non-finite rewards (counted), and tracks the best reward seen
+    (the first objective for reward vectors)."""
 
     def __init__(self, received: int = 0, skipped: int = 0, best: float = -np.inf) -> None:
         self.received = received
@@ -41,11 +42,12 @@ class FeedbackCounter:
     def accept(self, genomes: np.ndarray, rewards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The finite (genome, reward) pairs; the others are counted in ``skipped``."""
         genomes, rewards = check_feedback(genomes, rewards)
-        finite = np.isfinite(rewards)
+        finite = np.isfinite(rewards) if rewards.ndim == 1 else np.isfinite(rewards).all(axis=1)
         self.received += int(finite.sum())
         self.skipped += int((~finite).sum())
         if finite.any():
-            self.best = max(self.best, float(rewards[finite].max()))
+            first = rewards[finite] if rewards.ndim == 1 else rewards[finite, 0]
+            self.best = max(self.best, float(first.max()))
         return genomes[finite], rewards[finite]
 
     def stats(self) -> dict[str, float]:

@@ -52,6 +52,14 @@ class Subset:
         if np.any(np.diff(values) <= 0):
             raise GenomeError(f"{self.label}: values must be distinct and sorted")
 
+    def to_pyglove(self):
+        """``pg.sublist_of(k, range(n), distinct, sorted)``: its DNA numbers are the genome's."""
+        import pyglove as pg
+
+        return pg.sublist_of(
+            self.k, list(range(self.n)), choices_distinct=True, choices_sorted=True
+        )
+
     def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Swap one chosen item for one unchosen item (identity when k == n)."""
         if self.k == self.n:
@@ -89,6 +97,12 @@ class Choice:
         if values.min(initial=0) < 0 or values.max(initial=0) >= self.n:
             raise GenomeError(f"{self.label}: values must lie in [0, {self.n})")
 
+    def to_pyglove(self):
+        """``count`` × ``pg.one_of(range(n))``."""
+        import pyglove as pg
+
+        return pg.List([pg.one_of(list(range(self.n))) for _ in range(self.count)])
+
     def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Re-draw one position to a different option (identity when n == 1)."""
         out = values.copy()
@@ -115,6 +129,12 @@ class Mask:
     def validate(self, values: np.ndarray) -> None:
         if np.any((values != 0) & (values != 1)):
             raise GenomeError(f"{self.label}: values must be 0 or 1")
+
+    def to_pyglove(self):
+        """``n`` × ``pg.one_of([0, 1])``."""
+        import pyglove as pg
+
+        return pg.List([pg.one_of([0, 1]) for _ in range(self.n)])
 
     def mutate(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Flip one bit."""
@@ -166,6 +186,17 @@ class DecisionSpace:
         for group, values in zip(self.groups, self.split(arr), strict=True):
             group.validate(values)
         return arr
+
+    def to_pyglove(self):
+        """The space as a PyGlove hyper value (``pg.List`` of the groups').
+
+        ``pg.DNA.to_numbers()`` of a DNA of ``pg.dna_spec(space.to_pyglove())`` is exactly a genome,
+        and ``pg.DNA.from_numbers(genome, spec)`` the inverse (see esenas_core.pyglove_bridge).
+        Building the spec costs seconds to minutes on RL-sized spaces (docs/concepts.md).
+        """
+        import pyglove as pg
+
+        return pg.List([g.to_pyglove() for g in self.groups])
 
     def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Mutate one group, chosen with probability proportional to its length."""

@@ -6,6 +6,7 @@ import attrs
 import numpy as np
 
 from esenas_core.config import RunConfig
+from esenas_core.errors import ConfigError
 from esenas_core.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
 from esenas_core.options import unstructure
 from esenas_core.plugins import Registries
@@ -41,6 +42,12 @@ class Experiment:
             space.decisions,
             derive_seed(config.seed, STREAM_CONTROLLER),
         )
+        if space.objectives > 1 and not controller.accepts_vectors:
+            raise ConfigError(
+                f"[controller] {config.controller.name} takes scalar rewards, but search space"
+                f" {config.search_space.name!r} reports {space.objectives} objectives; choose a"
+                " controller that accepts reward vectors or a single objective"
+            )
         backend = registries.create("backend", config.backend.name, config.backend.options)
         worker_spec = WorkerSpec(
             task=config.task.name,

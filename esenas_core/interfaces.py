@@ -105,6 +105,18 @@ class SearchSpace(abc.ABC):
     def describe(self, architecture: Architecture) -> dict[str, int]:
         """Size statistics: at least ``edges``, ``multiplications`` and ``params_in_use``."""
 
+    @property
+    def objectives(self) -> int:
+        """Length of the reward vector ``controller_rewards`` returns (1: scalar rewards)."""
+        return 1
+
+    def controller_rewards(self, genomes: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+        """What the controller is told for these genomes' rewards: (n,) or (n, objectives).
+
+        The default passes the rewards through; a multi-objective space scores size too.
+        """
+        return rewards
+
     def param_mask(self, architecture: Architecture) -> np.ndarray:
         """Which coordinates of θ this architecture reads (bool, length ``num_params``).
 
@@ -147,6 +159,8 @@ class Controller(abc.ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type] = NoOptions
+    #: True if ``feedback`` accepts reward vectors (n, objectives) from multi-objective spaces.
+    accepts_vectors: ClassVar[bool] = False
 
     def __init__(self, options: Any, decisions: DecisionSpace, seed: int) -> None:
         self.options = options
@@ -159,7 +173,10 @@ class Controller(abc.ABC):
 
     @abc.abstractmethod
     def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
-        """Rewards of finished rollouts; non-finite rewards are skipped and counted."""
+        """Rewards (n,) — or (n, objectives) if ``accepts_vectors`` — of finished rollouts.
+
+        Non-finite rewards are skipped and counted.
+        """
 
     @abc.abstractmethod
     def state(self) -> dict[str, Any]:

@@ -121,4 +121,4 @@ def controller_feedback(
     all_rewards = np.concatenate(rewards)
     if es.controller_reward == "shaped":
         all_rewards = SHAPINGS[es.fitness_shaping](all_rewards)
-    return np.concatenate(fed).reshape(-1, genomes.shape[1]), all_rewards
+    return np.concatenate(fed, axis=0), all_rewards

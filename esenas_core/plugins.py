@@ -22,6 +22,10 @@ from esenas_core.options import did_you_mean, structure
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.search_spaces.edges",
+    "esenas_plugins.search_spaces.partitions",
+    "esenas_plugins.search_spaces.ops",
+    "esenas_plugins.search_spaces.mask",
+    "esenas_plugins.search_spaces.dense",
     "esenas_plugins.controllers.random_search",
     "esenas_plugins.controllers.regularized_evolution",
     "esenas_plugins.backends.serial",

@@ -118,7 +118,7 @@ class Trainer:
 
         fed, rewards = controller_feedback(es, genomes, out)
         if len(fed):
-            self.exp.controller.feedback(fed, rewards)
+            self.exp.controller.feedback(fed, self.exp.space.controller_rewards(fed, rewards))
         self._track_best(
             genomes[len(genomes) - es.exact_evals :], out.exact, theta_before, obs_mean, obs_std
         )

@@ -57,7 +57,10 @@ def test_forward_matches_per_edge_reference(registries, hidden, activation) -> N
     out = space.network(params, [space.decode(g) for g in genomes])(obs)
     for b in range(batch):
         np.testing.assert_allclose(
-            out[b], naive_forward(space, params[b], genomes[b], obs[b]), rtol=1e-10, atol=1e-12
+            out[b],
+            naive_forward(space, params[b], genomes[b], obs[b]),
+            rtol=1e-4,
+            atol=1e-5,  # float32 network vs float64 loop
         )
 
 

@@ -15,6 +15,7 @@ class RandomController(Controller):
     """Every proposal is an independent uniform sample; feedback only updates statistics."""
 
     name = "random"
+    accepts_vectors = True
 
     def __init__(self, options: Any, decisions: Any, seed: int) -> None:
         super().__init__(options, decisions, seed)

@@ -14,7 +14,6 @@ import gymnasium as gym
 import numpy as np
 
 from esenas_core import ConfigError, Task, TaskSpec, hookimpl
-from esenas_core.actions import normalize, to_env_actions
 from esenas_core.rollouts import EpisodeResult
 
 
@@ -25,7 +24,7 @@ class GymOptions:
     env_id: str = "CartPole-v1"
     env_kwargs: dict[str, Any] = attrs.field(factory=dict)
     max_episode_steps: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    lockstep: int = attrs.field(default=16, validator=attrs.validators.ge(1))
+    lockstep: int = attrs.field(default=32, validator=attrs.validators.ge(1))
 
 
 class GymTask(Task):
@@ -81,33 +80,46 @@ class GymTask(Task):
     def _lockstep(
         self, net: Any, seeds: Sequence[int], mean: np.ndarray, std: np.ndarray
     ) -> list[EpisodeResult]:
-        spec = self.spec()
+        """Step ``len(seeds)`` environments together; one batched forward pass per step.
+
+        This is the per-env-step hot path: per-row work is plain Python (lists, one stack per
+        step), the rest is a handful of numpy calls per step for the whole batch.
+        """
         envs = self._env_pool(len(seeds))
+        act = _ActionMap(self.spec())
         obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)])
         obs = obs.astype(np.float64)
+        inv_std = 1.0 / std
         batch = len(seeds)
+        rewards = [0.0] * batch
         active = np.ones(batch, dtype=bool)
-        rewards = np.zeros(batch)
-        steps = np.zeros(batch, dtype=np.int64)
-        seen, seen_mask = [obs.copy()], [active.copy()]
-        rows, sub = np.arange(batch), net
+        seen, seen_mask = [obs], [active.copy()]
+        rows, sub = list(range(batch)), net
+        step_fns = [env.step for env in envs]
         while True:
-            actions = to_env_actions(sub(normalize(obs[rows], mean, std)), spec)
+            x = obs if len(rows) == batch else obs[rows]
+            actions = act(sub((x - mean) * inv_std))
+            new_obs, ended = [], []
             for row, action in zip(rows, actions, strict=True):
-                o, r, terminated, truncated, _ = envs[row].step(action)
-                obs[row] = o
+                o, r, terminated, truncated, _ = step_fns[row](action)
+                new_obs.append(o)
                 rewards[row] += float(r)
-                steps[row] += 1
                 if terminated or truncated:
-                    active[row] = False
-            if not active.any():
-                break
-            seen.append(obs.copy())
+                    ended.append(row)
+            if len(rows) == batch:
+                obs = np.array(new_obs, dtype=np.float64)  # a fresh array: `seen` keeps it as is
+            else:
+                obs = obs.copy()
+                obs[rows] = new_obs
+            if ended:
+                active[ended] = False
+                if not active.any():
+                    break
+                keep = [i for i, row in enumerate(rows) if active[row]]
+                rows, sub = [rows[i] for i in keep], sub.take(np.array(keep))
+            seen.append(obs)
             seen_mask.append(active.copy())
-            if active.sum() != rows.size:
-                keep = active[rows]
-                rows, sub = rows[keep], sub.take(np.flatnonzero(keep))
-        return _episode_results(rewards, steps, np.stack(seen), np.stack(seen_mask))
+        return _episode_results(np.array(rewards), np.stack(seen), np.stack(seen_mask))
 
     def close(self) -> None:
         for env in self._envs:
@@ -133,16 +145,37 @@ def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
     raise ConfigError(f"[task] gym: {env_id} has an unsupported action space {act_space}")
 
 
+class _ActionMap:
+    """``to_env_actions`` with the affine map precomputed (it runs once per lockstep step)."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.discrete = spec.discrete
+        self.scale = self.offset = None
+        if not spec.discrete and spec.action_low is not None:
+            low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
+            self.scale, self.offset = 0.5 * (high - low), 0.5 * (high + low)
+
+    def __call__(self, outputs: np.ndarray) -> np.ndarray:
+        if self.discrete:
+            return np.argmax(outputs, axis=1)
+        if self.scale is None:
+            return outputs
+        return outputs * self.scale + self.offset
+
+
 def _episode_results(
-    rewards: np.ndarray, steps: np.ndarray, seen: np.ndarray, mask: np.ndarray
+    rewards: np.ndarray, seen: np.ndarray, mask: np.ndarray
 ) -> list[EpisodeResult]:
-    """Per-episode (count, mean, M2) of the observations the policy saw: seen is (T, B, D)."""
+    """Per-episode (count, mean, M2) of the observations the policy saw: seen is (T, B, D).
+
+    An episode's steps equal the observations its policy saw (one action per observation).
+    """
     weights = mask[:, :, None].astype(np.float64)
     count = mask.sum(axis=0)
     mean = (seen * weights).sum(axis=0) / count[:, None]
     m2 = (((seen - mean[None]) ** 2) * weights).sum(axis=0)
     return [
-        EpisodeResult(float(rewards[i]), int(steps[i]), int(count[i]), mean[i], m2[i])
+        EpisodeResult(float(rewards[i]), int(count[i]), int(count[i]), mean[i], m2[i])
         for i in range(rewards.shape[0])
     ]
 

@@ -1,0 +1,162 @@
+"""Layered supernets: node layout, candidate edges, and a base class for search spaces over them.
+
+Layers are ``[obs_dim, *hidden, act_dim]``. Candidate edges connect consecutive layers, or with
+``residual=True`` any layer to any later layer. Edges are numbered grouped by target layer t, then
+source layer (ascending), source node, target node; so the edges into layer t form one contiguous
+slice that reshapes straight into t's (in_t × n_t) weight matrix (in_t = sizes of its sources).
+
+θ layout of every built-in network space: [edge weights or shared weights | one bias per hidden
+and output node].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from esenas_core.interfaces import Architecture, SearchSpace, TaskSpec
+from esenas_core.nets import OPS, LayeredNetwork
+
+
+class Supernet:
+    """Node layout and candidate edges of a layered supernet."""
+
+    def __init__(self, sizes: Sequence[int], residual: bool = False) -> None:
+        self.sizes = [int(s) for s in sizes]
+        self.residual = residual
+        self.starts = np.cumsum([0, *self.sizes])  # global index of each layer's first node
+        self.in_sizes = [
+            int(self.starts[t]) if residual else self.sizes[t - 1]
+            for t in range(1, len(self.sizes))
+        ]
+        counts = [i * n for i, n in zip(self.in_sizes, self.sizes[1:], strict=True)]
+        self.edge_offsets = np.cumsum([0, *counts])
+        self.num_edges = int(self.edge_offsets[-1])
+        self.num_biases = sum(self.sizes[1:])
+        self.num_hidden = sum(self.sizes[1:-1])
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """(first edge, number of edges) of each target layer's slice."""
+        return [
+            (int(self.edge_offsets[t]), int(self.edge_offsets[t + 1] - self.edge_offsets[t]))
+            for t in range(len(self.sizes) - 1)
+        ]
+
+    def edge_list(self) -> np.ndarray:
+        """(num_edges, 2) global (source node, target node) of every candidate edge, in order."""
+        rows = []
+        for t in range(1, len(self.sizes)):
+            sources = range(
+                int(self.starts[t - 1]) if not self.residual else 0, int(self.starts[t])
+            )
+            targets = range(int(self.starts[t]), int(self.starts[t + 1]))
+            rows += [(s, d) for s in sources for d in targets]
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+    def weight_matrices(self, edge_weights: np.ndarray) -> list[np.ndarray]:
+        """Split (B, num_edges) effective edge weights into per-layer (B, in_t, n_t) matrices."""
+        batch = edge_weights.shape[0]
+        return [
+            edge_weights[:, lo : lo + count].reshape(batch, self.in_sizes[t], self.sizes[t + 1])
+            for t, (lo, count) in enumerate(self.blocks())
+        ]
+
+
+class LayeredSpace(SearchSpace):
+    """Base of the built-in network search spaces (and a good base for plugins).
+
+    Subclasses set ``self.net`` (a ``Supernet``) and ``self._decisions`` in ``__init__`` and
+    implement ``decode`` and ``edge_weights``; optionally ``num_weights`` (default: one weight per
+    candidate edge), ``node_ops`` and ``describe``.
+    """
+
+    net: Supernet
+    op_names: tuple[str, ...] = ()
+
+    def __init__(self, options: Any, task: TaskSpec) -> None:
+        super().__init__(options, task)
+
+    @property
+    def decisions(self):
+        return self._decisions
+
+    @property
+    def num_weights(self) -> int:
+        return self.net.num_edges
+
+    @property
+    def num_params(self) -> int:
+        return self.num_weights + self.net.num_biases
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        theta = np.zeros(self.num_params)
+        theta[: self.num_weights] = rng.normal(0.0, self.options.init_std, self.num_weights)
+        return theta
+
+    def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
+        """(B, num_edges) effective weight of every candidate edge (0 where absent)."""
+        raise NotImplementedError
+
+    def node_ops(self, architectures: Sequence[Architecture]) -> list[np.ndarray] | None:
+        """Per hidden layer, (B, n_t) op indices into ``op_names``; None: one activation."""
+        return None
+
+    def network(self, params: np.ndarray, architectures: Sequence[Architecture]) -> LayeredNetwork:
+        weights = self.net.weight_matrices(self.edge_weights(params, architectures))
+        biases, offset = [], self.num_weights
+        for n in self.net.sizes[1:]:
+            biases.append(params[:, offset : offset + n])
+            offset += n
+        return LayeredNetwork(
+            weights,
+            biases,
+            getattr(self.options, "activation", "tanh"),
+            self.net.residual,
+            self.node_ops(architectures),
+            self.op_names,
+        )
+
+    def edge_mask(self, architecture: Architecture) -> np.ndarray:
+        """Which candidate edges exist in ``architecture`` (bool, num_edges)."""
+        return architecture.parts["edge_mask"]
+
+    def param_mask(self, architecture: Architecture) -> np.ndarray:
+        return np.concatenate([self.edge_mask(architecture), np.ones(self.net.num_biases, bool)])
+
+    def describe(self, architecture: Architecture) -> dict[str, int]:
+        edges = int(self.edge_mask(architecture).sum())
+        return {
+            "edges": edges,
+            "candidate_edges": self.net.num_edges,
+            "multiplications": edges,
+            "params_in_use": int(self.param_mask(architecture).sum()),
+        }
+
+    def reference_forward(
+        self, params: np.ndarray, architecture: Architecture, obs: np.ndarray
+    ) -> np.ndarray:
+        """A slow per-edge, per-node evaluation (like the original loop), for conformance tests."""
+        weights = self.edge_weights(params[None, :], [architecture])[0]
+        ops = self.node_ops([architecture])
+        act = getattr(self.options, "activation", "tanh")
+        values = np.zeros(int(self.net.starts[-1]))
+        values[: self.net.sizes[0]] = obs
+        edges = self.net.edge_list()
+        bias = self.num_weights
+        last = len(self.net.sizes) - 1
+        for t in range(1, len(self.net.sizes)):
+            for j in range(self.net.sizes[t]):
+                node = int(self.net.starts[t]) + j
+                total = params[bias]
+                bias += 1
+                for e, (src, dst) in enumerate(edges):
+                    if dst == node and weights[e] != 0.0:
+                        total += weights[e] * values[src]
+                if t == last:
+                    values[node] = np.tanh(total)
+                else:
+                    name = act if ops is None else self.op_names[ops[t - 1][0, j]]
+                    values[node] = OPS[name](np.array([total]))[0]
+        return values[int(self.net.starts[-2]) :]
