@@ -1,15 +1,10 @@
-"""From network outputs in [-1, 1] to environment actions, and observation normalization."""
+"""From network outputs in [-1, 1] to environment actions."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from esenas_core.interfaces import TaskSpec
-
-
-def normalize(obs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """(obs − mean) / std without touching ``obs`` (std is already floored by the aggregator)."""
-    return (obs - mean) / std
 
 
 def to_env_actions(outputs: np.ndarray, spec: TaskSpec) -> np.ndarray:

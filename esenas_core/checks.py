@@ -70,7 +70,17 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
         )
     rows = np.arange(0, batch, 2)
     _require(np.allclose(net.take(rows)(obs[rows]), out[rows]), f"{name}: take() is inconsistent")
-    ran.append("batched forward: shape, range, rows independent, take()")
+    mean, std = rng.normal(size=spec.obs_dim), rng.uniform(0.5, 2.0, spec.obs_dim)
+    folded = net.with_input_normalization(mean, std)
+    _require(
+        np.allclose(folded(obs), net((obs - mean) / std), rtol=1e-4, atol=1e-5),
+        f"{name}: with_input_normalization() differs from normalizing the input",
+    )
+    _require(
+        np.allclose(folded.take(rows)(obs[rows]), folded(obs)[rows], rtol=1e-5, atol=1e-6),
+        f"{name}: take() after with_input_normalization() is inconsistent",
+    )
+    ran.append("batched forward: shape, range, rows independent, take(), input normalization")
 
     if hasattr(space, "reference_forward"):
         for row in range(batch):

@@ -68,6 +68,21 @@ class Network(abc.ABC):
     def take(self, rows: np.ndarray) -> Network:
         """The sub-batch of networks ``rows`` (used when some episodes of a batch have ended)."""
 
+    def with_input_normalization(self, mean: np.ndarray, std: np.ndarray) -> Network:
+        """These networks applied to (obs − mean) / std. Override to fold it into the weights."""
+        return _NormalizedNetwork(self, mean, std)
+
+
+class _NormalizedNetwork(Network):
+    def __init__(self, net: Network, mean: np.ndarray, std: np.ndarray) -> None:
+        self.net, self.mean, self.inv_std = net, mean, 1.0 / std
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.net((obs - self.mean) * self.inv_std)
+
+    def take(self, rows: np.ndarray) -> Network:
+        return _NormalizedNetwork(self.net.take(rows), self.mean, 1.0 / self.inv_std)
+
 
 class SearchSpace(abc.ABC):
     """A supernet θ plus a decision space whose genomes select sub-networks of it."""

@@ -64,7 +64,8 @@ class LayeredNetwork(Network):
     ) -> None:
         self.dtype = dtype
         self.weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
-        self.biases = [np.ascontiguousarray(b, dtype=dtype) for b in biases]
+        # (B, 1, n): broadcast against the (B, 1, n) activations
+        self.biases = [np.ascontiguousarray(b, dtype=dtype).reshape(len(b), 1, -1) for b in biases]
         self.activation = activation
         self.residual = residual
         self.ops = None if ops is None else list(ops)
@@ -77,8 +78,6 @@ class LayeredNetwork(Network):
         return [(OPS[self.op_names[o]], np.flatnonzero(flat == o)) for o in np.unique(flat)]
 
     def _hidden(self, layer: int, pre: np.ndarray) -> np.ndarray:
-        if self._groups is None:
-            return self._act(pre)
         flat = pre.ravel()
         out = np.empty_like(flat)
         for fn, idx in self._groups[layer]:
@@ -86,18 +85,47 @@ class LayeredNetwork(Network):
         return out.reshape(pre.shape)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        layers = [obs.astype(self.dtype, copy=False)]
+        # Activations are kept as (B, 1, n) so each layer is one stacked matmul, done in place.
+        layers = [obs.astype(self.dtype)[:, None, :]]
         last = len(self.weights) - 1
         for t, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = np.concatenate(layers, axis=1) if self.residual and t else layers[-1]
-            pre = np.matmul(x[:, None, :], w)[:, 0, :] + b
-            layers.append(np.tanh(pre) if t == last else self._hidden(t, pre))
-        return layers[-1]
+            x = np.concatenate(layers, axis=2) if self.residual and t else layers[-1]
+            pre = np.matmul(x, w)
+            pre += b
+            if t == last:
+                np.tanh(pre, out=pre)
+            elif self._groups is None:
+                pre = self._act(pre)
+            else:
+                pre = self._hidden(t, pre)
+            layers.append(pre)
+        return layers[-1][:, 0, :]
+
+    def with_input_normalization(self, mean: np.ndarray, std: np.ndarray) -> LayeredNetwork:
+        """The same networks applied to (obs − mean) / std, folded into the weights and biases.
+
+        Every layer that reads the input gets W'_i = W_i / std_i on its input rows and
+        b' = b − Σ_i mean_i W'_i, so normalizing costs nothing per step.
+        """
+        n_in = len(mean)
+        inv_std = 1.0 / np.asarray(std, dtype=np.float64)
+        shift = np.asarray(mean, dtype=np.float64)
+        weights, biases = [], []
+        for t, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            w, b = w.astype(np.float64), b[:, 0, :].astype(np.float64)
+            if t == 0 or self.residual:
+                w[:, :n_in, :] *= inv_std[None, :, None]
+                b = b - np.einsum("i,bij->bj", shift, w[:, :n_in, :])
+            weights.append(w)
+            biases.append(b)
+        return LayeredNetwork(
+            weights, biases, self.activation, self.residual, self.ops, self.op_names, self.dtype
+        )
 
     def take(self, rows: np.ndarray) -> LayeredNetwork:
         return LayeredNetwork(
             [w[rows] for w in self.weights],
-            [b[rows] for b in self.biases],
+            [b[rows, 0, :] for b in self.biases],
             self.activation,
             self.residual,
             None if self.ops is None else [o[rows] for o in self.ops],

@@ -69,17 +69,13 @@ class GymTask(Task):
         results: list[EpisodeResult] = []
         for start in range(0, len(env_seeds), step):
             stop = start + step
+            net = space.network(params[start:stop], architectures[start:stop])
             results += self._lockstep(
-                space.network(params[start:stop], architectures[start:stop]),
-                env_seeds[start:stop],
-                obs_mean,
-                obs_std,
+                net.with_input_normalization(obs_mean, obs_std), env_seeds[start:stop]
             )
         return results
 
-    def _lockstep(
-        self, net: Any, seeds: Sequence[int], mean: np.ndarray, std: np.ndarray
-    ) -> list[EpisodeResult]:
+    def _lockstep(self, net: Any, seeds: Sequence[int]) -> list[EpisodeResult]:
         """Step ``len(seeds)`` environments together; one batched forward pass per step.
 
         This is the per-env-step hot path: per-row work is plain Python (lists, one stack per
@@ -89,7 +85,6 @@ class GymTask(Task):
         act = _ActionMap(self.spec())
         obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)])
         obs = obs.astype(np.float64)
-        inv_std = 1.0 / std
         batch = len(seeds)
         rewards = [0.0] * batch
         active = np.ones(batch, dtype=bool)
@@ -98,7 +93,7 @@ class GymTask(Task):
         step_fns = [env.step for env in envs]
         while True:
             x = obs if len(rows) == batch else obs[rows]
-            actions = act(sub((x - mean) * inv_std))
+            actions = act(sub(x))
             new_obs, ended = [], []
             for row, action in zip(rows, actions, strict=True):
                 o, r, terminated, truncated, _ = step_fns[row](action)
