@@ -42,9 +42,8 @@ class Subset:
         return self.k
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
-        keys = rng.random((count, self.n))
-        picks = np.argpartition(keys, self.k - 1, axis=1)[:, : self.k]
-        return np.sort(picks, axis=1)
+        picks = [rng.choice(self.n, self.k, replace=False, shuffle=False) for _ in range(count)]
+        return np.sort(np.array(picks, dtype=np.int64).reshape(count, self.k), axis=1)
 
     def validate(self, values: np.ndarray) -> None:
         if values.min(initial=0) < 0 or values.max(initial=0) >= self.n:
@@ -64,14 +63,15 @@ class Subset:
         """Swap one chosen item for one unchosen item (identity when k == n)."""
         if self.k == self.n:
             return values.copy()
-        chosen = np.zeros(self.n, dtype=bool)
-        chosen[values] = True
         # Rejection sampling is O(1) expected while k is far below n; fall back when it is not.
         for _ in range(32):
             new = int(rng.integers(self.n))
-            if not chosen[new]:
+            at = int(np.searchsorted(values, new))
+            if at == self.k or values[at] != new:
                 break
         else:
+            chosen = np.zeros(self.n, dtype=bool)
+            chosen[values] = True
             new = int(rng.choice(np.flatnonzero(~chosen)))
         out = values.copy()
         out[rng.integers(self.k)] = new
@@ -202,8 +202,10 @@ class DecisionSpace:
         """Mutate one group, chosen with probability proportional to its length."""
         if not self.groups:
             return genome.copy()
-        lengths = np.array([g.length for g in self.groups], dtype=float)
-        which = int(rng.choice(len(self.groups), p=lengths / lengths.sum()))
+        if len(self.groups) == 1:
+            return self.groups[0].mutate(genome, rng).astype(np.int64, copy=False)
+        cumulative = np.cumsum([g.length for g in self.groups])
+        which = int(np.searchsorted(cumulative, rng.integers(cumulative[-1]), side="right"))
         parts = self.split(genome)
         parts[which] = self.groups[which].mutate(parts[which], rng)
         return np.concatenate(parts).astype(np.int64, copy=False)

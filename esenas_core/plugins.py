@@ -28,6 +28,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.search_spaces.dense",
     "esenas_plugins.controllers.random_search",
     "esenas_plugins.controllers.regularized_evolution",
+    "esenas_plugins.controllers.policy_gradient",
+    "esenas_plugins.controllers.pyglove_generator",
     "esenas_plugins.backends.serial",
     "esenas_plugins.tasks.gym",
     "esenas_plugins.tasks.hybrid",

@@ -3,8 +3,9 @@ Classifier Architecture Search", AAAI 2019), on numpy genomes.
 
 Population of the last ``population_size`` evaluated genomes (oldest removed first: aging).
 Each proposal: while the population is not full, a uniform random genome; afterwards, the best of
-``tournament_size`` individuals sampled from the population, mutated once (a mutation respects
-its decision type: swap one edge of a Subset, redraw one Choice, flip one Mask bit).
+``tournament_size`` individuals sampled (with replacement) from the population, mutated once (a
+mutation respects its decision type: swap one edge of a Subset, redraw one Choice, flip one Mask
+bit).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class RegularizedEvolution(Controller):
         rewards = np.array([r for _, r in self.population])
         out = np.empty((n, self.decisions.length), dtype=np.int64)
         for i in range(n):
-            picks = self.rng.choice(len(rewards), self.options.tournament_size, replace=False)
+            # Tournament sampled with replacement, as in Real et al.'s reference implementation.
+            picks = self.rng.integers(len(rewards), size=self.options.tournament_size)
             parent = self.population[int(picks[np.argmax(rewards[picks])])][0]
             out[i] = self.decisions.mutate(parent, self.rng)
         return out

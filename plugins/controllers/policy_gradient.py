@@ -1,0 +1,295 @@
+"""``policy_gradient``: a factorized distribution over genomes trained with REINFORCE (or PPO).
+
+Open-source PyGlove has no PPO, so the original's policy-gradient controller cannot run outside
+Google; this one is numpy only. One distribution per decision group:
+- ``Choice(n, count)``: independent categoricals (count × n logits);
+- ``Mask(n)``: independent Bernoullis (n logits);
+- ``Subset(n, k)``: Plackett–Luce over n item scores, sampled with the Gumbel top-k trick. The
+  order in which items were drawn is remembered per proposed genome, and the update uses the
+  log-probability of that ordered draw (a genome fed back without a known order uses the
+  most likely order under the current scores). Sampling uses the exponential race, which is
+  equivalent to Gumbel top-k and cheaper.
+
+Update every ``update_batch_size`` finished genomes: advantage A = r − b (b a moving average of
+rewards, A optionally divided by its std), logits ← logits + lr · mean(A ∇log p) + entropy bonus
+(exact for categoricals and Bernoullis; for Plackett–Luce the entropy of its first draw). With
+``ppo_epochs > 0`` the update instead maximizes PPO's clipped surrogate over minibatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core import Choice, Controller, DecisionSpace, Mask, Subset, hookimpl
+from esenas_core.controller_utils import FeedbackCounter, rng_state, set_rng_state
+
+_gt0 = attrs.validators.gt(0.0)
+_ge0 = attrs.validators.ge(0)
+
+
+@attrs.frozen
+class PolicyGradientOptions:
+    """Options of the ``policy_gradient`` controller."""
+
+    learning_rate: float = attrs.field(default=0.1, validator=_gt0)
+    update_batch_size: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    baseline_decay: float = attrs.field(
+        default=0.9, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
+    )
+    normalize_advantages: bool = True
+    entropy_coef: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
+    ppo_epochs: int = attrs.field(default=0, validator=_ge0)
+    ppo_clip: float = attrs.field(default=0.2, validator=_gt0)
+    minibatch_size: int = attrs.field(default=0, validator=_ge0)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+class _Subset:
+    """Plackett–Luce over ``n`` scores; a sample is an ordered draw of k items."""
+
+    def __init__(self, group: Subset) -> None:
+        self.k = group.k
+        self.logits = np.zeros(group.n)
+
+    @property
+    def logits(self) -> np.ndarray:
+        return self._logits
+
+    @logits.setter
+    def logits(self, value: np.ndarray) -> None:
+        self._logits = value
+        shifted = value - value.max()
+        self._shifted, self._weights = shifted, np.exp(shifted)  # cached until logits change
+        self._total = self._weights.sum()
+
+    def sample(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        # Exponential race (≡ Gumbel top-k): the k smallest E_i / w_i, E ~ Exp(1), in draw order.
+        keys = rng.standard_exponential((count, self._weights.size)) / self._weights
+        top = np.argpartition(keys, self.k - 1, axis=1)[:, : self.k]
+        order = np.take_along_axis(top, np.argsort(np.take_along_axis(keys, top, 1), 1), 1)
+        return np.sort(order, axis=1), order
+
+    def likely_order(self, values: np.ndarray) -> np.ndarray:
+        return values[np.argsort(-self.logits[values], kind="stable")]
+
+    def _totals(self, order: np.ndarray) -> np.ndarray:
+        return self._total - np.concatenate([[0.0], np.cumsum(self._weights[order])[:-1]])
+
+    def logp(self, order: np.ndarray) -> float:
+        return float(np.sum(self._shifted[order] - np.log(self._totals(order))))
+
+    def logp_and_grad(self, order: np.ndarray) -> tuple[float, np.ndarray]:
+        e, totals = self._weights, self._totals(order)
+        inv = 1.0 / totals
+        grad = -e * inv.sum()
+        grad[order] = -e[order] * np.cumsum(inv)  # item drawn at step l was available for j ≤ l
+        grad[order] += 1.0
+        return float(np.sum(self._shifted[order] - np.log(totals))), grad
+
+    def entropy_and_grad(self) -> tuple[float, np.ndarray]:
+        logp = _log_softmax(self.logits)
+        p = np.exp(logp)
+        h = -float(np.sum(p * logp))
+        return h, -p * (logp + h)
+
+
+class _Choice:
+    """``count`` independent categoricals over ``n`` options."""
+
+    def __init__(self, group: Choice) -> None:
+        self.logits = np.zeros((group.count, group.n))
+
+    def sample(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        values = np.argmax(self.logits + rng.gumbel(size=(count, *self.logits.shape)), axis=2)
+        return values, values
+
+    def likely_order(self, values: np.ndarray) -> np.ndarray:
+        return values
+
+    def logp(self, values: np.ndarray) -> float:
+        return float(_log_softmax(self.logits)[np.arange(values.size), values].sum())
+
+    def logp_and_grad(self, values: np.ndarray) -> tuple[float, np.ndarray]:
+        logp = _log_softmax(self.logits)
+        rows = np.arange(values.size)
+        grad = -np.exp(logp)
+        grad[rows, values] += 1.0
+        return float(logp[rows, values].sum()), grad
+
+    def entropy_and_grad(self) -> tuple[float, np.ndarray]:
+        logp = _log_softmax(self.logits)
+        p = np.exp(logp)
+        h = -np.sum(p * logp, axis=1, keepdims=True)
+        return float(h.mean()), -p * (logp + h) / self.logits.shape[0]
+
+
+class _Mask:
+    """Independent Bernoullis."""
+
+    def __init__(self, group: Mask) -> None:
+        self.logits = np.zeros(group.n)
+
+    def sample(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        p = 1.0 / (1.0 + np.exp(-self.logits))
+        values = (rng.random((count, self.logits.size)) < p).astype(np.int64)
+        return values, values
+
+    def likely_order(self, values: np.ndarray) -> np.ndarray:
+        return values
+
+    def logp(self, values: np.ndarray) -> float:
+        return self.logp_and_grad(values)[0]
+
+    def logp_and_grad(self, values: np.ndarray) -> tuple[float, np.ndarray]:
+        p = 1.0 / (1.0 + np.exp(-self.logits))
+        logp = np.where(values == 1, np.log(p + 1e-300), np.log1p(-p + 1e-300))
+        return float(logp.sum()), values - p
+
+    def entropy_and_grad(self) -> tuple[float, np.ndarray]:
+        p = np.clip(1.0 / (1.0 + np.exp(-self.logits)), 1e-12, 1 - 1e-12)
+        h = -(p * np.log(p) + (1 - p) * np.log1p(-p))
+        return float(h.mean()), -p * (1 - p) * self.logits / self.logits.size
+
+
+_DISTRIBUTIONS = {Subset: _Subset, Choice: _Choice, Mask: _Mask}
+
+
+class PolicyGradientController(Controller):
+    """REINFORCE / PPO over a factorized categorical, Bernoulli and Plackett–Luce distribution."""
+
+    name = "policy_gradient"
+    Options = PolicyGradientOptions
+
+    def __init__(self, options: PolicyGradientOptions, decisions: DecisionSpace, seed: int) -> None:
+        super().__init__(options, decisions, seed)
+        self.dists = [_DISTRIBUTIONS[type(g)](g) for g in decisions.groups]
+        self.counter = FeedbackCounter()
+        self.baseline: float | None = None
+        self.updates = 0
+        self.buffer: list[tuple[list[np.ndarray], float, float]] = []  # (draws, logp_old, reward)
+        self.proposed: dict[bytes, tuple[list[np.ndarray], float]] = {}
+
+    def propose(self, n: int) -> np.ndarray:
+        parts, draws = [], []
+        for dist in self.dists:
+            values, draw = dist.sample(self.rng, n)
+            parts.append(values)
+            draws.append(draw)
+        genomes = (
+            np.concatenate(parts, axis=1).astype(np.int64)
+            if parts
+            else np.zeros((n, 0), dtype=np.int64)
+        )
+        for i, genome in enumerate(genomes):
+            row = [d[i] for d in draws]
+            self.proposed[genome.tobytes()] = (row, self._logp(row))
+        while len(self.proposed) > 50_000:  # genomes that were never fed back
+            self.proposed.pop(next(iter(self.proposed)))
+        return genomes
+
+    def _logp(self, draw: list[np.ndarray]) -> float:
+        return sum(d.logp(v) for d, v in zip(self.dists, draw, strict=True))
+
+    def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
+        genomes, rewards = self.counter.accept(genomes, rewards)
+        for genome, reward in zip(genomes, rewards, strict=True):
+            known = self.proposed.get(genome.tobytes())
+            if known is None:
+                parts = self.decisions.split(genome)
+                draw = [d.likely_order(v) for d, v in zip(self.dists, parts, strict=True)]
+                known = (draw, self._logp(draw))
+            self.buffer.append((known[0], known[1], float(reward)))
+        while len(self.buffer) >= self.options.update_batch_size:
+            batch = self.buffer[: self.options.update_batch_size]
+            del self.buffer[: self.options.update_batch_size]
+            self._update(batch)
+
+    def _update(self, batch: list[tuple[list[np.ndarray], float, float]]) -> None:
+        opts = self.options
+        rewards = np.array([r for _, _, r in batch])
+        baseline = rewards.mean() if self.baseline is None else self.baseline
+        adv = rewards - baseline
+        if opts.normalize_advantages and adv.std() > 0:
+            adv = adv / adv.std()
+        self.baseline = opts.baseline_decay * baseline + (1 - opts.baseline_decay) * rewards.mean()
+        if opts.ppo_epochs == 0:
+            self._step(batch, adv, np.ones(len(batch)))
+        else:
+            size = opts.minibatch_size or len(batch)
+            for _ in range(opts.ppo_epochs):
+                for lo in range(0, len(batch), size):
+                    idx = (
+                        self.rng.permutation(len(batch))[lo : lo + size]
+                        if size < len(batch)
+                        else np.arange(len(batch))
+                    )
+                    ratio = np.array([np.exp(self._logp(batch[i][0]) - batch[i][1]) for i in idx])
+                    a = adv[idx]
+                    clipped = ((a > 0) & (ratio > 1 + opts.ppo_clip)) | (
+                        (a < 0) & (ratio < 1 - opts.ppo_clip)
+                    )
+                    self._step([batch[i] for i in idx], a, np.where(clipped, 0.0, ratio))
+        self.updates += 1
+
+    def _step(self, batch, adv: np.ndarray, weights: np.ndarray) -> None:
+        grads = [np.zeros_like(d.logits) for d in self.dists]
+        for (draw, _, _), a, w in zip(batch, adv, weights, strict=True):
+            if a * w == 0.0:
+                continue
+            for g, dist, values in zip(grads, self.dists, draw, strict=True):
+                g += a * w * dist.logp_and_grad(values)[1]
+        for g, dist in zip(grads, self.dists, strict=True):
+            step = g / len(batch)
+            if self.options.entropy_coef:
+                step += self.options.entropy_coef * dist.entropy_and_grad()[1]
+            dist.logits = dist.logits + self.options.learning_rate * step
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "rng": rng_state(self.rng),
+            "counter": self.counter.state(),
+            "logits": [d.logits.tolist() for d in self.dists],
+            "baseline": self.baseline,
+            "updates": self.updates,
+            "buffer": [[[v.tolist() for v in draw], lp, r] for draw, lp, r in self.buffer],
+            "proposed": [
+                [np.frombuffer(k, dtype=np.int64).tolist(), [v.tolist() for v in draw], lp]
+                for k, (draw, lp) in self.proposed.items()
+            ],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])
+        self.counter = FeedbackCounter.from_state(state["counter"])
+        for dist, logits in zip(self.dists, state["logits"], strict=True):
+            dist.logits = np.array(logits, dtype=np.float64)
+        self.baseline = state["baseline"]
+        self.updates = int(state["updates"])
+        as_arrays = lambda draw: [np.array(v, dtype=np.int64) for v in draw]  # noqa: E731
+        self.buffer = [(as_arrays(d), float(lp), float(r)) for d, lp, r in state["buffer"]]
+        self.proposed = {
+            np.array(g, dtype=np.int64).tobytes(): (as_arrays(d), float(lp))
+            for g, d, lp in state["proposed"]
+        }
+
+    def stats(self) -> dict[str, float]:
+        entropies = [d.entropy_and_grad()[0] for d in self.dists]
+        return {
+            **self.counter.stats(),
+            "entropy": float(np.mean(entropies)) if entropies else 0.0,
+            "baseline": float("nan") if self.baseline is None else float(self.baseline),
+            "updates": float(self.updates),
+        }
+
+
+@hookimpl
+def esenas_register_controllers(register):
+    register(PolicyGradientController)

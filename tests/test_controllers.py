@@ -1,0 +1,157 @@
+"""Conformance suite over every registered controller, plus a learning test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from esenas_core import Choice, DecisionSpace, Mask, Subset
+from esenas_core.plugins import get_registries
+
+SPACE = DecisionSpace([Subset(20, 4), Choice(3, 3), Mask(5)])
+OPTIONS = {  # small settings so the suite is fast; defaults otherwise
+    "regularized_evolution": {"population_size": 8, "tournament_size": 3},
+    "policy_gradient": {"update_batch_size": 8},
+    "pyglove": {
+        "generator": "regularized_evolution",
+        "kwargs": {"population_size": 8, "tournament_size": 3},
+    },
+}
+
+
+def controllers() -> list[str]:
+    return get_registries()["controller"].names()
+
+
+def make(name: str, seed: int = 0, space: DecisionSpace = SPACE, **options):
+    return get_registries().create(
+        "controller", name, {**OPTIONS.get(name, {}), **options}, space, seed
+    )
+
+
+def reward(genomes: np.ndarray) -> np.ndarray:
+    return genomes.sum(axis=1).astype(np.float64)
+
+
+def drive(ctrl, rounds: int = 4, n: int = 10) -> list[np.ndarray]:
+    out = []
+    for _ in range(rounds):
+        g = ctrl.propose(n)
+        out.append(g)
+        ctrl.feedback(g, reward(g))
+    return out
+
+
+@pytest.mark.parametrize("name", controllers())
+def test_proposals_are_valid_for_any_batch_size(name: str) -> None:
+    ctrl = make(name)
+    for n in (0, 1, 3, 25):  # 25 > population sizes, before any feedback
+        genomes = ctrl.propose(n)
+        assert genomes.shape == (n, SPACE.length) and genomes.dtype == np.int64
+        for g in genomes:
+            SPACE.validate(g)
+    for genomes in drive(ctrl):
+        for g in genomes:
+            SPACE.validate(g)
+
+
+@pytest.mark.parametrize("name", controllers())
+def test_deterministic_under_seed(name: str) -> None:
+    a, b, c = make(name, seed=5), make(name, seed=5), make(name, seed=6)
+    ga, gb, gc = drive(a), drive(b), drive(c)
+    assert all(np.array_equal(x, y) for x, y in zip(ga, gb, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(ga, gc, strict=True))
+
+
+@pytest.mark.parametrize("name", controllers())
+def test_state_round_trip_reproduces_next_proposals(name: str) -> None:
+    original = make(name, seed=1)
+    drive(original, rounds=3)
+    original.propose(4)  # proposals still pending feedback are part of the state too
+    state = json.loads(json.dumps(original.state()))  # must be JSON
+    restored = make(name, seed=99)
+    restored.restore(state)
+    for _ in range(3):
+        g1, g2 = original.propose(7), restored.propose(7)
+        np.testing.assert_array_equal(g1, g2)
+        original.feedback(g1, reward(g1))
+        restored.feedback(g2, reward(g2))
+    assert original.stats() == pytest.approx(restored.stats(), nan_ok=True)
+
+
+@pytest.mark.parametrize("name", controllers())
+def test_non_finite_rewards_are_skipped_and_counted(name: str) -> None:
+    ctrl = make(name)
+    g = ctrl.propose(4)
+    ctrl.feedback(g, np.array([1.0, np.nan, np.inf, 2.0]))
+    stats = ctrl.stats()
+    assert stats["skipped_nonfinite"] == 2 and stats["feedback"] == 2
+    assert set(stats) == set(ctrl.stats())  # same keys every call
+    with pytest.raises(ValueError, match="feedback needs"):
+        ctrl.feedback(g, np.ones(3))
+
+
+@pytest.mark.parametrize("name", [n for n in controllers() if n in ("random", "pyglove")])
+def test_vector_rewards(name: str) -> None:
+    options = {"generator": "nsga2", "kwargs": {"population_size": 8}} if name == "pyglove" else {}
+    ctrl = make(name, **options)
+    assert type(ctrl).accepts_vectors
+    for _ in range(3):
+        g = ctrl.propose(8)
+        ctrl.feedback(g, np.stack([reward(g), -g[:, -5:].sum(axis=1)], axis=1))
+    assert ctrl.stats()["feedback"] == 24
+
+
+# -- learning: reward = overlap of the chosen edge set with a hidden target set ----------------
+
+N, K = 60, 6
+
+
+def overlap_task(seed: int) -> tuple[DecisionSpace, np.ndarray]:
+    target = np.random.default_rng(1000 + seed).choice(N, K, replace=False)
+    return DecisionSpace([Subset(N, K)]), target
+
+
+def best_after(name: str, seed: int, proposals: int = 600, batch: int = 20, **options) -> float:
+    space, target = overlap_task(seed)
+    ctrl = make(name, seed=seed, space=space, **options)
+    best = 0.0
+    for _ in range(proposals // batch):
+        g = ctrl.propose(batch)
+        r = np.array([len(set(x) & set(target)) for x in g], dtype=float)
+        best = max(best, r.mean())  # mean overlap of a proposal batch: what the controller proposes
+        ctrl.feedback(g, r)
+    return best
+
+
+def test_learning_controllers_beat_random_search() -> None:
+    seeds = range(3)
+    random_scores = [best_after("random", s) for s in seeds]
+    evolution = [
+        best_after("regularized_evolution", s, population_size=30, tournament_size=6) for s in seeds
+    ]
+    gradient = [
+        best_after("policy_gradient", s, update_batch_size=20, learning_rate=0.5) for s in seeds
+    ]
+    # Random proposals overlap K·K/N = 0.6 of the K = 6 target items on average (the best batch
+    # mean of 30 batches measured ≈ 0.9); the learners' batches overlap 3.2–3.9 (seeds 0–2).
+    assert max(random_scores) < 1.5
+    assert min(evolution) > 3.0, evolution
+    assert min(gradient) > 3.0, gradient
+
+
+@pytest.mark.parametrize("name", controllers())
+def test_every_controller_trains_end_to_end(name: str, registries) -> None:
+    from conftest import small_config
+
+    from esenas_core.config import build_config
+    from esenas_core.experiment import Experiment
+    from esenas_core.trainer import Trainer
+
+    data = small_config(iterations=2)
+    data["controller"] = {"name": name, **OPTIONS.get(name, {})}
+    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer.train()
+    assert trainer.history[-1]["controller_feedback"] > 0
