@@ -39,7 +39,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("config", type=click.Path(path_type=Path))
+@click.argument("config", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--set",
     "overrides",
@@ -53,31 +53,75 @@ def main() -> None:
     default=None,
     help="Where to write outputs (default: runs/<name>-<timestamp>).",
 )
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Continue the run in this directory from its last checkpoint.",
+)
+@click.option("--force", is_flag=True, help="With --resume: accept a config that differs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: bool) -> None:
-    """Train with the config file CONFIG."""
-    from tqdm import tqdm
-
-    from esenas_core.config import load_config
+def run(
+    config: Path | None,
+    overrides: Sequence[str],
+    run_dir: Path | None,
+    resume_dir: Path | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Train with the config file CONFIG (or resume a run with --resume RUN_DIR)."""
+    from esenas_core.config import config_differences, load_config
     from esenas_core.experiment import Experiment
     from esenas_core.plugins import get_registries
     from esenas_core.rundir import RunDirectory, default_run_path
     from esenas_core.trainer import Trainer
 
     registries = get_registries()
-    cfg = load_config(config, overrides, registries)
-    experiment = Experiment.build(cfg, registries)  # validates everything before any file exists
-    directory = RunDirectory.create(run_dir or default_run_path(cfg.name))
-    directory.write_text("config.toml", cfg.to_toml())
-    trainer = Trainer(experiment, directory)
-    space = experiment.space
+    if resume_dir is not None:
+        if run_dir is not None:
+            raise EsenasError("--resume and --run-dir exclude each other")
+        saved = load_config(resume_dir / "config.toml", [], registries)
+        cfg = load_config(config or resume_dir / "config.toml", overrides, registries)
+        changed = config_differences(saved, cfg, ignore=["iterations"])
+        if changed and not force:
+            raise EsenasError(
+                f"{resume_dir}: the config differs from the run's in {', '.join(changed)};"
+                " resume with the same config (only iterations may change) or pass --force"
+            )
+        experiment = Experiment.build(cfg, registries)
+        directory = RunDirectory(resume_dir)
+        trainer = Trainer(experiment, directory)
+        trainer.resume()
+        directory.write_text("config.toml", cfg.to_toml())
+    else:
+        if config is None:
+            raise EsenasError("missing CONFIG (or --resume RUN_DIR)")
+        cfg = load_config(config, overrides, registries)
+        experiment = Experiment.build(cfg, registries)  # validates before any file exists
+        directory = RunDirectory.create(run_dir or default_run_path(cfg.name))
+        directory.write_text("config.toml", cfg.to_toml())
+        trainer = Trainer(experiment, directory)
+    _train(trainer, cfg, directory, quiet)
+
+
+def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
+    from tqdm import tqdm
+
+    space = trainer.exp.space
     click.echo(
         f"esenas: {cfg.task.name} {_task_label(cfg)} | search space {cfg.search_space.name}"
         f" ({space.num_params} params) | controller {cfg.controller.name}"
-        f" | backend {cfg.backend.name} | {cfg.iterations} iterations → {directory.path}"
+        f" | backend {_backend_label(cfg)} | iterations {trainer.iteration + 1}..{cfg.iterations}"
+        f" → {directory.path}"
     )
     with tqdm(
-        total=cfg.iterations, disable=quiet, unit="it", dynamic_ncols=True, file=sys.stderr
+        total=cfg.iterations,
+        initial=trainer.iteration,
+        disable=quiet,
+        unit="it",
+        dynamic_ncols=True,
+        file=sys.stderr,
     ) as bar:
 
         def progress(row: dict[str, Any]) -> None:
@@ -87,6 +131,17 @@ def run(config: Path, overrides: Sequence[str], run_dir: Path | None, quiet: boo
         trainer.train(progress)
     trainer.save_final()
     _print_summary(trainer.summary(), cfg, directory.path)
+
+
+def _backend_label(cfg: Any) -> str:
+    import os
+
+    opts = cfg.backend.options
+    if getattr(opts, "address", ""):
+        return f"{cfg.backend.name} ({opts.address})"
+    if hasattr(opts, "workers"):
+        return f"{cfg.backend.name} ({opts.workers or os.cpu_count()} workers)"
+    return cfg.backend.name
 
 
 def _task_label(cfg: Any) -> str:

@@ -72,6 +72,7 @@ class ESConfig:
     obs_std_floor: float = attrs.field(default=1e-2, validator=_gt0)
     min_valid_fraction: float = attrs.field(default=0.6, validator=_unit)
     max_retries: int = attrs.field(default=2, validator=_ge0)
+    iteration_timeout: float = attrs.field(default=0.0, validator=_ge0)
 
     def __attrs_post_init__(self) -> None:
         if self.top_k and self.estimator != "antithetic":
@@ -111,6 +112,7 @@ class RunConfig:
     name: str
     seed: int
     iterations: int
+    checkpoint_every: int
     task: PluginChoice
     search_space: PluginChoice
     controller: PluginChoice
@@ -118,7 +120,12 @@ class RunConfig:
     es: ESConfig
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "seed": self.seed, "iterations": self.iterations}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "seed": self.seed,
+            "iterations": self.iterations,
+            "checkpoint_every": self.checkpoint_every,
+        }
         for kind in KINDS:
             out[kind] = getattr(self, kind).to_dict()
         out["es"] = unstructure(self.es)
@@ -134,7 +141,7 @@ DEFAULT_PLUGINS = {
     "controller": "random",
     "backend": "serial",
 }
-_TOP_KEYS = {"name": str, "seed": int, "iterations": int}
+_TOP_KEYS = {"name": str, "seed": int, "iterations": int, "checkpoint_every": int}
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -206,7 +213,14 @@ def build_config(
     top = structure(_TopLevel, {k: data[k] for k in _TOP_KEYS if k in data}, source)
     choices = {kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS}
     es = structure(ESConfig, data.get("es", {}), f"{source}: [es]")
-    return RunConfig(name=top.name, seed=top.seed, iterations=top.iterations, es=es, **choices)
+    return RunConfig(
+        name=top.name,
+        seed=top.seed,
+        iterations=top.iterations,
+        checkpoint_every=top.checkpoint_every,
+        es=es,
+        **choices,
+    )
 
 
 @attrs.frozen
@@ -214,6 +228,7 @@ class _TopLevel:
     name: str = "run"
     seed: int = attrs.field(default=0, validator=_ge0)
     iterations: int = attrs.field(default=20, validator=_ge1)
+    checkpoint_every: int = attrs.field(default=10, validator=_ge0)
 
 
 def _plugin_choice(
@@ -261,6 +276,24 @@ def _hint_foreign_keys(
                 f" not of {name!r};"
                 f" put it under [{kind}.{owners[0]}] to keep it while switching plugins"
             )
+
+
+def config_differences(a: RunConfig, b: RunConfig, ignore: Iterable[str] = ()) -> list[str]:
+    """Dotted keys whose values differ between two resolved configs."""
+
+    def flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, Mapping) and not (prefix and k == "env_kwargs"):
+                out.update(flat(v, key + "."))
+            else:
+                out[key] = v
+        return out
+
+    fa, fb = flat(a.to_dict()), flat(b.to_dict())
+    skip = set(ignore)
+    return sorted(k for k in set(fa) | set(fb) if k not in skip and fa.get(k) != fb.get(k))
 
 
 def load_config(path: str | Path, overrides: Iterable[str], registries: Registries) -> RunConfig:

@@ -225,5 +225,11 @@ class Backend(abc.ABC):
         """Release workers."""
 
     @abc.abstractmethod
-    def evaluate(self, job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
-        """One result per request, in request order (failures marked, never raised)."""
+    def evaluate(
+        self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
+    ) -> list[RolloutResult]:
+        """One result per request, in request order (failures marked, never raised).
+
+        :param timeout: seconds; requests not finished by then come back failed ("timeout") and
+            their work is cancelled where the backend can cancel it.
+        """

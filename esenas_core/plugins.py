@@ -31,6 +31,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.controllers.policy_gradient",
     "esenas_plugins.controllers.pyglove_generator",
     "esenas_plugins.backends.serial",
+    "esenas_plugins.backends.processes",
+    "esenas_plugins.backends.dask",
     "esenas_plugins.tasks.gym",
     "esenas_plugins.tasks.hybrid",
 )

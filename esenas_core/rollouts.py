@@ -6,6 +6,7 @@ perturbation ε from its seed, so serial, process and dask backends compute iden
 
 from __future__ import annotations
 
+import itertools
 import json
 import traceback
 from collections.abc import Sequence
@@ -142,6 +143,17 @@ def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[Roll
         except Exception:
             results.append(RolloutResult.failed(req.index, _short_error()))
     return results
+
+
+def split_chunks(requests: Sequence[RolloutRequest], chunks: int) -> list[list[RolloutRequest]]:
+    """Contiguous, near-equal chunks (at most ``chunks``, none empty)."""
+    chunks = max(1, min(chunks, len(requests)))
+    bounds = np.linspace(0, len(requests), chunks + 1).astype(int)
+    return [list(requests[lo:hi]) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+
+def failed_chunk(chunk: Sequence[RolloutRequest], error: str) -> list[RolloutResult]:
+    return [RolloutResult.failed(r.index, error) for r in chunk]
 
 
 def _short_error() -> str:

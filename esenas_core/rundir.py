@@ -22,7 +22,8 @@ from esenas_core.errors import ConfigError
 
 def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
+    kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
+    with open(tmp, "wb" if binary else "w", **kwargs) as fh:
         write(fh)
         fh.flush()
         os.fsync(fh.fileno())
@@ -53,6 +54,19 @@ class RunDirectory:
             raise ConfigError(f"run directory {path} already exists and is not empty")
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
+
+    def truncate_metrics(self, iterations: int) -> None:
+        """Keep metrics.csv's header and its first ``iterations`` rows (resume after a kill)."""
+        target = self.path / "metrics.csv"
+        if not target.exists():
+            return
+        with open(target, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        if not rows:
+            return
+        self._columns = rows[0]
+        keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= iterations]
+        _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
 
     def write_text(self, name: str, text: str) -> None:
         _atomic_write(self.path / name, lambda fh: fh.write(text))

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from esenas_core import checkpoint
 from esenas_core.errors import RunError
 from esenas_core.experiment import Experiment
 from esenas_core.interfaces import Architecture
@@ -79,14 +80,18 @@ class Trainer:
         self.episodes = 0
         self.env_steps = 0
         self.history: list[dict[str, Any]] = []
+        self.wall_time_before = 0.0
+        self.first_score: float | None = None  # set when resuming (history starts later)
 
     # -- the loop ---------------------------------------------------------------------------------
 
     def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
+        """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
         hook = self.exp.registries.pm.hook
         run_dir = str(self.run_dir.path) if self.run_dir else ""
         hook.esenas_run_start(config=self.cfg.to_dict(), run_dir=run_dir)
-        start = time.perf_counter()
+        start = time.perf_counter() - self.wall_time_before
+        every = self.cfg.checkpoint_every
         with self.exp.backend:
             while self.iteration < self.cfg.iterations:
                 row = self.step()
@@ -94,11 +99,19 @@ class Trainer:
                 self.history.append(row)
                 if self.run_dir:
                     self.run_dir.append_metrics(row)
+                    last = self.iteration == self.cfg.iterations
+                    if last or (every and self.iteration % every == 0):
+                        checkpoint.save(self, self.run_dir.path, row["wall_time"])
                 hook.esenas_iteration_end(row=row, run_dir=run_dir)
                 if on_iteration:
                     on_iteration(row)
         hook.esenas_run_end(summary=self.summary(), run_dir=run_dir)
         return self.best
+
+    def resume(self) -> None:
+        """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
+        self.wall_time_before = checkpoint.load(self, self.run_dir.path)
+        self.run_dir.truncate_metrics(self.iteration)
 
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
@@ -167,7 +180,7 @@ class Trainer:
         failures, last_error = 0, ""
         for attempt in range(es.max_retries + 1):
             requests, seeds = build_requests(es, genomes, self.cfg.seed, self.iteration, attempt)
-            results = self.exp.backend.evaluate(job, requests)
+            results = self.exp.backend.evaluate(job, requests, es.iteration_timeout or None)
             if [r.index for r in results] != [q.index for q in requests]:
                 raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
             bad = [r for r in results if not r.ok]
@@ -231,7 +244,11 @@ class Trainer:
             "iterations": self.iteration,
             "episodes": self.episodes,
             "env_steps": self.env_steps,
-            "first_score": first.get("score_mean", math.nan),
+            "first_score": (
+                self.first_score
+                if self.first_score is not None
+                else first.get("score_mean", math.nan)
+            ),
             "final_score": last.get("score_mean", math.nan),
             "best_score": self.best.score,
             "best_iteration": self.best.iteration,

@@ -6,6 +6,7 @@ subset of parameter vectors, so each member of an antithetic pair fails independ
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 import attrs
@@ -18,7 +19,8 @@ from esenas_core import hookimpl
 @attrs.frozen
 class FlakyOptions(GymOptions):
     fail_mod: int = 4
-    failure: Literal["raise", "nan"] = "raise"
+    failure: Literal["raise", "nan", "hang"] = "raise"
+    sleep_s: float = 0.0  # per run_episodes call, to make tasks slow enough to interrupt
 
 
 def fails(params_row: np.ndarray, fail_mod: int) -> bool:
@@ -33,9 +35,13 @@ class FlakyTask(GymTask):
     Options = FlakyOptions
 
     def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):
+        if self.options.sleep_s:
+            time.sleep(self.options.sleep_s)
         results = super().run_episodes(space, params, architectures, env_seeds, obs_mean, obs_std)
         for row in range(params.shape[0]):
             if fails(params[row], self.options.fail_mod):
+                if self.options.failure == "hang":
+                    time.sleep(600)
                 if self.options.failure == "raise":
                     raise RuntimeError("injected failure")
                 results[row] = attrs.evolve(results[row], reward=float("nan"))

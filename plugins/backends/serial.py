@@ -1,14 +1,23 @@
 """``serial``: evaluate every request in this process (the reference backend).
 
-It calls the same worker function as every other backend, so results are identical.
+It calls the same worker function as every other backend, so results are identical. A running
+episode cannot be interrupted in-process: the timeout is checked between lockstep batches, and
+requests not started by then come back failed.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from esenas_core import Backend, hookimpl
-from esenas_core.rollouts import Job, RolloutRequest, RolloutResult, evaluate_requests
+from esenas_core.rollouts import (
+    Job,
+    RolloutRequest,
+    RolloutResult,
+    evaluate_requests,
+    failed_chunk,
+)
 
 
 class SerialBackend(Backend):
@@ -16,8 +25,25 @@ class SerialBackend(Backend):
 
     name = "serial"
 
-    def evaluate(self, job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
-        return evaluate_requests(job, requests)
+    def evaluate(
+        self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
+    ) -> list[RolloutResult]:
+        if timeout is None:
+            return evaluate_requests(job, requests)
+        deadline = time.monotonic() + timeout
+        results: list[RolloutResult] = []
+        batch = _lockstep_size(job)
+        for start in range(0, len(requests), batch):
+            chunk = requests[start : start + batch]
+            if time.monotonic() > deadline:
+                results += failed_chunk(chunk, f"timeout: not started within {timeout} s")
+            else:
+                results += evaluate_requests(job, chunk)
+        return results
+
+
+def _lockstep_size(job: Job) -> int:
+    return int(job.spec.task_options.get("lockstep", 32))
 
 
 @hookimpl

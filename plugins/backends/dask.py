@@ -1,0 +1,160 @@
+"""``dask``: a dask.distributed cluster — a LocalCluster by default, or an existing scheduler.
+
+- ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` bound to 127.0.0.1
+  (dashboard on 127.0.0.1 too, on a free port), one BLAS thread per worker.
+- ``address = "tcp://host:8786"`` (or ``tls://…`` with the ``tls_*`` files): an existing scheduler
+  started with ``dask scheduler``, workers with ``dask worker ADDRESS`` on each machine (esenas
+  installed there; see docs/distributed.md).
+
+Per evaluation θ travels once per worker (``scatter(broadcast=True)``); requests travel as seeds +
+genomes in chunks; workers keep environments and the search space cached between tasks. At the
+deadline unfinished chunks are cancelled and come back failed. A worker that dies has its tasks
+re-run elsewhere by dask (tasks are seeded, so re-runs give identical numbers); a task that kills
+workers repeatedly fails with ``KilledWorker`` and its requests come back failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+from esenas_plugins.backends._single_thread import THREAD_VARS
+
+from esenas_core import Backend, ConfigError, hookimpl
+from esenas_core.rollouts import (
+    Job,
+    RolloutRequest,
+    RolloutResult,
+    evaluate_requests,
+    failed_chunk,
+    split_chunks,
+)
+
+
+@attrs.frozen
+class DaskOptions:
+    """Options of the ``dask`` backend."""
+
+    address: str = ""
+    workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    connect_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0.0))
+    tls_ca_file: str = ""
+    tls_client_cert: str = ""
+    tls_client_key: str = ""
+
+
+class DaskBackend(Backend):
+    """dask.distributed: LocalCluster or an existing scheduler."""
+
+    name = "dask"
+    Options = DaskOptions
+
+    def __init__(self, options: DaskOptions) -> None:
+        super().__init__(options)
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> DaskBackend:
+        self._connect()
+        return self
+
+    def _security(self) -> Any:
+        opts = self.options
+        if not (opts.tls_ca_file or opts.tls_client_cert or opts.tls_client_key):
+            return None
+        from distributed.security import Security
+
+        return Security(
+            tls_ca_file=opts.tls_ca_file or None,
+            tls_client_cert=opts.tls_client_cert or None,
+            tls_client_key=opts.tls_client_key or None,
+            require_encryption=True,
+        )
+
+    def _connect(self) -> Any:
+        if self.client is not None:
+            return self.client
+        from distributed import Client, LocalCluster
+
+        opts = self.options
+        try:
+            if opts.address:
+                self.client = Client(
+                    opts.address, security=self._security(), timeout=opts.connect_timeout
+                )
+            else:
+                self.cluster = LocalCluster(
+                    n_workers=opts.workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR,
+                    env={name: "1" for name in THREAD_VARS},
+                )
+                self.client = Client(self.cluster)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
+            ) from None
+        return self.client
+
+    def _worker_count(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def evaluate(
+        self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
+    ) -> list[RolloutResult]:
+        from distributed import wait
+
+        client = self._connect()
+        chunks = split_chunks(requests, self._worker_count() * self.options.chunks_per_worker)
+        shared = client.scatter(job, broadcast=True, hash=False)
+        futures = [client.submit(evaluate_requests, shared, chunk, pure=False) for chunk in chunks]
+        try:
+            wait(futures, timeout=timeout)
+        except TimeoutError:
+            pass
+        results: list[RolloutResult] = []
+        for future, chunk in zip(futures, chunks, strict=True):
+            if future.status == "finished":
+                results += future.result()
+            elif future.status == "error":
+                exc = future.exception()
+                results += failed_chunk(chunk, f"worker failed: {type(exc).__name__}: {exc}")
+            else:
+                results += failed_chunk(chunk, f"timeout: not finished within {timeout} s")
+        stragglers = [f for f in futures if f.status not in ("finished", "error")]
+        if stragglers:
+            self._stop(stragglers)
+        client.cancel(shared)
+        return results
+
+    def _stop(self, stragglers: list[Any]) -> None:
+        """Cancel stragglers and restart the workers still running them (a running Python
+        function cannot be interrupted; restarting its worker process stops it)."""
+        keys = {f.key for f in stragglers}
+        busy = [w for w, running in self.client.processing().items() if keys & set(running)]
+        self.client.cancel(stragglers)
+        if busy:
+            try:
+                self.client.restart_workers(busy, timeout=self.options.connect_timeout)
+            except Exception as exc:  # e.g. workers without a nanny cannot be restarted
+                logging.getLogger(__name__).warning("could not restart dask workers: %s", exc)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+@hookimpl
+def esenas_register_backends(register):
+    register(DaskBackend)

@@ -1,0 +1,170 @@
+"""Backends with real processes on 127.0.0.1: identical results, external dask, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TESTS_DIR, cli_env, small_config
+
+from esenas_core.config import build_config
+from esenas_core.experiment import Experiment
+from esenas_core.plugins import Registries
+from esenas_core.trainer import Trainer
+
+BACKENDS = {
+    "serial": {"name": "serial"},
+    "processes": {"name": "processes", "workers": 2},
+    "dask": {"name": "dask", "workers": 2},
+}
+
+
+def run(registries: Registries, backend: dict, iterations: int = 3, **sections) -> Trainer:
+    data = small_config(iterations=iterations, backend=backend, **sections)
+    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer.train()
+    return trainer
+
+
+def without_time(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]
+
+
+def test_identical_results_on_every_backend(registries: Registries) -> None:
+    runs = {name: run(registries, backend) for name, backend in BACKENDS.items()}
+    reference = runs["serial"]
+    for name, trainer in runs.items():
+        assert without_time(trainer.history) == without_time(reference.history), name
+        np.testing.assert_array_equal(trainer.theta, reference.theta)
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_raising_rollouts_are_dropped_with_their_partner(registries: Registries, backend: str):
+    options = {**BACKENDS[backend], "chunks_per_worker": 4}
+    task = {"name": "flaky", "fail_mod": 3, "failure": "raise"}
+    es = {"num_perturbations": 12, "min_valid_fraction": 0.2}
+    trainer = run(registries, options, iterations=2, task=task, es=es)
+    serial = run(registries, BACKENDS["serial"], iterations=2, task=task, es=es)
+    assert sum(r["failures"] for r in trainer.history) > 0
+    assert without_time(trainer.history) == without_time(serial.history)
+
+
+def test_hanging_rollout_is_dropped_at_the_deadline(registries: Registries) -> None:
+    start = time.monotonic()
+    trainer = run(
+        registries,
+        {"name": "processes", "workers": 2, "chunks_per_worker": 8},
+        iterations=2,
+        task={"name": "flaky", "fail_mod": 5, "failure": "hang"},
+        es={"num_perturbations": 8, "min_valid_fraction": 0.2, "iteration_timeout": 8.0},
+    )
+    assert time.monotonic() - start < 120  # the 600 s hang never blocks the run
+    assert len(trainer.history) == 2
+    assert sum(r["failures"] for r in trainer.history) > 0
+    assert all(r["valid_units"] >= 2 for r in trainer.history)
+
+
+# -- an external scheduler and workers, started like on a real cluster ---------------------------
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """`dask scheduler` + two `dask worker` processes (no nanny) on 127.0.0.1."""
+    bin_dir = Path(sys.executable).parent
+    env = cli_env(
+        ESENAS_PLUGINS="esenas_test_plugins",
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a killed worker's task fails at once
+    )
+    sched_file = tmp_path / "scheduler.json"
+    procs = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=TESTS_DIR,
+        )
+    ]
+    deadline = time.monotonic() + 60
+    while not sched_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    address = json.loads(sched_file.read_text())["address"]
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=TESTS_DIR,
+            )
+        )
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
+    try:
+        yield address, procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_external_scheduler_by_address(registries: Registries, dask_cluster) -> None:
+    address, _ = dask_cluster
+    trainer = run(registries, {"name": "dask", "address": address})
+    serial = run(registries, BACKENDS["serial"])
+    assert without_time(trainer.history) == without_time(serial.history)
+
+
+def test_sigkill_a_worker_mid_run(registries: Registries, dask_cluster) -> None:
+    address, procs = dask_cluster
+    victim = procs[2]
+
+    def kill_soon(row: dict) -> None:
+        if row["iteration"] == 1:
+            threading.Timer(0.3, lambda: os.kill(victim.pid, signal.SIGKILL)).start()
+
+    data = small_config(
+        iterations=4,
+        backend={"name": "dask", "address": address, "chunks_per_worker": 2},
+        task={"name": "flaky", "fail_mod": 10**9, "sleep_s": 1.0},
+        es={"num_perturbations": 8, "min_valid_fraction": 0.2},
+    )
+    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer.train(kill_soon)
+    assert victim.poll() is not None  # it really died
+    assert [r["iteration"] for r in trainer.history] == [1, 2, 3, 4]
+    assert sum(r["failures"] for r in trainer.history) > 0
+    assert np.all(np.isfinite(trainer.theta))
+    # an iteration whose exact evaluations all died reports no score rather than a fake one
+    assert all(np.isfinite(r["score_mean"]) or r["failures"] > 0 for r in trainer.history)
