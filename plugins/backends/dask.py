@@ -87,21 +87,28 @@ class DaskBackend(Backend):
                     opts.address, security=self._security(), timeout=opts.connect_timeout
                 )
             else:
-                self.cluster = LocalCluster(
-                    n_workers=opts.workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
-                    env={name: "1" for name in THREAD_VARS},
-                )
+                import dask
+
+                # dask's sampling profiler interrupts pure-Python tasks every 10 ms: off.
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    self.cluster = self._local_cluster(LocalCluster)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError) as exc:
             raise ConfigError(
                 f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
             ) from None
         return self.client
+
+    def _local_cluster(self, LocalCluster: Any) -> Any:
+        return LocalCluster(
+            n_workers=self.options.workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+            env={name: "1" for name in THREAD_VARS},
+        )
 
     def _worker_count(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
