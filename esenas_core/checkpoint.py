@@ -49,6 +49,7 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
         else {
             "score": best.score,
             "iteration": best.iteration,
+            "env_seed": best.env_seed,
             "architecture": best.architecture.to_json(),
         },
     }
@@ -112,5 +113,6 @@ def load(trainer: Any, run_dir: Path) -> float:
             theta=arrays["best_theta"],
             obs_mean=arrays["best_obs_mean"],
             obs_std=arrays["best_obs_std"],
+            env_seed=state["best"].get("env_seed"),
         )
     return float(state["wall_time"])

@@ -173,6 +173,41 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--episodes", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seed of the evaluation episodes' environment seeds.",
+)
+def evaluate(run_dir: Path, episodes: int, seed: int) -> None:
+    """Replay the best architecture of RUN_DIR with its weights; print mean ± std return."""
+    from esenas_core.evaluate import evaluate_best
+    from esenas_core.plugins import get_registries
+
+    result = evaluate_best(run_dir, get_registries(), episodes=episodes, seed=seed)
+    click.echo(
+        f"{run_dir}: {episodes} episodes: return {result.mean:.2f} ± {result.std:.2f}"
+        f" (min {result.returns.min():.2f}, max {result.returns.max():.2f});"
+        f" recorded best episode {result.recorded_score:.2f}"
+    )
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def report(run_dirs: Sequence[Path]) -> None:
+    """Write RUN_DIR/report/: learning curves, best architecture picture, summary.md."""
+    from esenas_core.plugins import get_registries
+    from esenas_core.report import make_report
+
+    for run_dir in run_dirs:
+        out = make_report(run_dir, get_registries())
+        click.echo(f"{run_dir}: report written to {out}/ (summary.md, *.png)")
+
+
+@main.command()
 def plugins() -> None:
     """List every registered plugin per kind, with the package it came from."""
     from esenas_core.plugins import KINDS, get_registries

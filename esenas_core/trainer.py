@@ -37,7 +37,7 @@ from esenas_core.iteration import (
 )
 from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
-from esenas_core.rollouts import Job, RolloutResult
+from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
 from esenas_core.rundir import RunDirectory
 
 
@@ -51,10 +51,12 @@ class Best:
     theta: np.ndarray | None = None
     obs_mean: np.ndarray | None = None
     obs_std: np.ndarray | None = None
+    env_seed: int | None = None
 
 
 @attrs.define
 class _Evaluated:
+    requests: list[RolloutRequest]
     results: list[RolloutResult]
     outcome: Outcome
     seeds: list[int]
@@ -133,7 +135,12 @@ class Trainer:
         if len(fed):
             self.exp.controller.feedback(fed, self.exp.space.controller_rewards(fed, rewards))
         self._track_best(
-            genomes[len(genomes) - es.exact_evals :], out.exact, theta_before, obs_mean, obs_std
+            genomes[len(genomes) - es.exact_evals :],
+            out.exact,
+            ev.requests[len(ev.requests) - es.exact_evals :],
+            theta_before,
+            obs_mean,
+            obs_std,
         )
         for r in ev.results:
             if r.ok:
@@ -188,7 +195,7 @@ class Trainer:
             last_error = next((r.error for r in bad if r.error), last_error or "non-finite reward")
             out = outcome(es, results)
             if accepted(es, out):
-                return _Evaluated(results, out, seeds, failures, attempt)
+                return _Evaluated(requests, results, out, seeds, failures, attempt)
         quorum = max(1, math.ceil(es.min_valid_fraction * es.num_perturbations))
         raise RunError(
             f"iteration {self.iteration + 1}: fewer than {quorum} of {es.num_perturbations}"
@@ -196,8 +203,8 @@ class Trainer:
             f" last error: {last_error}"
         )
 
-    def _track_best(self, genomes, exact, theta, obs_mean, obs_std) -> None:
-        for genome, result in zip(genomes, exact, strict=True):
+    def _track_best(self, genomes, exact, requests, theta, obs_mean, obs_std) -> None:
+        for genome, result, request in zip(genomes, exact, requests, strict=True):
             if result.ok and result.episode.reward > self.best.score:
                 self.best = Best(
                     score=result.episode.reward,
@@ -206,6 +213,7 @@ class Trainer:
                     theta=theta.copy(),
                     obs_mean=obs_mean.copy(),
                     obs_std=obs_std.copy(),
+                    env_seed=int(request.env_seed),
                 )
                 if self.run_dir:
                     self.save_best()
@@ -223,6 +231,7 @@ class Trainer:
             {
                 "score": best.score,
                 "iteration": best.iteration,
+                "env_seed": best.env_seed,
                 "search_space": self.cfg.search_space.to_dict(),
                 "task": self.cfg.task.to_dict(),
                 "architecture": arch.to_json(),

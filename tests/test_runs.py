@@ -1,0 +1,155 @@
+"""Runs: exact resume after SIGKILL, refused resumes, evaluate, report."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from conftest import ESENAS, REPO, cli_env, small_config
+
+from esenas_core.evaluate import evaluate_best
+from esenas_core.plugins import Registries
+
+
+def slow_config(tmp_path: Path) -> Path:
+    data = small_config(
+        iterations=6,
+        checkpoint_every=2,
+        task={"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.4},
+        controller={"name": "policy_gradient", "update_batch_size": 8},
+        es={"optimizer": "adam"},
+    )
+    path = tmp_path / "slow.toml"
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+def esenas(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*ESENAS, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        timeout=300,
+    )
+
+
+def rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "metrics.csv", newline="") as fh:
+        return [{k: v for k, v in r.items() if k != "wall_time"} for r in csv.DictReader(fh)]
+
+
+def theta(run_dir: Path) -> np.ndarray:
+    with np.load(run_dir / "final" / "weights.npz", allow_pickle=False) as npz:
+        return npz["theta"]
+
+
+def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path) -> None:
+    config = slow_config(tmp_path)
+    whole = tmp_path / "whole"
+    assert esenas("run", str(config), "--run-dir", str(whole), "--quiet").returncode == 0
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*ESENAS, "run", str(config), "--run-dir", str(killed), "--quiet"],
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until iteration 3 is written (checkpoint at 2)
+        if (killed / "metrics.csv").exists() and len(rows(killed)) >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 3 <= len(rows(killed)) < 6, "the kill must land mid-run"
+    assert not (killed / "final").exists()
+
+    out = esenas("run", "--resume", str(killed), "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "iterations 3..6" in out.stdout  # continued from the checkpoint at iteration 2
+    assert rows(killed) == rows(whole)
+    np.testing.assert_array_equal(theta(killed), theta(whole))
+
+
+def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:
+    config = slow_config(tmp_path)
+    run_dir = tmp_path / "run"
+    assert (
+        esenas(
+            "run", str(config), "--run-dir", str(run_dir), "--quiet", "--set", "iterations=2"
+        ).returncode
+        == 0
+    )
+    out = esenas("run", "--resume", str(run_dir), "--set", "es.sigma=0.3", "--quiet")
+    assert out.returncode == 2
+    assert "the config differs from the run's in es.sigma" in out.stderr
+    assert "Traceback" not in out.stderr
+    # more iterations are fine; --force accepts other changes
+    out = esenas("run", "--resume", str(run_dir), "--set", "iterations=3", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert len(rows(run_dir)) == 3
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    config = slow_config(tmp_path)
+    run_dir = tmp_path / "run"
+    assert (
+        esenas(
+            "run", str(config), "--run-dir", str(run_dir), "--quiet", "--set", "iterations=2"
+        ).returncode
+        == 0
+    )
+    arrays = run_dir / "checkpoint" / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:100])
+    out = esenas("run", "--resume", str(run_dir), "--set", "iterations=3", "--quiet")
+    assert out.returncode == 2
+    assert "corrupt or unreadable checkpoint" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    missing = esenas("run", "--resume", str(tmp_path / "nope"), "--quiet")
+    assert missing.returncode == 2 and "no such config file" in missing.stderr
+
+
+def test_evaluate_reproduces_the_recorded_best(tmp_path: Path, registries: Registries) -> None:
+    run_dir = tmp_path / "run"
+    data = small_config(iterations=4)
+    path = tmp_path / "c.toml"
+    path.write_text(tomli_w.dumps(data))
+    assert esenas("run", str(path), "--run-dir", str(run_dir), "--quiet").returncode == 0
+    best = evaluate_best(run_dir, registries, episodes=1, seed=0)
+    # CartPole is deterministic given its seed: the recorded episode replays exactly.
+    again = evaluate_best(run_dir, registries, env_seeds=[best.recorded_env_seed])
+    assert again.returns[0] == best.recorded_score
+    out = esenas("evaluate", str(run_dir), "--episodes", "3")
+    assert out.returncode == 0, out.stderr
+    assert "3 episodes: return" in out.stdout
+
+
+def test_report_writes_pngs_and_summary(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    path = tmp_path / "c.toml"
+    path.write_text(tomli_w.dumps(small_config(iterations=3)))
+    assert esenas("run", str(path), "--run-dir", str(run_dir), "--quiet").returncode == 0
+    out = esenas("report", str(run_dir))
+    assert out.returncode == 0, out.stderr
+    for name in ("learning_curves.png", "architecture.png"):
+        png = run_dir / "report" / name
+        assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
+    summary = (run_dir / "report" / "summary.md").read_text()
+    assert "## Best architecture" in summary and "edges 20" in summary
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_missing_run_directory(command: str, tmp_path: Path) -> None:
+    out = esenas(command, str(tmp_path / "missing"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
