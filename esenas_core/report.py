@@ -122,7 +122,8 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
         f" episodes: {int(metrics['episodes'][-1])}, env steps: {int(metrics['env_steps'][-1])},"
         f" wall time: {metrics['wall_time'][-1]:.1f} s",
         f"- score (exact-eval mean at θ): first {metrics['score_mean'][0]:.2f},"
-        f" final {metrics['score_mean'][-1]:.2f}, best episode {np.nanmax(metrics['best_score']):.2f}",
+        f" final {metrics['score_mean'][-1]:.2f},"
+        f" best episode {np.nanmax(metrics['best_score']):.2f}",
         "",
         "![learning curves](learning_curves.png)",
         "",
