@@ -208,6 +208,33 @@ def report(run_dirs: Sequence[Path]) -> None:
 
 
 @main.command()
+@click.argument("study_file", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Study folder (default: studies/<name>).",
+)
+def ablate(study_file: Path, out: Path | None) -> None:
+    """Run every (variant, seed) of STUDY_FILE (skipping finished runs) and tabulate them."""
+    from esenas_core.ablation import load_study, plan, run_all
+    from esenas_core.ablation_report import write_results
+    from esenas_core.plugins import get_registries
+
+    registries = get_registries()
+    study = load_study(study_file)
+    folder = out or Path("studies") / study.name
+    planned = plan(study, folder, registries)  # every config validated before anything runs
+    folder.mkdir(parents=True, exist_ok=True)
+    click.echo(
+        f"study {study.name}: {len(study.variants)} variants × {len(study.seeds)} seeds → {folder}"
+    )
+    run_all(planned, registries, log=click.echo)
+    write_results(study, planned, folder)
+    click.echo(f"results: {folder}/results.md, {folder}/results.csv, {folder}/curves.png")
+
+
+@main.command()
 def plugins() -> None:
     """List every registered plugin per kind, with the package it came from."""
     from esenas_core.plugins import KINDS, get_registries

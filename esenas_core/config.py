@@ -175,23 +175,31 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def set_dotted(data: dict[str, Any], key: str, value: Any, where: str) -> None:
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (tables created as needed)."""
+    path = key.split(".")
+    if any(not part for part in path):
+        raise ConfigError(f"{where}: {key!r} is not a dotted key")
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{where}: {part!r} is not a table")
+        node = child
+    node[path[-1]] = value
+
+
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """A copy of ``data`` with each ``KEY=VALUE`` override set (tables created as needed)."""
-    out = _deep_copy(data)
+    out = deep_copy(data)
     for text in overrides:
         path, value = parse_override(text)
-        node = out
-        for part in path[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {text!r}: {part!r} is not a table")
-            node = child
-        node[path[-1]] = value
+        set_dotted(out, ".".join(path), value, f"--set {text!r}")
     return out
 
 
-def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+def deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
 def build_config(

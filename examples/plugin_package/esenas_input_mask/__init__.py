@@ -1,0 +1,1 @@
+"""An example esenas plugin package (see docs/plugins.md)."""
