@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= examples/default.toml
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The quick benchmark set (≤ 10 minutes on 2 cores); results in bench/results/*.json.
+# The long sample-efficiency studies are separate commands (docs/benchmarks.md).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/rollouts.py --rounds 5
+	$(BIN)/python bench/controllers.py
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/dask_scaling.py --iterations 3 --rounds 2
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

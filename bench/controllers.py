@@ -11,11 +11,10 @@ build time is reported.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
+from _results import write_result
 
 from esenas_core import DecisionSpace, Subset
 from esenas_core.plugins import get_registries
@@ -68,9 +67,7 @@ def main() -> None:
             f" {t * 1e3:.1f} ms/genome",
             flush=True,
         )
-    result["date"] = time.strftime("%Y-%m-%d")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
 import time
-from pathlib import Path
 
 import numpy as np
+from _results import write_result
 
 from esenas_core.config import build_config
 from esenas_core.experiment import Experiment
@@ -98,11 +97,8 @@ def main() -> None:
         "speedup_dask": float(np.median(serial) / np.median(dask)),
         "speedup_processes": float(np.median(serial) / np.median(procs)),
         "bytes": [request_bytes([32, 32]), request_bytes([256, 256])],
-        "date": time.strftime("%Y-%m-%d"),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from _results import write_result
 
 from esenas_core.plugins import get_registries
 
@@ -183,14 +180,8 @@ def main() -> None:
         "lockstep_batch": args.batch,
         "throughput": throughput,
         "forward": forward,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "date": time.strftime("%Y-%m-%d"),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -117,12 +117,15 @@ class Trainer:
 
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
+        started = time.perf_counter()
         es, it = self.cfg.es, self.iteration
         sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
         genomes = self.exp.controller.propose(genomes_needed(es))
         obs_mean, obs_std = self._normalization()
         job = Job(self.exp.worker_spec, self.theta.copy(), sigma, obs_mean, obs_std)
+        evaluate_start = time.perf_counter()
         ev = self._evaluate(job, genomes)
+        evaluate_time = time.perf_counter() - evaluate_start
         out = ev.outcome
 
         grad, directions = gradient(es, out, ev.seeds, sigma, self.theta.shape[0])
@@ -172,6 +175,9 @@ class Trainer:
             "edges_mean": _mean([s["edges"] for s in sizes]),
             "multiplications_mean": _mean([s["multiplications"] for s in sizes]),
             **{f"controller_{k}": float(v) for k, v in self.exp.controller.stats().items()},
+            # timing columns (the only ones that differ between identical runs):
+            "evaluate_time": evaluate_time,
+            "iteration_time": time.perf_counter() - started,
         }
 
     # -- pieces -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,15 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 ESENAS = [sys.executable, "-m", "esenas_core.cli"]
+
+
+def esenas(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `esenas` CLI in a subprocess (test plugins loadable via ESENAS_PLUGINS)."""
+    return subprocess.run(
+        [*ESENAS, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        timeout=timeout,
+    )

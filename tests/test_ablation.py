@@ -10,18 +10,7 @@ import time
 from pathlib import Path
 
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, small_config
-
-
-def esenas(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*ESENAS, *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        timeout=600,
-    )
+from conftest import ESENAS, REPO, cli_env, esenas, small_config
 
 
 def write_study(tmp_path: Path, sleep_s: float = 0.0) -> Path:

@@ -35,7 +35,7 @@ def run(registries: Registries, backend: dict, iterations: int = 3, **sections) 
 
 
 def without_time(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]
+    return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in rows]
 
 
 def test_identical_results_on_every_backend(registries: Registries) -> None:

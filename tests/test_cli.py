@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, small_config
-
-
-def esenas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*ESENAS, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd or REPO,
-        env=cli_env(),
-        timeout=300,
-    )
+from conftest import REPO, esenas, small_config
 
 
 def write_config(path: Path, data: dict) -> Path:

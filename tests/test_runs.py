@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, small_config
+from conftest import ESENAS, REPO, cli_env, esenas, small_config
 
 from esenas_core.evaluate import evaluate_best
 from esenas_core.plugins import Registries
@@ -31,20 +31,9 @@ def slow_config(tmp_path: Path) -> Path:
     return path
 
 
-def esenas(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*ESENAS, *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        timeout=300,
-    )
-
-
 def rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "metrics.csv", newline="") as fh:
-        return [{k: v for k, v in r.items() if k != "wall_time"} for r in csv.DictReader(fh)]
+        return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in csv.DictReader(fh)]
 
 
 def theta(run_dir: Path) -> np.ndarray:

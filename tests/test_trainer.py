@@ -27,7 +27,7 @@ def make_trainer(
 
 
 def without_time(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if k != "wall_time"} for row in rows]
+    return [{k: v for k, v in row.items() if not k.endswith("_time")} for row in rows]
 
 
 def test_same_config_and_seed_give_identical_runs(registries: Registries) -> None:
