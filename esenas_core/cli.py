@@ -182,17 +182,29 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
     type=click.IntRange(min=0),
     help="Seed of the evaluation episodes' environment seeds.",
 )
-def evaluate(run_dir: Path, episodes: int, seed: int) -> None:
+@click.option(
+    "--video",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also render one episode to this GIF (environments that render headless).",
+)
+@click.option("--video-steps", default=1000, show_default=True, type=click.IntRange(min=1))
+def evaluate(run_dir: Path, episodes: int, seed: int, video: Path | None, video_steps: int) -> None:
     """Replay the best architecture of RUN_DIR with its weights; print mean ± std return."""
-    from esenas_core.evaluate import evaluate_best
+    from esenas_core.evaluate import evaluate_best, record_video
     from esenas_core.plugins import get_registries
 
+    if video is not None and video.suffix.lower() != ".gif":
+        raise EsenasError(f"{video}: videos are written as GIF; use a .gif file name")
     result = evaluate_best(run_dir, get_registries(), episodes=episodes, seed=seed)
     click.echo(
         f"{run_dir}: {episodes} episodes: return {result.mean:.2f} ± {result.std:.2f}"
         f" (min {result.returns.min():.2f}, max {result.returns.max():.2f});"
         f" recorded best episode {result.recorded_score:.2f}"
     )
+    if video is not None:
+        frames = record_video(run_dir, get_registries(), video, seed=seed, steps=video_steps)
+        click.echo(f"video: {video} ({frames} frames)")
 
 
 @main.command()

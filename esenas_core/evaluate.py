@@ -68,3 +68,59 @@ def evaluate_best(
     return Evaluation(
         np.array([r.reward for r in results]), float(meta["score"]), meta.get("env_seed")
     )
+
+
+def record_video(
+    run_dir: Path,
+    registries: Registries,
+    path: Path,
+    seed: int = 0,
+    steps: int = 1000,
+    every: int = 2,
+) -> int:
+    """Render one episode of the best policy to a GIF (gym tasks whose env renders headless).
+
+    MuJoCo renders offscreen through EGL (``MUJOCO_GL=egl`` unless set). Returns the frame count.
+    """
+    import os
+
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    import gymnasium as gym
+    import imageio.v2 as imageio
+
+    from esenas_core.actions import to_env_actions
+
+    run_dir, path = Path(run_dir), Path(path)
+    if path.suffix.lower() != ".gif":
+        raise RunError(f"{path}: videos are written as GIF; use a .gif file name")
+    cfg = load_config(run_dir / "config.toml", [], registries)
+    if cfg.task.name != "gym":
+        raise RunError(f"{run_dir}: video needs the gym task, not {cfg.task.name!r}")
+    meta, arrays = load_best(run_dir)
+    task = registries.create("task", cfg.task.name, cfg.task.options)
+    spec = task.spec()
+    space = registries.create("search_space", cfg.search_space.name, cfg.search_space.options, spec)
+    arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
+    net = space.network(arrays["theta"][None, :], [arch]).with_input_normalization(
+        arrays["obs_mean"], arrays["obs_std"]
+    )
+    try:
+        env = gym.make(
+            cfg.task.options.env_id, render_mode="rgb_array", **cfg.task.options.env_kwargs
+        )
+        obs, _ = env.reset(seed=derive_seed(seed, 98))
+        frames = [env.render()]
+    except Exception as exc:  # no OpenGL/EGL, or an env without rgb_array rendering
+        raise RunError(
+            f"cannot render {cfg.task.options.env_id} headless here: {type(exc).__name__}: {exc}"
+        ) from None
+    for t in range(steps):
+        action = to_env_actions(net(np.asarray(obs, dtype=np.float64)[None, :]), spec)[0]
+        obs, _, terminated, truncated, _ = env.step(action)
+        if t % every == 0:
+            frames.append(env.render())
+        if terminated or truncated:
+            break
+    env.close()
+    imageio.mimsave(path, [np.asarray(f)[::2, ::2] for f in frames], duration=every * 0.02, loop=0)
+    return len(frames)

@@ -142,3 +142,21 @@ def test_report_writes_pngs_and_summary(tmp_path: Path) -> None:
 def test_missing_run_directory(command: str, tmp_path: Path) -> None:
     out = esenas(command, str(tmp_path / "missing"))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_video(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    path = tmp_path / "c.toml"
+    data = small_config(iterations=2, task={"gym": {"env_id": "InvertedPendulum-v5"}})
+    path.write_text(tomli_w.dumps(data))
+    assert esenas("run", str(path), "--run-dir", str(run_dir), "--quiet").returncode == 0
+    gif = tmp_path / "best.gif"
+    out = esenas(
+        "evaluate", str(run_dir), "--episodes", "1", "--video", str(gif), "--video-steps", "30"
+    )
+    if out.returncode == 0:
+        assert gif.read_bytes()[:6] == b"GIF89a" and "video:" in out.stdout
+    else:  # a machine without headless OpenGL: a clear one-line error, no traceback
+        assert out.returncode == 2 and "cannot render" in out.stderr, out.stderr
+    bad = esenas("evaluate", str(run_dir), "--video", str(tmp_path / "x.mp4"))
+    assert bad.returncode == 2 and "use a .gif file name" in bad.stderr
