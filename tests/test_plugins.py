@@ -96,3 +96,30 @@ def test_unimportable_environment_plugin(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("ESENAS_PLUGINS", "no_such_module_xyz")
     with pytest.raises(PluginError, match="no_such_module_xyz"):
         get_plugin_manager()
+
+
+def test_lifecycle_hooks_receive_rows_and_summary() -> None:
+    from conftest import small_config
+
+    from esenas_core.config import build_config
+    from esenas_core.experiment import Experiment
+    from esenas_core.trainer import Trainer
+
+    seen: dict[str, list] = {"start": [], "rows": [], "end": []}
+
+    class Logger:
+        @hookimpl
+        def esenas_run_start(self, config, run_dir):  # noqa: ANN001, ANN201
+            seen["start"].append(config["seed"])
+
+        @hookimpl
+        def esenas_iteration_end(self, row, run_dir):  # noqa: ANN001, ANN201
+            seen["rows"].append(row["iteration"])
+
+        @hookimpl
+        def esenas_run_end(self, summary, run_dir):  # noqa: ANN001, ANN201
+            seen["end"].append(summary["iterations"])
+
+    reg = Registries(get_plugin_manager(extra=[Logger()]))
+    Trainer(Experiment.build(build_config(small_config(iterations=2), reg), reg)).train()
+    assert seen == {"start": [3], "rows": [1, 2], "end": [2]}
