@@ -109,15 +109,15 @@ def test_lifecycle_hooks_receive_rows_and_summary() -> None:
 
     class Logger:
         @hookimpl
-        def esenas_run_start(self, config, run_dir):  # noqa: ANN001, ANN201
+        def esenas_run_start(self, config, run_dir):
             seen["start"].append(config["seed"])
 
         @hookimpl
-        def esenas_iteration_end(self, row, run_dir):  # noqa: ANN001, ANN201
+        def esenas_iteration_end(self, row, run_dir):
             seen["rows"].append(row["iteration"])
 
         @hookimpl
-        def esenas_run_end(self, summary, run_dir):  # noqa: ANN001, ANN201
+        def esenas_run_end(self, summary, run_dir):
             seen["end"].append(summary["iterations"])
 
     reg = Registries(get_plugin_manager(extra=[Logger()]))
