@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -196,7 +195,3 @@ def run_all(
             f"{label}: final {s['final_score']:.2f}, best {s['best_score']:.2f},"
             f" {s['wall_time']:.1f} s"
         )
-
-
-def parse_study_text(text: str) -> dict[str, Any]:  # used by tests and docs examples
-    return tomllib.loads(text)

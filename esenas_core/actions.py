@@ -7,12 +7,25 @@ import numpy as np
 from esenas_core.interfaces import TaskSpec
 
 
+class ActionMap:
+    """Network outputs in [-1, 1] → environment actions: argmax for discrete action spaces,
+    the affine map onto [low, high] per dimension for boxes (precomputed: it runs every step)."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.discrete = spec.discrete
+        self.scale = self.offset = None
+        if not spec.discrete and spec.action_low is not None and spec.action_high is not None:
+            low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
+            self.scale, self.offset = 0.5 * (high - low), 0.5 * (high + low)
+
+    def __call__(self, outputs: np.ndarray) -> np.ndarray:
+        if self.discrete:
+            return np.argmax(outputs, axis=1)
+        if self.scale is None:
+            return outputs
+        return outputs * self.scale + self.offset
+
+
 def to_env_actions(outputs: np.ndarray, spec: TaskSpec) -> np.ndarray:
-    """Discrete: argmax over the outputs. Box: rescale [-1, 1] to [low, high] per dimension."""
-    if spec.discrete:
-        return np.argmax(outputs, axis=1)
-    if spec.action_low is None or spec.action_high is None:
-        return outputs
-    low = np.asarray(spec.action_low)
-    high = np.asarray(spec.action_high)
-    return low + (outputs + 1.0) * 0.5 * (high - low)
+    """One-off form of ``ActionMap(spec)(outputs)``."""
+    return ActionMap(spec)(outputs)

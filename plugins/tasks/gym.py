@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from esenas_core import ConfigError, Task, TaskSpec, hookimpl
+from esenas_core.actions import ActionMap
 from esenas_core.rollouts import EpisodeResult
 
 
@@ -82,7 +83,7 @@ class GymTask(Task):
         step), the rest is a handful of numpy calls per step for the whole batch.
         """
         envs = self._env_pool(len(seeds))
-        act = _ActionMap(self.spec())
+        act = ActionMap(self.spec())
         obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)])
         obs = obs.astype(np.float64)
         batch = len(seeds)
@@ -138,24 +139,6 @@ def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
             action_high=tuple(float(x) for x in act_space.high),
         )
     raise ConfigError(f"[task] gym: {env_id} has an unsupported action space {act_space}")
-
-
-class _ActionMap:
-    """``to_env_actions`` with the affine map precomputed (it runs once per lockstep step)."""
-
-    def __init__(self, spec: TaskSpec) -> None:
-        self.discrete = spec.discrete
-        self.scale = self.offset = None
-        if not spec.discrete and spec.action_low is not None:
-            low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
-            self.scale, self.offset = 0.5 * (high - low), 0.5 * (high + low)
-
-    def __call__(self, outputs: np.ndarray) -> np.ndarray:
-        if self.discrete:
-            return np.argmax(outputs, axis=1)
-        if self.scale is None:
-            return outputs
-        return outputs * self.scale + self.offset
 
 
 def _episode_results(
