@@ -31,6 +31,22 @@ def slow_config(tmp_path: Path) -> Path:
     return path
 
 
+def two_iterations(tmp_path: Path) -> Path:
+    """A finished 2-iteration run of the slow config (checkpoint at its end)."""
+    run_dir = tmp_path / "run"
+    out = esenas(
+        "run",
+        str(slow_config(tmp_path)),
+        "--run-dir",
+        str(run_dir),
+        "--quiet",
+        "--set",
+        "iterations=2",
+    )
+    assert out.returncode == 0, out.stderr
+    return run_dir
+
+
 def rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "metrics.csv", newline="") as fh:
         return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in csv.DictReader(fh)]
@@ -72,14 +88,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 
 def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:
-    config = slow_config(tmp_path)
-    run_dir = tmp_path / "run"
-    assert (
-        esenas(
-            "run", str(config), "--run-dir", str(run_dir), "--quiet", "--set", "iterations=2"
-        ).returncode
-        == 0
-    )
+    run_dir = two_iterations(tmp_path)
     out = esenas("run", "--resume", str(run_dir), "--set", "es.sigma=0.3", "--quiet")
     assert out.returncode == 2
     assert "the config differs from the run's in es.sigma" in out.stderr
@@ -91,14 +100,7 @@ def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
-    config = slow_config(tmp_path)
-    run_dir = tmp_path / "run"
-    assert (
-        esenas(
-            "run", str(config), "--run-dir", str(run_dir), "--quiet", "--set", "iterations=2"
-        ).returncode
-        == 0
-    )
+    run_dir = two_iterations(tmp_path)
     arrays = run_dir / "checkpoint" / "arrays.npz"
     arrays.write_bytes(arrays.read_bytes()[:100])
     out = esenas("run", "--resume", str(run_dir), "--set", "iterations=3", "--quiet")

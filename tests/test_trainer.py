@@ -46,17 +46,11 @@ def test_same_config_and_seed_give_identical_runs(registries: Registries) -> Non
 def test_failed_rollouts_are_dropped_with_their_partner(
     registries: Registries, failure: str
 ) -> None:
-    trainer = make_trainer(
-        registries,
-        task={
-            "name": "flaky",
-            "env_id": "CartPole-v1",
-            "max_episode_steps": 60,
-            "fail_mod": 3,
-            "failure": failure,
-        },
-        es={"num_perturbations": 12, "min_valid_fraction": 0.2},
-    )
+    sections = {
+        "task": {"name": "flaky", "max_episode_steps": 60, "fail_mod": 3, "failure": failure},
+        "es": {"num_perturbations": 12, "min_valid_fraction": 0.2},
+    }
+    trainer = make_trainer(registries, **sections)
     theta0 = trainer.theta.copy()
     genomes_probe = trainer.exp.controller.state()
     row = trainer.step()
@@ -64,17 +58,7 @@ def test_failed_rollouts_are_dropped_with_their_partner(
     assert row["valid_units"] < 12
 
     # Recompute the update from scratch: only pairs whose two members both succeeded count.
-    fresh = make_trainer(
-        registries,
-        task={
-            "name": "flaky",
-            "env_id": "CartPole-v1",
-            "max_episode_steps": 60,
-            "fail_mod": 3,
-            "failure": failure,
-        },
-        es={"num_perturbations": 12, "min_valid_fraction": 0.2},
-    )
+    fresh = make_trainer(registries, **sections)
     fresh.exp.controller.restore(genomes_probe)
     genomes = fresh.exp.controller.propose(12 + 2)
     requests, seeds = build_requests(fresh.cfg.es, genomes, fresh.cfg.seed, 0, row["retries"])
