@@ -30,6 +30,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except EsenasError as exc:
             _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo(
+                "esenas: interrupted; a run continues from its last checkpoint with"
+                " `esenas run --resume RUN_DIR` (an ablation: re-run the same command)",
+                err=True,
+            )
+            sys.exit(130)
 
 
 @click.group(cls=_Group)

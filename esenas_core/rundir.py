@@ -65,7 +65,9 @@ class RunDirectory:
         if not rows:
             return
         self._columns = rows[0]
-        keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= iterations]
+        # A row cut short by a kill has fewer fields: never keep it.
+        complete = [r for r in rows[1:] if len(r) == len(rows[0])]
+        keep = [rows[0]] + [r for r in complete if int(r[0]) <= iterations]
         _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
 
     def write_text(self, name: str, text: str) -> None:

@@ -162,3 +162,24 @@ def test_evaluate_video(tmp_path: Path) -> None:
         assert out.returncode == 2 and "cannot render" in out.stderr, out.stderr
     bad = esenas("evaluate", str(run_dir), "--video", str(tmp_path / "x.mp4"))
     assert bad.returncode == 2 and "use a .gif file name" in bad.stderr
+
+
+def test_ctrl_c_is_a_short_message_and_resumable(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [*ESENAS, "run", str(slow_config(tmp_path)), "--run-dir", str(run_dir), "--quiet"],
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (run_dir / "checkpoint").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert esenas("run", "--resume", str(run_dir), "--quiet").returncode == 0
+    assert len(rows(run_dir)) == 6
