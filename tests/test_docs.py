@@ -48,3 +48,12 @@ def test_every_es_option_is_documented() -> None:
     body = text.split("## `[es]`", 1)[1].split("\n## ", 1)[0]
     for field in attrs.fields(ESConfig):
         assert f"| `{field.name}` |" in body, field.name
+
+
+def test_every_top_level_key_is_documented() -> None:
+    from esenas_core.config import _TOP_KEYS
+
+    body = (REPO / "docs" / "configuration.md").read_text().split("## Top level", 1)[1]
+    body = body.split("\n## ", 1)[0]
+    for key in _TOP_KEYS:
+        assert f"| `{key}` |" in body, key
