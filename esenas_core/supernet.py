@@ -20,6 +20,12 @@ from esenas_core.interfaces import Architecture, SearchSpace, TaskSpec
 from esenas_core.nets import OPS, LayeredNetwork
 
 
+def positive_sizes(_inst: object, attr: Any, value: tuple[int, ...]) -> None:
+    """attrs validator for layer-size lists such as ``hidden`` (every entry ≥ 1)."""
+    if any(v < 1 for v in value):
+        raise ValueError(f"every entry of {attr.name} must be >= 1, got {list(value)}")
+
+
 class Supernet:
     """Node layout and candidate edges of a layered supernet."""
 

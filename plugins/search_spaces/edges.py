@@ -21,12 +21,7 @@ import attrs
 import numpy as np
 
 from esenas_core import Architecture, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet
-
-
-def positive_sizes(_inst: object, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
-    if any(v < 1 for v in value):
-        raise ValueError(f"every entry of {attr.name} must be >= 1, got {list(value)}")
+from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
 
 
 @attrs.frozen

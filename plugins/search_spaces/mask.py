@@ -15,10 +15,9 @@ from typing import Literal
 
 import attrs
 import numpy as np
-from esenas_plugins.search_spaces.edges import positive_sizes
 
 from esenas_core import Architecture, DecisionSpace, Mask, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet
+from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
 
 
 @attrs.frozen

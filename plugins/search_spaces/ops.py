@@ -13,11 +13,10 @@ from collections.abc import Sequence
 
 import attrs
 import numpy as np
-from esenas_plugins.search_spaces.edges import positive_sizes
 
 from esenas_core import Architecture, Choice, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
 from esenas_core.nets import OPS
-from esenas_core.supernet import LayeredSpace, Supernet
+from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
 
 ALL_OPS = (
     "tanh", "relu", "exp", "identity", "sin", "sigmoid", "abs", "cos", "square", "step",
