@@ -16,7 +16,9 @@ class ActionMap:
         self.scale = self.offset = None
         if not spec.discrete and spec.action_low is not None and spec.action_high is not None:
             low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
-            self.scale, self.offset = 0.5 * (high - low), 0.5 * (high + low)
+            scale, offset = 0.5 * (high - low), 0.5 * (high + low)
+            if not (np.all(scale == 1.0) and np.all(offset == 0.0)):  # [-1, 1]: nothing to do
+                self.scale, self.offset = scale, offset
 
     def __call__(self, outputs: np.ndarray) -> np.ndarray:
         if self.discrete:

@@ -49,7 +49,14 @@ class LayeredNetwork(Network):
     :param ops: per hidden layer, (B, n_t) indices into ``op_names``: each node's nonlinearity.
     :param dtype: evaluation precision. float32 by default: numpy's stacked matmul of these small
         matrices is compute-bound, and float32 halves its cost (θ itself stays float64).
-    Outputs always use tanh.
+    Outputs always use tanh and come back as a fresh float64 array.
+
+    A forward pass runs once per environment step, so it is built to make few numpy calls: each
+    layer's bias is folded into its matrix as row 0 (read against a constant 1), and activations
+    are written in place into preallocated per-row buffers laid out ``[1, layer input]`` (or, for
+    residual nets, one buffer ``[1, input, hidden 1, hidden 2, …]`` whose prefixes are the inputs
+    of successive layers, so no concatenation either). A layer is one ``matmul`` plus one
+    activation call. The buffers make an instance single-threaded: use one per thread.
     """
 
     def __init__(
@@ -62,44 +69,79 @@ class LayeredNetwork(Network):
         op_names: Sequence[str] = (),
         dtype: type = np.float32,
     ) -> None:
+        augmented = [
+            np.concatenate([np.asarray(b)[:, None, :], np.asarray(w)], axis=1)
+            for w, b in zip(weights, biases, strict=True)
+        ]
+        self._setup(augmented, activation, residual, ops, op_names, dtype)
+
+    def _setup(self, augmented, activation, residual, ops, op_names, dtype) -> None:
         self.dtype = dtype
-        self.weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
-        # (B, 1, n): broadcast against the (B, 1, n) activations
-        self.biases = [np.ascontiguousarray(b, dtype=dtype).reshape(len(b), 1, -1) for b in biases]
+        # per target layer, (B, 1 + in_t, n_t): row 0 is the bias
+        self.augmented = [np.ascontiguousarray(a, dtype=dtype) for a in augmented]
         self.activation = activation
         self.residual = residual
         self.ops = None if ops is None else list(ops)
         self.op_names = tuple(op_names)
         self._act = OPS[activation]
         self._groups = None if ops is None else [self._op_groups(o) for o in self.ops]
+        batch = self.augmented[0].shape[0]
+        self.n_in = self.augmented[0].shape[1] - 1
+        outs = [a.shape[2] for a in self.augmented]
+        if residual:
+            buf = np.ones((batch, 1, 1 + self.n_in + sum(outs[:-1])), dtype=dtype)
+            self._inputs = [buf[:, :, : a.shape[1]] for a in self.augmented]
+            self._outputs = [
+                buf[:, :, a.shape[1] : a.shape[1] + n]
+                for a, n in zip(self.augmented[:-1], outs[:-1], strict=True)
+            ]
+        else:
+            self._inputs = [np.ones((batch, 1, a.shape[1]), dtype=dtype) for a in self.augmented]
+            self._outputs = [x[:, :, 1:] for x in self._inputs[1:]]
+        self._obs_slot = self._inputs[0][:, 0, 1 : 1 + self.n_in]
+
+    @classmethod
+    def _from_augmented(cls, augmented, activation, residual, ops, op_names, dtype):
+        net = cls.__new__(cls)
+        net._setup(augmented, activation, residual, ops, op_names, dtype)
+        return net
 
     def _op_groups(self, ops: np.ndarray) -> list[tuple[Callable, np.ndarray]]:
         flat = ops.ravel()
         return [(OPS[self.op_names[o]], np.flatnonzero(flat == o)) for o in np.unique(flat)]
 
-    def _hidden(self, layer: int, pre: np.ndarray) -> np.ndarray:
+    def _hidden(self, layer: int, pre: np.ndarray, out: np.ndarray) -> None:
+        if self._groups is None:
+            if self.activation == "tanh":
+                np.tanh(pre, out=out)
+            elif self.activation == "relu":
+                np.maximum(pre, 0.0, out=out)
+            else:
+                out[...] = self._act(pre)
+            return
         flat = pre.ravel()
-        out = np.empty_like(flat)
+        values = np.empty_like(flat)
         for fn, idx in self._groups[layer]:
-            out[idx] = fn(flat[idx])
-        return out.reshape(pre.shape)
+            values[idx] = fn(flat[idx])
+        out[...] = values.reshape(pre.shape)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        # Activations are kept as (B, 1, n) so each layer is one stacked matmul, done in place.
-        layers = [obs.astype(self.dtype)[:, None, :]]
-        last = len(self.weights) - 1
-        for t, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = np.concatenate(layers, axis=2) if self.residual and t else layers[-1]
-            pre = np.matmul(x, w)
-            pre += b
-            if t == last:
-                np.tanh(pre, out=pre)
-            elif self._groups is None:
-                pre = self._act(pre)
-            else:
-                pre = self._hidden(t, pre)
-            layers.append(pre)
-        return layers[-1][:, 0, :]
+        self._obs_slot[...] = obs
+        last = len(self.augmented) - 1
+        for t in range(last):
+            self._hidden(t, np.matmul(self._inputs[t], self.augmented[t]), self._outputs[t])
+        pre = np.matmul(self._inputs[last], self.augmented[last])
+        return np.tanh(pre[:, 0, :], dtype=np.float64)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Per target layer, (B, in_t, n_t) (views without the bias row)."""
+        return [a[:, 1:, :] for a in self.augmented]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        """Per target layer, (B, n_t)."""
+        return [a[:, 0, :] for a in self.augmented]
 
     def with_input_normalization(self, mean: np.ndarray, std: np.ndarray) -> LayeredNetwork:
         """The same networks applied to (obs − mean) / std, folded into the weights and biases.
@@ -110,22 +152,20 @@ class LayeredNetwork(Network):
         n_in = len(mean)
         inv_std = 1.0 / np.asarray(std, dtype=np.float64)
         shift = np.asarray(mean, dtype=np.float64)
-        weights, biases = [], []
-        for t, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            w, b = w.astype(np.float64), b[:, 0, :].astype(np.float64)
+        augmented = []
+        for t, a in enumerate(self.augmented):
+            a = a.astype(np.float64)
             if t == 0 or self.residual:
-                w[:, :n_in, :] *= inv_std[None, :, None]
-                b = b - np.einsum("i,bij->bj", shift, w[:, :n_in, :])
-            weights.append(w)
-            biases.append(b)
-        return LayeredNetwork(
-            weights, biases, self.activation, self.residual, self.ops, self.op_names, self.dtype
+                a[:, 1 : 1 + n_in, :] *= inv_std[None, :, None]
+                a[:, 0, :] -= np.einsum("i,bij->bj", shift, a[:, 1 : 1 + n_in, :])
+            augmented.append(a)
+        return self._from_augmented(
+            augmented, self.activation, self.residual, self.ops, self.op_names, self.dtype
         )
 
     def take(self, rows: np.ndarray) -> LayeredNetwork:
-        return LayeredNetwork(
-            [w[rows] for w in self.weights],
-            [b[rows, 0, :] for b in self.biases],
+        return self._from_augmented(
+            [a[rows] for a in self.augmented],
             self.activation,
             self.residual,
             None if self.ops is None else [o[rows] for o in self.ops],

@@ -6,12 +6,13 @@ one batched forward pass computes all their actions (finished episodes drop out 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
 import gymnasium as gym
 import numpy as np
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from esenas_core import ConfigError, Task, TaskSpec, hookimpl
 from esenas_core.actions import ActionMap
@@ -25,7 +26,7 @@ class GymOptions:
     env_id: str = "CartPole-v1"
     env_kwargs: dict[str, Any] = attrs.field(factory=dict)
     max_episode_steps: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    lockstep: int = attrs.field(default=32, validator=attrs.validators.ge(1))
+    lockstep: int = attrs.field(default=8, validator=attrs.validators.ge(1))
 
 
 class GymTask(Task):
@@ -77,45 +78,68 @@ class GymTask(Task):
         return results
 
     def _lockstep(self, net: Any, seeds: Sequence[int]) -> list[EpisodeResult]:
-        """Step ``len(seeds)`` environments together; one batched forward pass per step.
+        """Step ``len(seeds)`` environments together; one batched forward pass per step."""
+        results: Any = None
+        for results in self.lockstep_steps(net, seeds):  # noqa: B007 (the last item is the result)
+            pass
+        return results
 
-        This is the per-env-step hot path: per-row work is plain Python (lists, one stack per
-        step), the rest is a handful of numpy calls per step for the whole batch.
+    def lockstep_steps(self, net: Any, seeds: Sequence[int]) -> Iterator[Any]:
+        """``_lockstep`` one batched step at a time: yields None after each step, then the list of
+        episode results (benchmarks interleave a baseline with it at a fine grain).
+
+        This is the per-env-step hot path: the work per row is one call and a few list appends;
+        per step the whole batch costs a handful of numpy calls (the forward pass, one stack of
+        the new observations). From the third step on, environments are stepped beneath
+        gymnasium's bookkeeping wrappers (see ``_beneath_bookkeeping``); the time limit is then
+        applied here, exactly as ``TimeLimit`` does. Observations and rewards are kept as one list
+        per stretch of steps with the same live rows.
         """
         envs = self._env_pool(len(seeds))
         act = ActionMap(self.spec())
-        obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)])
-        obs = obs.astype(np.float64)
         batch = len(seeds)
-        rewards = [0.0] * batch
-        active = np.ones(batch, dtype=bool)
-        seen, seen_mask = [obs], [active.copy()]
-        rows, sub = list(range(batch)), net
-        step_fns = [env.step for env in envs]
+        obs = np.array(
+            [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)],
+            dtype=np.float64,
+        )
+        inner = [_beneath_bookkeeping(env) for env in envs]
+        limit = min((lim for _, lim in inner if lim is not None), default=None)
+        rows, sub, live = list(range(batch)), net, [env.step for env in envs]
+        seen: list[np.ndarray] = []
+        paid: list[list[Any]] = []
+        stretches = [(np.arange(batch), seen, paid)]
+        lengths = [0] * batch
+        t = 0
         while True:
-            x = obs if len(rows) == batch else obs[rows]
-            actions = act(sub(x))
-            new_obs, ended = [], []
-            for row, action in zip(rows, actions, strict=True):
-                o, r, terminated, truncated, _ = step_fns[row](action)
-                new_obs.append(o)
-                rewards[row] += float(r)
-                if terminated or truncated:
-                    ended.append(row)
-            if len(rows) == batch:
-                obs = np.array(new_obs, dtype=np.float64)  # a fresh array: `seen` keeps it as is
-            else:
-                obs = obs.copy()
-                obs[rows] = new_obs
-            if ended:
-                active[ended] = False
-                if not active.any():
-                    break
-                keep = [i for i, row in enumerate(rows) if active[row]]
-                rows, sub = [rows[i] for i in keep], sub.take(np.array(keep))
             seen.append(obs)
-            seen_mask.append(active.copy())
-        return _episode_results(np.array(rewards), np.stack(seen), np.stack(seen_mask))
+            t += 1
+            if t == 3:  # the wrappers' first-steps checks have run: skip them from now on
+                live = [inner[row][0] for row in rows]
+            new_obs: list[np.ndarray] = []
+            rewards: list[Any] = []
+            ended = []
+            for i, (step, action) in enumerate(zip(live, act(sub(obs)), strict=True)):
+                o, r, terminated, truncated, _ = step(action)
+                new_obs.append(o)
+                rewards.append(r)
+                if terminated or truncated:
+                    ended.append(i)
+            paid.append(rewards)
+            obs = np.array(new_obs, dtype=np.float64)
+            if limit is not None and t >= limit:
+                ended = list(range(len(rows)))
+            if ended:
+                for i in ended:
+                    lengths[rows[i]] = t
+                keep = np.setdiff1d(np.arange(len(rows)), ended)
+                if keep.size == 0:
+                    break
+                rows, sub, obs = [rows[i] for i in keep], sub.take(keep), obs[keep]
+                live = [live[i] for i in keep]
+                seen, paid = [], []
+                stretches.append((np.array(rows), seen, paid))
+            yield None
+        yield _episode_results(lengths, stretches)
 
     def close(self) -> None:
         for env in self._envs:
@@ -141,20 +165,53 @@ def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
     raise ConfigError(f"[task] gym: {env_id} has an unsupported action space {act_space}")
 
 
-def _episode_results(
-    rewards: np.ndarray, seen: np.ndarray, mask: np.ndarray
-) -> list[EpisodeResult]:
-    """Per-episode (count, mean, M2) of the observations the policy saw: seen is (T, B, D).
+def _beneath_bookkeeping(env: gym.Env) -> tuple[Any, int | None]:
+    """(``step`` of the env beneath its outer ``TimeLimit``/``OrderEnforcing``/
+    ``PassiveEnvChecker`` wrappers, the time limit found among them or None).
 
-    An episode's steps equal the observations its policy saw (one action per observation).
+    ``gym.make`` adds these three; after an episode's first two steps they do nothing but count
+    steps (``TimeLimit``, which the lockstep loop replaces) and forward the call — three Python
+    frames per env-step. Any other wrapper stops the peeling, so it still runs.
     """
-    weights = mask[:, :, None].astype(np.float64)
-    count = mask.sum(axis=0)
-    mean = (seen * weights).sum(axis=0) / count[:, None]
-    m2 = (((seen - mean[None]) ** 2) * weights).sum(axis=0)
+    limit = None
+    while isinstance(env, _BOOKKEEPING):
+        if isinstance(env, TimeLimit):
+            mine = env._max_episode_steps
+            limit = mine if limit is None else min(limit, mine)
+        env = env.env
+    return env.step, limit
+
+
+_BOOKKEEPING = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
+
+
+def _episode_results(
+    lengths: list[int], stretches: list[tuple[np.ndarray, list, list]]
+) -> list[EpisodeResult]:
+    """Per episode: its return and (count, mean, M2) of the observations its policy saw.
+
+    ``stretches`` are (live rows, per step: their observations, their rewards) for each stretch
+    of steps with the same live rows. An episode's steps equal the observations its policy saw.
+    Returns are float64 sums of the rewards.
+    """
+    blocks = [
+        (rows, np.stack(seen), np.array(paid, dtype=np.float64))
+        for rows, seen, paid in stretches
+        if seen
+    ]
+    count = np.array(lengths, dtype=np.float64)
+    total = np.zeros((len(lengths), blocks[0][1].shape[2]))
+    returns = np.zeros(len(lengths))
+    for rows, block, paid in blocks:
+        total[rows] += block.sum(axis=0)
+        returns[rows] += paid.sum(axis=0)
+    mean = total / count[:, None]
+    m2 = np.zeros_like(total)
+    for rows, block, _ in blocks:
+        m2[rows] += ((block - mean[rows][None]) ** 2).sum(axis=0)
     return [
-        EpisodeResult(float(rewards[i]), int(count[i]), int(count[i]), mean[i], m2[i])
-        for i in range(rewards.shape[0])
+        EpisodeResult(float(returns[i]), lengths[i], lengths[i], mean[i], m2[i])
+        for i in range(len(lengths))
     ]
 
 
