@@ -93,3 +93,29 @@ def test_wrappers_other_than_gymnasium_bookkeeping_still_run():
     for a, b in zip(plain, doubled, strict=True):
         assert b.steps == a.steps > 3
         assert b.reward == 2 * a.reward
+
+
+def test_episode_numbers_do_not_depend_on_the_lockstep_batch():
+    """Backends chunk requests differently: every episode must come out with the same bits
+    whichever episodes share its batch (Hopper: non-integer rewards, early terminations)."""
+    reg = get_registries()
+    base = {"env_id": "Hopper-v5", "max_episode_steps": 80}
+    task = reg.create("task", "gym", base)
+    space = reg.create("search_space", "edges", {"hidden": [8], "k": 40}, task.spec())
+    rng = np.random.default_rng(3)
+    theta = space.init_params(rng)
+    count = 9
+    params = theta[None, :] + 0.5 * rng.normal(size=(count, theta.size))
+    archs = [space.decode(g) for g in space.decisions.sample(rng, count)]
+    seeds = list(range(count))
+    mean, std = np.zeros(11), np.ones(11)
+    runs = []
+    for lockstep in (1, 4, 9):
+        task = reg.create("task", "gym", {**base, "lockstep": lockstep})
+        runs.append(task.run_episodes(space, params, archs, seeds, mean, std))
+    assert len({e.steps for e in runs[0]}) > 1  # early terminations happened
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            assert (a.reward, a.steps) == (b.reward, b.steps)
+            assert np.array_equal(a.obs_mean, b.obs_mean)
+            assert np.array_equal(a.obs_m2, b.obs_m2)

@@ -191,28 +191,27 @@ def _episode_results(
     """Per episode: its return and (count, mean, M2) of the observations its policy saw.
 
     ``stretches`` are (live rows, per step: their observations, their rewards) for each stretch
-    of steps with the same live rows. An episode's steps equal the observations its policy saw.
-    Returns are float64 sums of the rewards.
+    of steps with the same live rows. Each episode's own sequence is gathered first, so its
+    numbers do not depend on which other episodes shared its lockstep batch (same bits on every
+    backend, whatever the chunking). An episode's steps equal the observations its policy saw.
     """
-    blocks = [
-        (rows, np.stack(seen), np.array(paid, dtype=np.float64))
-        for rows, seen, paid in stretches
-        if seen
-    ]
-    count = np.array(lengths, dtype=np.float64)
-    total = np.zeros((len(lengths), blocks[0][1].shape[2]))
-    returns = np.zeros(len(lengths))
-    for rows, block, paid in blocks:
-        total[rows] += block.sum(axis=0)
-        returns[rows] += paid.sum(axis=0)
-    mean = total / count[:, None]
-    m2 = np.zeros_like(total)
-    for rows, block, _ in blocks:
-        m2[rows] += ((block - mean[rows][None]) ** 2).sum(axis=0)
-    return [
-        EpisodeResult(float(returns[i]), lengths[i], lengths[i], mean[i], m2[i])
-        for i in range(len(lengths))
-    ]
+    seen_of: list[list[np.ndarray]] = [[] for _ in lengths]
+    paid_of: list[list[np.ndarray]] = [[] for _ in lengths]
+    for rows, seen, paid in stretches:
+        if not seen:
+            continue
+        block, rewards = np.stack(seen), np.array(paid, dtype=np.float64)
+        for j, row in enumerate(rows):
+            seen_of[row].append(block[:, j, :])
+            paid_of[row].append(rewards[:, j])
+    results = []
+    for i, steps in enumerate(lengths):
+        seen = np.concatenate(seen_of[i])
+        mean = seen.mean(axis=0)
+        m2 = ((seen - mean) ** 2).sum(axis=0)
+        reward = float(np.concatenate(paid_of[i]).sum())
+        results.append(EpisodeResult(reward, steps, steps, mean, m2))
+    return results
 
 
 @hookimpl
