@@ -1,11 +1,12 @@
 """dask scaling and bytes per request (issue: distributed execution).
 
-    python bench/dask_scaling.py [--iterations 3] [--out bench/results/dask_scaling.json]
+    python bench/dask_scaling.py [--iterations 8] [--out bench/results/dask_scaling.json]
 
 1. Speed-up: the same ES-ENAS iterations (after one untimed warm-up iteration) on HalfCheetah-v5
    (edges, hidden [32, 32], k = 64, 8 antithetic pairs + 2 exact evaluations of 1000 steps) with
    the ``serial`` backend, ``dask`` on a 2-worker LocalCluster and the 2-process ``processes``
-   pool, alternating, in one run. Same seeds, so all compute the same numbers (asserted).
+   pool: three trainers side by side, one iteration of each in turn. Same seeds, so all compute
+   the same θ after every iteration (asserted). The speed-up is the ratio of the summed times.
 2. Bytes: the pickled size of the requests of one iteration, per request, and of the job (θ & co.,
    sent once per worker), for two supernet sizes with the same number of kept edges.
 """
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pickle
 import time
 
@@ -40,15 +42,29 @@ def config(backend: dict, iterations: int, hidden: list[int] | None = None) -> d
     }
 
 
-def timed_run(backend: dict, iterations: int) -> tuple[float, Trainer]:
+def interleaved(backends: dict[str, dict], iterations: int) -> dict[str, list[float]]:
+    """The same iterations on every backend, one iteration of each in turn (the order rotating),
+    so that this machine's slow and fast phases hit them alike. Returns seconds per iteration."""
     reg = get_registries()
-    trainer = Trainer(Experiment.build(build_config(config(backend, iterations), reg), reg))
-    with trainer.exp.backend:  # the cluster starts here, not timed
-        trainer.step()  # warm-up, not timed: worker imports, environment creation
-        start = time.perf_counter()
-        for _ in range(iterations):
-            trainer.step()
-        return time.perf_counter() - start, trainer
+    trainers = {
+        name: Trainer(Experiment.build(build_config(config(b, iterations), reg), reg))
+        for name, b in backends.items()
+    }
+    with contextlib.ExitStack() as stack:
+        for trainer in trainers.values():
+            stack.enter_context(trainer.exp.backend)  # clusters and pools start here, not timed
+            trainer.step()  # warm-up, not timed: worker imports, environment creation
+        times: dict[str, list[float]] = {name: [] for name in trainers}
+        names = list(trainers)
+        for i in range(iterations):
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                start = time.perf_counter()
+                trainers[name].step()
+                times[name].append(time.perf_counter() - start)
+            thetas = [t.theta for t in trainers.values()]
+            for theta in thetas[1:]:
+                np.testing.assert_array_equal(thetas[0], theta)  # the same numbers everywhere
+    return times
 
 
 def request_bytes(hidden: list[int]) -> dict:
@@ -71,34 +87,36 @@ def request_bytes(hidden: list[int]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=8)
     parser.add_argument("--out", default="bench/results/dask_scaling.json")
     args = parser.parse_args()
-    serial, dask, procs = [], [], []
-    for _ in range(args.rounds):
-        t_serial, a = timed_run({"name": "serial"}, args.iterations)
-        t_dask, b = timed_run({"name": "dask", "workers": 2}, args.iterations)
-        t_procs, c = timed_run({"name": "processes", "workers": 2}, args.iterations)
-        np.testing.assert_array_equal(a.theta, b.theta)
-        np.testing.assert_array_equal(a.theta, c.theta)
-        serial.append(t_serial)
-        dask.append(t_dask)
-        procs.append(t_procs)
-        print(
-            f"serial {t_serial:.1f} s, dask (2 workers) {t_dask:.1f} s,"
-            f" processes (2) {t_procs:.1f} s",
-            flush=True,
-        )
+    times = interleaved(
+        {
+            "serial": {"name": "serial"},
+            "dask": {"name": "dask", "workers": 2},
+            "processes": {"name": "processes", "workers": 2},
+        },
+        args.iterations,
+    )
+    total = {name: float(np.sum(t)) for name, t in times.items()}
+    per_iteration = {
+        name: [s / o for s, o in zip(times["serial"], t, strict=True)]
+        for name, t in times.items()
+        if name != "serial"
+    }
     result = {
-        "serial_s": serial,
-        "dask_2_workers_s": dask,
-        "processes_2_workers_s": procs,
-        "speedup_dask": float(np.median(serial) / np.median(dask)),
-        "speedup_processes": float(np.median(serial) / np.median(procs)),
+        "seconds_per_iteration": times,
+        "speedup_dask": total["serial"] / total["dask"],
+        "speedup_processes": total["serial"] / total["processes"],
+        "speedup_dask_per_iteration_min_median_max": _spread(per_iteration["dask"]),
+        "speedup_processes_per_iteration_min_median_max": _spread(per_iteration["processes"]),
         "bytes": [request_bytes([32, 32]), request_bytes([256, 256])],
     }
     write_result(result, args.out)
+
+
+def _spread(values: list[float]) -> list[float]:
+    return [float(np.min(values)), float(np.median(values)), float(np.max(values))]
 
 
 if __name__ == "__main__":

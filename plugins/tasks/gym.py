@@ -6,6 +6,7 @@ one batched forward pass computes all their actions (finished episodes drop out 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -67,10 +68,13 @@ class GymTask(Task):
         return self._envs[:count]
 
     def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):
-        step = self.options.lockstep
+        # ceil(n / lockstep) batches of near-equal size (9 episodes: 5 + 4, not 8 + 1: a lone
+        # episode would pay a whole forward pass per step by itself)
+        count = len(env_seeds)
+        batches = -(-count // self.options.lockstep)
+        bounds = [count * b // batches for b in range(batches + 1)]
         results: list[EpisodeResult] = []
-        for start in range(0, len(env_seeds), step):
-            stop = start + step
+        for start, stop in itertools.pairwise(bounds):
             net = space.network(params[start:stop], architectures[start:stop])
             results += self._lockstep(
                 net.with_input_normalization(obs_mean, obs_std), env_seeds[start:stop]
