@@ -29,10 +29,10 @@ test: $(VENV)/.installed-dev
 # The quick benchmark set (≤ 10 minutes on 2 cores); results in bench/results/*.json.
 # The long sample-efficiency studies are separate commands (docs/benchmarks.md).
 bench: $(VENV)/.installed
-	$(BIN)/python bench/rollouts.py --rounds 5
+	$(BIN)/python bench/rollouts.py
 	$(BIN)/python bench/controllers.py
 	$(BIN)/python bench/overhead.py
-	$(BIN)/python bench/dask_scaling.py --iterations 3 --rounds 2
+	$(BIN)/python bench/dask_scaling.py --iterations 6
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
