@@ -33,6 +33,20 @@ from esenas_core.rollouts import (
     split_chunks,
 )
 
+# LocalCluster settings. Its workers share this machine's cores with the aggregator, so dask's
+# own bookkeeping is turned down: the sampling profiler (it interrupts pure-Python tasks every
+# 10 ms), the 20 ms event-loop ticks and 0.1-0.5 s monitors of every process, and work stealing
+# (one chunk per worker; queued chunks still go to whichever worker frees up first). Idle, the
+# cluster's processes used 7.3 % of a core with dask's defaults and 1.7 % with these
+# (docs/benchmarks.md). Workers of an external cluster use their own configuration.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+}
+
 
 @attrs.frozen
 class DaskOptions:
@@ -89,10 +103,9 @@ class DaskBackend(Backend):
             else:
                 import dask
 
-                # dask's sampling profiler interrupts pure-Python tasks every 10 ms: off.
-                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                with dask.config.set(LOCAL_CLUSTER_CONFIG):
                     self.cluster = self._local_cluster(LocalCluster)
-                self.client = Client(self.cluster)
+                    self.client = Client(self.cluster)
         except (OSError, TimeoutError) as exc:
             raise ConfigError(
                 f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
