@@ -1,7 +1,7 @@
 """Rollout throughput and forward-pass speed of the NAS policy (issue: search spaces).
 
-    python bench/rollouts.py [--env HalfCheetah-v5] [--rounds 12] [--lockstep 8 32]
-                             [--out bench/results/rollouts.json]
+    python bench/rollouts.py [--env HalfCheetah-v5] [--rounds 6] [--lockstep 8 4]
+                             [--zero-policy] [--out bench/results/rollouts.json]
 
 1. Throughput: env steps/s of esenas rollouts (``gym`` task, ``edges`` space, hidden [32, 32],
    64 edges, random architectures and θ, one lockstep batch of full episodes) against the bare
@@ -15,6 +15,8 @@
    The three loops alternate (their order rotating) for ``--rounds`` rounds in one process, timed
    by this process's CPU time; the result is the ratio of the summed times, with the spread of the
    per-round ratios.
+   ``--zero-policy`` also runs esenas' loop with a cost-free stand-in network (zero actions):
+   the share of the gap that is the loop itself rather than the forward pass.
 2. Forward pass: µs per env-step of a per-edge Python loop like the original's
    ``NumpyTopologyPolicy.get_action`` vs esenas' vectorized forward (B = 1, and B = the lockstep
    batch) on the same topology.
@@ -76,13 +78,34 @@ def bare_steps(env: gym.Env, stream: Iterator[tuple], count: int, returns: list[
     return done
 
 
-def throughput(env_id: str, horizon: int, batch: int, rounds: int, grain: int) -> dict:
+class ZeroPolicy:
+    """A stand-in network with no cost: zero actions (``--zero-policy``: what esenas' loop costs
+    without any forward pass)."""
+
+    def __init__(self, batch: int, act_dim: int) -> None:
+        self.out = np.zeros((batch, act_dim))
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.out[: len(obs)]
+
+    def take(self, rows: np.ndarray) -> ZeroPolicy:
+        return ZeroPolicy(len(rows), self.out.shape[1])
+
+    def with_input_normalization(self, mean: np.ndarray, std: np.ndarray) -> ZeroPolicy:
+        return self
+
+
+def throughput(
+    env_id: str, horizon: int, batch: int, rounds: int, grain: int, zero_policy: bool = False
+) -> dict:
     reg = get_registries()
     options = {"env_id": env_id, "lockstep": batch, "max_episode_steps": horizon}
     task = reg.create("task", "gym", options)
     space = reg.create("search_space", "edges", {"hidden": [32, 32], "k": 64}, task.spec())
     theta = space.init_params(np.random.default_rng(0))
     dim = task.spec().obs_dim
+    if zero_policy:
+        space.network = lambda params, archs: ZeroPolicy(len(params), task.spec().act_dim)
     bare = {name: gym.make(env_id, max_episode_steps=horizon) for name in ("replay", "zero")}
     bare["zero"].reset(seed=0)
     envs = task._env_pool(batch)  # created before timing, as a worker's cache keeps them
@@ -131,6 +154,7 @@ def throughput(env_id: str, horizon: int, batch: int, rounds: int, grain: int) -
     rate = {name: steps_of[name] / time_of[name] for name in time_of}
     return {
         "lockstep": batch,
+        "policy": "zero (no forward pass)" if zero_policy else "NAS network",
         "steps_per_s": rate,
         "ratio_vs_replay": rate["esenas"] / rate["replay"],
         "ratio_vs_replay_median_of_pairs": float(np.median(pair_ratios["replay"])),
@@ -192,10 +216,19 @@ def main() -> None:
     parser.add_argument(
         "--grain", type=int, default=4, help="batched steps per alternation (a few ms)"
     )
+    parser.add_argument(
+        "--zero-policy",
+        action="store_true",
+        help="also measure the loop with a cost-free zero-action policy (the loop's own share)",
+    )
     parser.add_argument("--out", default="bench/results/rollouts.json")
     args = parser.parse_args()
 
-    runs = [throughput(args.env, args.horizon, b, args.rounds, args.grain) for b in args.lockstep]
+    runs = []
+    for b in args.lockstep:
+        runs.append(throughput(args.env, args.horizon, b, args.rounds, args.grain))
+        if args.zero_policy:
+            runs.append(throughput(args.env, args.horizon, b, args.rounds, args.grain, True))
 
     reg = get_registries()
     task = reg.create("task", "gym", {"env_id": args.env})

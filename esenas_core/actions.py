@@ -19,6 +19,7 @@ class ActionMap:
             scale, offset = 0.5 * (high - low), 0.5 * (high + low)
             if not (np.all(scale == 1.0) and np.all(offset == 0.0)):  # [-1, 1]: nothing to do
                 self.scale, self.offset = scale, offset
+        self.identity = not self.discrete and self.scale is None  # outputs are the actions
 
     def __call__(self, outputs: np.ndarray) -> np.ndarray:
         if self.discrete:

@@ -2,9 +2,10 @@
 
 A batch holds B networks (one per rollout) with the same node layout but their own effective
 weight matrices (supernet weights times an architecture's 0/1 mask, or gathered shared weights).
-Target layer t reads either the previous layer (``residual=False``) or the concatenation of all
-earlier layers (``residual=True``). The forward pass is one batched matmul per layer; per-node
-nonlinearities are applied per op group — never a Python loop over edges or nodes.
+Target layer t reads either the previous layer (``residual=False``) or all earlier layers
+(``residual=True``). The forward pass is one compiled call per step (``esenas_core.kernels``);
+``OPS`` below are the numpy definitions of the nonlinearities, used by the slow per-edge
+reference evaluation that the conformance checks compare against.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from esenas_core import kernels
 from esenas_core.interfaces import Network
 
 
@@ -47,16 +49,17 @@ class LayeredNetwork(Network):
     :param biases: per target layer, (B, n_t).
     :param activation: nonlinearity of every hidden node (when ``ops`` is None).
     :param ops: per hidden layer, (B, n_t) indices into ``op_names``: each node's nonlinearity.
-    :param dtype: evaluation precision. float32 by default: numpy's stacked matmul of these small
-        matrices is compute-bound, and float32 halves its cost (θ itself stays float64).
+    :param dtype: evaluation precision: float32 by default (θ itself stays float64).
+    :param sparse: evaluate over lists of the nonzero weights (``kernels.forward_sparse``) instead
+        of dense matrices: faster where few of the candidate edges are in use. Spaces choose it
+        from their options only (never from the weights at hand), so a network's result does not
+        depend on which other rows share its batch.
     Outputs always use tanh and come back as a fresh float64 array.
 
-    A forward pass runs once per environment step, so it is built to make few numpy calls: each
-    layer's bias is folded into its matrix as row 0 (read against a constant 1), and activations
-    are written in place into preallocated per-row buffers laid out ``[1, layer input]`` (or, for
-    residual nets, one buffer ``[1, input, hidden 1, hidden 2, …]`` whose prefixes are the inputs
-    of successive layers, so no concatenation either). A layer is one ``matmul`` plus one
-    activation call. The buffers make an instance single-threaded: use one per thread.
+    The forward pass is one call of the compiled ``kernels.forward`` (see there for the layout
+    of ``params``): a step of the environment loop runs right after the simulator has evicted
+    the caches, where every extra numpy call costs several times its in-cache time. An instance
+    is read-only once built (safe to share between threads).
     """
 
     def __init__(
@@ -68,107 +71,133 @@ class LayeredNetwork(Network):
         ops: Sequence[np.ndarray] | None = None,
         op_names: Sequence[str] = (),
         dtype: type = np.float32,
+        sparse: bool = False,
     ) -> None:
-        augmented = [
-            np.concatenate([np.asarray(b)[:, None, :], np.asarray(w)], axis=1)
-            for w, b in zip(weights, biases, strict=True)
-        ]
-        self._setup(augmented, activation, residual, ops, op_names, dtype)
-
-    def _setup(self, augmented, activation, residual, ops, op_names, dtype) -> None:
-        self.dtype = dtype
-        # per target layer, (B, 1 + in_t, n_t): row 0 is the bias
-        self.augmented = [np.ascontiguousarray(a, dtype=dtype) for a in augmented]
-        self.activation = activation
-        self.residual = residual
-        self.ops = None if ops is None else list(ops)
-        self.op_names = tuple(op_names)
-        self._act = OPS[activation]
-        self._groups = None if ops is None else [self._op_groups(o) for o in self.ops]
-        batch = self.augmented[0].shape[0]
-        self.n_in = self.augmented[0].shape[1] - 1
-        outs = [a.shape[2] for a in self.augmented]
-        if residual:
-            buf = np.ones((batch, 1, 1 + self.n_in + sum(outs[:-1])), dtype=dtype)
-            self._inputs = [buf[:, :, : a.shape[1]] for a in self.augmented]
-            self._outputs = [
-                buf[:, :, a.shape[1] : a.shape[1] + n]
-                for a, n in zip(self.augmented[:-1], outs[:-1], strict=True)
-            ]
+        weights = [np.asarray(w) for w in weights]
+        batch = weights[0].shape[0]
+        sizes = [int(weights[0].shape[1])] + [int(w.shape[2]) for w in weights]
+        starts = np.cumsum([0, *sizes])
+        layout, offset = [], 0
+        for t, w in enumerate(weights):
+            width, n = w.shape[1], w.shape[2]
+            layout.append((offset, 0 if residual else starts[t], width, starts[t + 1], n))
+            offset += n * (1 + width)
+        params = np.concatenate(
+            [
+                np.concatenate([np.asarray(b)[:, :, None], np.swapaxes(w, 1, 2)], axis=2).reshape(
+                    batch, -1
+                )
+                for w, b in zip(weights, biases, strict=True)
+            ],
+            axis=1,
+        )
+        if ops is None:
+            if activation not in kernels.OP_CODES:
+                raise ValueError(f"unknown activation {activation!r}")
+            uniform, codes = kernels.OP_CODES.index(activation), None
         else:
-            self._inputs = [np.ones((batch, 1, a.shape[1]), dtype=dtype) for a in self.augmented]
-            self._outputs = [x[:, :, 1:] for x in self._inputs[1:]]
-        self._obs_slot = self._inputs[0][:, 0, 1 : 1 + self.n_in]
+            table = np.array([kernels.OP_CODES.index(name) for name in op_names], dtype=np.int8)
+            codes = np.zeros((batch, int(starts[-1])), dtype=np.int8)
+            for t, layer_ops in enumerate(ops):
+                codes[:, starts[t + 1] : starts[t + 2]] = table[np.asarray(layer_ops)]
+            uniform = kernels.MIXED
+        layout = np.array(layout, dtype=np.int64)
+        self._setup(params, layout, codes, uniform, residual, dtype, sparse)
+        self.activation, self.op_names = activation, tuple(op_names)
 
-    @classmethod
-    def _from_augmented(cls, augmented, activation, residual, ops, op_names, dtype):
-        net = cls.__new__(cls)
-        net._setup(augmented, activation, residual, ops, op_names, dtype)
+    def _setup(self, params, layout, codes, uniform, residual, dtype, sparse) -> None:
+        self.dtype = dtype
+        self.params = np.ascontiguousarray(params, dtype=dtype)
+        self.layout = layout
+        batch = self.params.shape[0]
+        self.nodes = int(layout[-1, 3] + layout[-1, 4])
+        self.codes = np.zeros((batch, 1), np.int8) if codes is None else codes
+        self.uniform = uniform
+        self.residual = residual
+        self.n_in = int(layout[0, 2])
+        self.n_out = int(layout[-1, 4])
+        self.sparse = sparse
+        if sparse:
+            floats, ints, slots = self._edge_lists()
+            meta = kernels.pack_meta(layout, uniform, self.nodes, slots)
+            self._kernel, self._args = kernels.forward_sparse, (floats, ints, meta, self.codes)
+        else:
+            meta = kernels.pack_meta(layout, uniform, self.nodes)
+            self._kernel, self._args = kernels.forward, (self.params, meta, self.codes)
+
+    def _edge_lists(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """``kernels.forward_sparse``'s (floats, ints) for the nonzero weights of every row,
+        and the number of edge slots per row."""
+        batch, layers = self.params.shape[0], len(self.layout)
+        bias = np.zeros((batch, self.nodes), self.dtype)
+        rows, srcs, dsts, ws, tags = [], [], [], [], []
+        for t in range(layers):
+            _, src0, _, dst0, n = (int(v) for v in self.layout[t])
+            m = self._matrix(t)
+            bias[:, dst0 : dst0 + n] = m[:, :, 0]
+            b, j, i = np.nonzero(m[:, :, 1:])  # by row, then target node, then source node
+            rows.append(b)
+            srcs.append(src0 + i)
+            dsts.append(dst0 + j)
+            ws.append(m[b, j, 1 + i])
+            tags.append(np.full(b.size, t))
+        row, tag = np.concatenate(rows), np.concatenate(tags)
+        order = np.lexsort((tag, row))  # stable: keeps target, source order within a layer
+        row, tag = row[order], tag[order]
+        counts = np.bincount(row * layers + tag, minlength=batch * layers).reshape(batch, layers)
+        ends = np.cumsum(counts, axis=1)
+        slots = max(int(ends[:, -1].max(initial=0)), 1)
+        slot = np.arange(row.size) - np.concatenate([[0], np.cumsum(ends[:, -1])[:-1]])[row]
+        weight = np.zeros((batch, slots), self.dtype)
+        ints = np.zeros((batch, 2 * slots + layers), np.int32)
+        weight[row, slot] = np.concatenate(ws)[order]
+        ints[row, slot] = np.concatenate(srcs)[order]
+        ints[row, slots + slot] = np.concatenate(dsts)[order]
+        ints[:, 2 * slots :] = ends
+        return np.concatenate([bias, weight], axis=1), ints, slots
+
+    def _like(self, params, codes) -> LayeredNetwork:
+        net = LayeredNetwork.__new__(LayeredNetwork)
+        net._setup(params, self.layout, codes, self.uniform, self.residual, self.dtype, self.sparse)
+        net.activation, net.op_names = self.activation, self.op_names
         return net
 
-    def _op_groups(self, ops: np.ndarray) -> list[tuple[Callable, np.ndarray]]:
-        flat = ops.ravel()
-        return [(OPS[self.op_names[o]], np.flatnonzero(flat == o)) for o in np.unique(flat)]
-
-    def _hidden(self, layer: int, pre: np.ndarray, out: np.ndarray) -> None:
-        if self._groups is None:
-            if self.activation == "tanh":
-                np.tanh(pre, out=out)
-            elif self.activation == "relu":
-                np.maximum(pre, 0.0, out=out)
-            else:
-                out[...] = self._act(pre)
-            return
-        flat = pre.ravel()
-        values = np.empty_like(flat)
-        for fn, idx in self._groups[layer]:
-            values[idx] = fn(flat[idx])
-        out[...] = values.reshape(pre.shape)
-
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        self._obs_slot[...] = obs
-        last = len(self.augmented) - 1
-        for t in range(last):
-            self._hidden(t, np.matmul(self._inputs[t], self.augmented[t]), self._outputs[t])
-        pre = np.matmul(self._inputs[last], self.augmented[last])
-        return np.tanh(pre[:, 0, :], dtype=np.float64)
+        return self._kernel(*self._args, obs)
+
+    def _matrix(self, t: int) -> np.ndarray:
+        """(B, n_t, 1 + in_t): target layer t's biases (column 0) and weights."""
+        offset, _, width, _, n = (int(v) for v in self.layout[t])
+        return self.params[:, offset : offset + n * (1 + width)].reshape(-1, n, 1 + width)
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """Per target layer, (B, in_t, n_t) (views without the bias row)."""
-        return [a[:, 1:, :] for a in self.augmented]
+        """Per target layer, (B, in_t, n_t)."""
+        return [np.swapaxes(self._matrix(t)[:, :, 1:], 1, 2) for t in range(len(self.layout))]
 
     @property
     def biases(self) -> list[np.ndarray]:
         """Per target layer, (B, n_t)."""
-        return [a[:, 0, :] for a in self.augmented]
+        return [self._matrix(t)[:, :, 0] for t in range(len(self.layout))]
 
     def with_input_normalization(self, mean: np.ndarray, std: np.ndarray) -> LayeredNetwork:
         """The same networks applied to (obs − mean) / std, folded into the weights and biases.
 
-        Every layer that reads the input gets W'_i = W_i / std_i on its input rows and
+        Every layer that reads the input gets W'_i = W_i / std_i on its input columns and
         b' = b − Σ_i mean_i W'_i, so normalizing costs nothing per step.
         """
         n_in = len(mean)
         inv_std = 1.0 / np.asarray(std, dtype=np.float64)
         shift = np.asarray(mean, dtype=np.float64)
-        augmented = []
-        for t, a in enumerate(self.augmented):
-            a = a.astype(np.float64)
-            if t == 0 or self.residual:
-                a[:, 1 : 1 + n_in, :] *= inv_std[None, :, None]
-                a[:, 0, :] -= np.einsum("i,bij->bj", shift, a[:, 1 : 1 + n_in, :])
-            augmented.append(a)
-        return self._from_augmented(
-            augmented, self.activation, self.residual, self.ops, self.op_names, self.dtype
-        )
+        params = self.params.astype(np.float64)
+        for offset, src, width, _, n in self.layout:
+            if src != 0:
+                continue
+            block = params[:, offset : offset + n * (1 + width)].reshape(-1, n, 1 + width)
+            block[:, :, 1 : 1 + n_in] *= inv_std
+            block[:, :, 0] -= block[:, :, 1 : 1 + n_in] @ shift
+        return self._like(params, self.codes)
 
     def take(self, rows: np.ndarray) -> LayeredNetwork:
-        return self._from_augmented(
-            [a[rows] for a in self.augmented],
-            self.activation,
-            self.residual,
-            None if self.ops is None else [o[rows] for o in self.ops],
-            self.op_names,
-            self.dtype,
-        )
+        codes = self.codes if self.uniform != kernels.MIXED else self.codes[rows]
+        return self._like(self.params[rows], codes)

@@ -105,6 +105,15 @@ class LayeredSpace(SearchSpace):
         """(B, num_edges) effective weight of every candidate edge (0 where absent)."""
         raise NotImplementedError
 
+    @property
+    def max_edges_in_use(self) -> int | None:
+        """The most candidate edges an architecture of this space can use (None: any number).
+
+        Where it is at most a quarter of the candidates, networks are evaluated over lists of
+        their edges instead of dense matrices (``LayeredNetwork(sparse=True)``).
+        """
+        return None
+
     def node_ops(self, architectures: Sequence[Architecture]) -> list[np.ndarray] | None:
         """Per hidden layer, (B, n_t) op indices into ``op_names``; None: one activation."""
         return None
@@ -122,6 +131,7 @@ class LayeredSpace(SearchSpace):
             self.net.residual,
             self.node_ops(architectures),
             self.op_names,
+            sparse=(m := self.max_edges_in_use) is not None and 4 * m <= self.net.num_edges,
         )
 
     def edge_mask(self, architecture: Architecture) -> np.ndarray:

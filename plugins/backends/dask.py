@@ -15,8 +15,10 @@ workers repeatedly fails with ``KilledWorker`` and its requests come back failed
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +48,7 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
 }
+WORKER_COUNT_TTL = 5.0  # seconds
 
 
 @attrs.frozen
@@ -71,6 +74,7 @@ class DaskBackend(Backend):
         super().__init__(options)
         self.client: Any = None
         self.cluster: Any = None
+        self._count: tuple[int, float] | None = None  # (workers, when counted)
 
     def __enter__(self) -> DaskBackend:
         self._connect()
@@ -124,7 +128,13 @@ class DaskBackend(Backend):
         )
 
     def _worker_count(self) -> int:
-        return max(1, len(self.client.scheduler_info().get("workers", {})))
+        """Workers connected now; asked of the scheduler at most every ``WORKER_COUNT_TTL`` s
+        (a round trip: ≈ 2 ms per iteration on the LocalCluster)."""
+        now = time.monotonic()
+        if self._count is None or now - self._count[1] > WORKER_COUNT_TTL:
+            workers = self.client.scheduler_info().get("workers", {})
+            self._count = (max(1, len(workers)), now)
+        return self._count[0]
 
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
@@ -139,10 +149,13 @@ class DaskBackend(Backend):
             wait(futures, timeout=timeout)
         except TimeoutError:
             pass
+        values = self._gather([i for i, f in enumerate(futures) if f.status == "finished"], futures)
         results: list[RolloutResult] = []
-        for future, chunk in zip(futures, chunks, strict=True):
-            if future.status == "finished":
-                results += future.result()
+        for i, (future, chunk) in enumerate(zip(futures, chunks, strict=True)):
+            if i in values:
+                results += values[i]
+            elif future.status == "finished":  # its data was lost after it finished
+                results += failed_chunk(chunk, "worker failed: result lost")
             elif future.status == "error":
                 exc = future.exception()
                 results += failed_chunk(chunk, f"worker failed: {type(exc).__name__}: {exc}")
@@ -151,8 +164,19 @@ class DaskBackend(Backend):
         stragglers = [f for f in futures if f.status not in ("finished", "error")]
         if stragglers:
             self._stop(stragglers)
-        client.cancel(shared)
+        shared.release()  # no round trip (``cancel`` waits for the scheduler)
         return results
+
+    def _gather(self, done: list[int], futures: list[Any]) -> dict[int, Any]:
+        """Results of the finished ``futures[i]``, i in ``done``: one round trip for all."""
+        try:
+            return dict(zip(done, self.client.gather([futures[i] for i in done]), strict=True))
+        except Exception:  # e.g. a worker died since: whichever can still be fetched
+            values = {}
+            for i in done:
+                with contextlib.suppress(Exception):
+                    values[i] = futures[i].result(timeout=self.options.connect_timeout)
+            return values
 
     def _stop(self, stragglers: list[Any]) -> None:
         """Cancel stragglers and restart the workers still running them (a running Python
@@ -170,6 +194,7 @@ class DaskBackend(Backend):
         if self.client is not None:
             self.client.close()
             self.client = None
+            self._count = None
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None

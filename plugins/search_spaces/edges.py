@@ -92,6 +92,12 @@ class EdgesSearchSpace(LayeredSpace):
             mask[genome] = True
         return Architecture(genome=genome, parts={"edge_mask": mask})
 
+    @property
+    def max_edges_in_use(self) -> int:
+        if self.options.mode == "independent":
+            return sum(self.options.k_per_layer)
+        return self.options.k
+
     def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
         masks = np.stack([a.parts["edge_mask"] for a in architectures])
         return params[:, : self.num_edges] * masks

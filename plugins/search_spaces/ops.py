@@ -72,6 +72,10 @@ class OpsSearchSpace(LayeredSpace):
         mask[edges] = True
         return Architecture(genome=genome, parts={"edge_mask": mask, "node_ops": ops.copy()})
 
+    @property
+    def max_edges_in_use(self) -> int:
+        return self.options.k
+
     def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
         masks = np.stack([a.parts["edge_mask"] for a in architectures])
         return params[:, : self.net.num_edges] * masks
