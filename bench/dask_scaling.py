@@ -1,13 +1,16 @@
 """dask scaling and bytes per request (issue: distributed execution).
 
-    python bench/dask_scaling.py [--iterations 8] [--out bench/results/dask_scaling.json]
+    python bench/dask_scaling.py [--iterations 8] [--latency-iterations 30]
+                                 [--out bench/results/dask_scaling.json]
 
 1. Speed-up: the same ES-ENAS iterations (after one untimed warm-up iteration) on HalfCheetah-v5
    (edges, hidden [32, 32], k = 64, 8 antithetic pairs + 2 exact evaluations of 1000 steps) with
    the ``serial`` backend, ``dask`` on a 2-worker LocalCluster and the 2-process ``processes``
    pool: three trainers side by side, one iteration of each in turn. Same seeds, so all compute
    the same θ after every iteration (asserted). The speed-up is the ratio of the summed times.
-2. Bytes: the pickled size of the requests of one iteration, per request, and of the job (θ & co.,
+2. Latency: the median time of an iteration whose episodes last one step, per backend (its
+   fixed cost per iteration: scatter, task round trips, fetching results).
+3. Bytes: the pickled size of the requests of one iteration, per request, and of the job (θ & co.,
    sent once per worker), for two supernet sizes with the same number of kept edges.
 """
 
@@ -67,6 +70,25 @@ def interleaved(backends: dict[str, dict], iterations: int) -> dict[str, list[fl
     return times
 
 
+def latency(backends: dict[str, dict], iterations: int) -> dict[str, float]:
+    """Median ms per iteration with one-step episodes: a backend's fixed cost per iteration."""
+    reg = get_registries()
+    result = {}
+    for name, backend in backends.items():
+        data = config(backend, iterations + 1)
+        data["task"]["max_episode_steps"] = 1
+        trainer = Trainer(Experiment.build(build_config(data, reg), reg))
+        with trainer.exp.backend:
+            trainer.step()  # warm-up
+            times = []
+            for _ in range(iterations):
+                start = time.perf_counter()
+                trainer.step()
+                times.append(time.perf_counter() - start)
+        result[name] = 1e3 * float(np.median(times))
+    return result
+
+
 def request_bytes(hidden: list[int]) -> dict:
     reg = get_registries()
     exp = Experiment.build(build_config(config({"name": "serial"}, 1, hidden), reg), reg)
@@ -88,16 +110,17 @@ def request_bytes(hidden: list[int]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument(
+        "--latency-iterations", type=int, default=30, help="one-step-episode iterations per backend"
+    )
     parser.add_argument("--out", default="bench/results/dask_scaling.json")
     args = parser.parse_args()
-    times = interleaved(
-        {
-            "serial": {"name": "serial"},
-            "dask": {"name": "dask", "workers": 2},
-            "processes": {"name": "processes", "workers": 2},
-        },
-        args.iterations,
-    )
+    backends = {
+        "serial": {"name": "serial"},
+        "dask": {"name": "dask", "workers": 2},
+        "processes": {"name": "processes", "workers": 2},
+    }
+    times = interleaved(backends, args.iterations)
     total = {name: float(np.sum(t)) for name, t in times.items()}
     per_iteration = {
         name: [s / o for s, o in zip(times["serial"], t, strict=True)]
@@ -110,6 +133,7 @@ def main() -> None:
         "speedup_processes": total["serial"] / total["processes"],
         "speedup_dask_per_iteration_min_median_max": _spread(per_iteration["dask"]),
         "speedup_processes_per_iteration_min_median_max": _spread(per_iteration["processes"]),
+        "latency_ms_per_iteration_one_step_episodes": latency(backends, args.latency_iterations),
         "bytes": [request_bytes([32, 32]), request_bytes([256, 256])],
     }
     write_result(result, args.out)
