@@ -49,9 +49,13 @@ def pack_meta(layout: np.ndarray, uniform: int, nodes: int, slots: int = 0) -> n
 
 
 _CLAMP = 7.90531110763549805
+# Reordering sums (vectorized dot products) and contracting to FMAs; no assumptions about NaN or
+# infinity, so a non-finite observation still gives NaN actions (and a failed rollout) rather
+# than arbitrary ones.
+FAST = {"reassoc", "contract", "arcp"}
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+@numba.njit(cache=True, nogil=True, fastmath=FAST, inline="always")
 def tanh(x):  # pragma: no cover (compiled)
     x = min(max(x, -_CLAMP), _CLAMP)
     x2 = x * x
@@ -93,7 +97,7 @@ def apply_op(code, x):  # pragma: no cover (compiled)
     return 1.0 / x if abs(x) >= 0.1 else 10.0  # reciprocal, bounded by 10 in magnitude
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+@numba.njit(cache=True, nogil=True, fastmath=FAST, inline="always")
 def _activate(pre, last_layer, uniform, codes):  # pragma: no cover (compiled)
     """In place on one layer's pre-activations ``pre``; ``codes``: their per-node ops."""
     if last_layer or uniform == 0:
@@ -107,7 +111,7 @@ def _activate(pre, last_layer, uniform, codes):  # pragma: no cover (compiled)
             pre[j] = apply_op(uniform if uniform >= 0 else codes[j], pre[j])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FAST)
 def forward(params, meta, codes, obs):  # pragma: no cover (compiled)
     """(B, n_out) float64: network b at obs[b], dense weights. ``meta`` is ``pack_meta``'s."""
     uniform, nodes, layers = meta[0], meta[1], meta[3]
@@ -135,7 +139,7 @@ def forward(params, meta, codes, obs):  # pragma: no cover (compiled)
     return out
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=FAST)
 def forward_sparse(floats, ints, meta, codes, obs):  # pragma: no cover (compiled)
     """``forward`` over edge lists. Row b: ``floats[b] = [bias by node | weight of each edge]``,
     ``ints[b] = [source of each edge | target of each edge | end of each layer's edges]``

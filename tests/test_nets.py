@@ -113,3 +113,12 @@ def test_tanh_approximation_error() -> None:
 def test_unknown_activation_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown activation"):
         LayeredNetwork([np.ones((1, 2, 1))], [np.zeros((1, 1))], activation="gelu")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_nan_observations_give_nan_actions(sparse) -> None:
+    # no fast-math assumption about NaN: a broken observation must not yield plausible actions
+    weights = [np.ones((1, 3, 4)), np.ones((1, 4, 2))]
+    net = LayeredNetwork(weights, [np.zeros((1, 4)), np.zeros((1, 2))], sparse=sparse)
+    assert np.all(np.isnan(net(np.array([[0.1, np.nan, 0.2]]))))
+    assert np.all(np.isfinite(net(np.array([[0.1, 0.3, 0.2]]))))
