@@ -57,7 +57,7 @@ FAST = {"reassoc", "contract", "arcp"}
 
 @numba.njit(cache=True, nogil=True, fastmath=FAST, inline="always")
 def tanh(x):  # pragma: no cover (compiled)
-    x = min(max(x, -_CLAMP), _CLAMP)
+    x = _CLAMP if x > _CLAMP else (-_CLAMP if x < -_CLAMP else x)  # selects: vectorizes, keeps NaN
     x2 = x * x
     p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13
     p = p * x2 + -8.60467152213735e-11
@@ -105,7 +105,7 @@ def _activate(pre, last_layer, uniform, codes):  # pragma: no cover (compiled)
             pre[j] = tanh(pre[j])
     elif uniform == 1:
         for j in range(pre.shape[0]):
-            pre[j] = max(pre[j], 0.0)
+            pre[j] = 0.0 if pre[j] < 0.0 else pre[j]  # NaN stays NaN, as with np.maximum
     else:
         for j in range(pre.shape[0]):
             pre[j] = apply_op(uniform if uniform >= 0 else codes[j], pre[j])
@@ -129,9 +129,10 @@ def forward(params, meta, codes, obs):  # pragma: no cover (compiled)
             x = v[src : src + width]
             for j in range(n):
                 row = off + j * (1 + width)
-                acc = w[row]
+                weights = w[row + 1 : row + 1 + width]  # slices: indices known ≥ 0, so no
+                acc = w[row]  # negative-index wraparound test per element, and it vectorizes
                 for i in range(width):
-                    acc += x[i] * w[row + 1 + i]
+                    acc += x[i] * weights[i]
                 v[dst + j] = acc
             _activate(v[dst : dst + n], t == last, uniform, codes[b, dst : dst + n])
         for j in range(out.shape[1]):
@@ -152,16 +153,16 @@ def forward_sparse(floats, ints, meta, codes, obs):  # pragma: no cover (compile
     v = np.empty(nodes, floats.dtype)
     for b in range(obs.shape[0]):
         f, k = floats[b], ints[b]
+        srcs, dsts, ends, weights = k[:slots], k[slots : 2 * slots], k[2 * slots :], f[nodes:]
         for i in range(obs.shape[1]):
             v[i] = obs[b, i]
         for i in range(obs.shape[1], nodes):
             v[i] = f[i]
         start = 0
         for t in range(layers):
-            end = k[2 * slots + t]
-            for e in range(start, end):
-                v[k[slots + e]] += f[nodes + e] * v[k[e]]
-            start = end
+            for e in range(start, ends[t]):
+                v[dsts[e]] += weights[e] * v[srcs[e]]
+            start = ends[t]
             first, n = meta[7 + 5 * t], meta[8 + 5 * t]
             _activate(v[first : first + n], t == last, uniform, codes[b, first : first + n])
         for j in range(out.shape[1]):
