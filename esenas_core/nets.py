@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from esenas_core import kernels
 from esenas_core.interfaces import Network
 
 
@@ -73,6 +72,8 @@ class LayeredNetwork(Network):
         dtype: type = np.float32,
         sparse: bool = False,
     ) -> None:
+        from esenas_core import kernels  # here, not at import: numba takes ≈ 0.4 s to import
+
         weights = [np.asarray(w) for w in weights]
         batch = weights[0].shape[0]
         sizes = [int(weights[0].shape[1])] + [int(w.shape[2]) for w in weights]
@@ -106,6 +107,7 @@ class LayeredNetwork(Network):
         self.activation, self.op_names = activation, tuple(op_names)
 
     def _setup(self, params, layout, codes, uniform, residual, dtype, sparse) -> None:
+        from esenas_core import kernels
         self.dtype = dtype
         self.params = np.ascontiguousarray(params, dtype=dtype)
         self.layout = layout
@@ -199,5 +201,5 @@ class LayeredNetwork(Network):
         return self._like(params, self.codes)
 
     def take(self, rows: np.ndarray) -> LayeredNetwork:
-        codes = self.codes if self.uniform != kernels.MIXED else self.codes[rows]
+        codes = self.codes if self.uniform >= 0 else self.codes[rows]  # MIXED: per-node ops
         return self._like(self.params[rows], codes)
