@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from esenas_core import interrupts
 from esenas_core.errors import EsenasError
 
 
@@ -26,6 +27,7 @@ class _Group(click.Group):
     """Turns every ``EsenasError`` into the one-line message and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        interrupts.install()
         try:
             return super().invoke(ctx)
         except EsenasError as exc:

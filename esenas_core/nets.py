@@ -108,6 +108,7 @@ class LayeredNetwork(Network):
 
     def _setup(self, params, layout, codes, uniform, residual, dtype, sparse) -> None:
         from esenas_core import kernels
+
         self.dtype = dtype
         self.params = np.ascontiguousarray(params, dtype=dtype)
         self.layout = layout

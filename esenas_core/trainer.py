@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core import checkpoint
+from esenas_core import checkpoint, interrupts
 from esenas_core.errors import RunError
 from esenas_core.experiment import Experiment
 from esenas_core.interfaces import Architecture
@@ -107,6 +107,7 @@ class Trainer:
                 hook.esenas_iteration_end(row=row, run_dir=run_dir)
                 if on_iteration:
                     on_iteration(row)
+                interrupts.check()  # a Ctrl-C that a finalizer swallowed stops the run here
         hook.esenas_run_end(summary=self.summary(), run_dir=run_dir)
         return self.best
 
