@@ -32,7 +32,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/rollouts.py
 	$(BIN)/python bench/controllers.py
 	$(BIN)/python bench/overhead.py
-	$(BIN)/python bench/dask_scaling.py --iterations 6
+	$(BIN)/python bench/dask_scaling.py --iterations 12
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
