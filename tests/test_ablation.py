@@ -9,8 +9,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import tomli_w
 from conftest import ESENAS, REPO, cli_env, esenas, small_config
+
+from esenas_core.ablation import load_study, plan
+from esenas_core.plugins import get_registries
 
 
 def write_study(tmp_path: Path, sleep_s: float = 0.0) -> Path:
@@ -105,3 +109,13 @@ def test_example_plugin_package_is_installed_and_runs(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "search space input_mask" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "study_file", sorted((REPO / "examples" / "studies").glob("*.toml")), ids=lambda p: p.stem
+)
+def test_shipped_studies_plan_cleanly(study_file: Path, tmp_path: Path) -> None:
+    """Every variant × seed of every study in examples/studies/ is a valid run config."""
+    study = load_study(study_file)
+    planned = plan(study, tmp_path, get_registries())
+    assert len(planned) == len(study.variants) * len(study.seeds) >= 3
