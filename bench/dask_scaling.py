@@ -40,7 +40,9 @@ ENV_ID = "HalfCheetah-v5"
 EPISODE_STEPS = 1000  # HalfCheetah's episodes never end early
 
 
-def config(backend: dict, iterations: int, hidden: list[int] | None = None) -> dict:
+def config(
+    backend: dict, iterations: int, hidden: list[int] | None = None, perturbations: int = 8
+) -> dict:
     return {
         "name": "bench",
         "seed": 0,
@@ -49,17 +51,21 @@ def config(backend: dict, iterations: int, hidden: list[int] | None = None) -> d
         "search_space": {"name": "edges", "hidden": hidden or [32, 32], "k": 64},
         "controller": {"name": "random"},
         "backend": backend,
-        "es": {"num_perturbations": 8, "exact_evals": 2},
+        "es": {"num_perturbations": perturbations, "exact_evals": 2},
     }
 
 
-def interleaved(backends: dict[str, dict], iterations: int) -> tuple[dict[str, list[float]], dict]:
+def interleaved(
+    backends: dict[str, dict], iterations: int, perturbations: int = 8
+) -> tuple[dict[str, list[float]], dict]:
     """The same iterations on every backend, one iteration of each in turn (the order rotating),
     so that this machine's slow and fast phases hit them alike, and the ceiling's probes in the
     same rotation. Returns seconds per iteration, and the ceiling's summary."""
     reg = get_registries()
     trainers = {
-        name: Trainer(Experiment.build(build_config(config(b, iterations), reg), reg))
+        name: Trainer(
+            Experiment.build(build_config(config(b, iterations, None, perturbations), reg), reg)
+        )
         for name, b in backends.items()
     }
     es = next(iter(trainers.values())).cfg.es
@@ -134,14 +140,27 @@ def main() -> None:
     parser.add_argument(
         "--latency-iterations", type=int, default=30, help="one-step-episode iterations per backend"
     )
+    parser.add_argument(
+        "--perturbations", type=int, default=8, help="antithetic pairs per iteration (+ 2 exact)"
+    )
+    parser.add_argument(
+        "--chunks-per-worker",
+        type=int,
+        default=1,
+        help="chunks per worker of both parallel backends (> 1: the faster worker takes more)",
+    )
     parser.add_argument("--out", default="bench/results/dask_scaling.json")
     args = parser.parse_args()
     backends = {
         "serial": {"name": "serial"},
-        "dask": {"name": "dask", "workers": 2},
-        "processes": {"name": "processes", "workers": 2},
+        "dask": {"name": "dask", "workers": 2, "chunks_per_worker": args.chunks_per_worker},
+        "processes": {
+            "name": "processes",
+            "workers": 2,
+            "chunks_per_worker": args.chunks_per_worker,
+        },
     }
-    times, ceiling = interleaved(backends, args.iterations)
+    times, ceiling = interleaved(backends, args.iterations, args.perturbations)
     total = {name: float(np.sum(t)) for name, t in times.items()}
     per_iteration = {
         name: [s / o for s, o in zip(times["serial"], t, strict=True)]
@@ -149,6 +168,8 @@ def main() -> None:
         if name != "serial"
     }
     result = {
+        "perturbations": args.perturbations,
+        "chunks_per_worker": args.chunks_per_worker,
         "seconds_per_iteration": times,
         "speedup_dask": total["serial"] / total["dask"],
         "speedup_processes": total["serial"] / total["processes"],
