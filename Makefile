@@ -33,6 +33,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/controllers.py
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/dask_scaling.py --iterations 12
+	$(BIN)/python bench/dask_scaling.py --iterations 6 --perturbations 32 --latency-iterations 3 \
+		--out bench/results/dask_scaling_32.json
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

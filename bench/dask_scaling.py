@@ -8,10 +8,6 @@
    the ``serial`` backend, ``dask`` on a 2-worker LocalCluster and the 2-process ``processes``
    pool: three trainers side by side, one iteration of each in turn. Same seeds, so all compute
    the same θ after every iteration (asserted). The speed-up is the ratio of the summed times.
-   In the same rotation, the machine's ceiling (``parallel_ceiling.py``): as many bare env steps
-   as an iteration has, by one process alone and split over two processes at once. Its ratio is
-   what a perfect 2-worker backend would measure here, so the backends are also given as a share
-   of it.
 2. Latency: the median time of an iteration whose episodes last one step, per backend (its
    fixed cost per iteration: scatter, task round trips, fetching results).
 3. Bytes: the pickled size of the requests of one iteration, per request, and of the job (θ & co.,
@@ -27,7 +23,6 @@ import time
 
 import numpy as np
 from _results import write_result
-from parallel_ceiling import Ceiling, summary
 
 from esenas_core.config import build_config
 from esenas_core.experiment import Experiment
@@ -35,9 +30,6 @@ from esenas_core.iteration import build_requests, genomes_needed
 from esenas_core.plugins import get_registries
 from esenas_core.rollouts import Job
 from esenas_core.trainer import Trainer
-
-ENV_ID = "HalfCheetah-v5"
-EPISODE_STEPS = 1000  # HalfCheetah's episodes never end early
 
 
 def config(
@@ -47,7 +39,7 @@ def config(
         "name": "bench",
         "seed": 0,
         "iterations": iterations,
-        "task": {"name": "gym", "env_id": ENV_ID},
+        "task": {"name": "gym", "env_id": "HalfCheetah-v5"},
         "search_space": {"name": "edges", "hidden": hidden or [32, 32], "k": 64},
         "controller": {"name": "random"},
         "backend": backend,
@@ -57,10 +49,9 @@ def config(
 
 def interleaved(
     backends: dict[str, dict], iterations: int, perturbations: int = 8
-) -> tuple[dict[str, list[float]], dict]:
+) -> dict[str, list[float]]:
     """The same iterations on every backend, one iteration of each in turn (the order rotating),
-    so that this machine's slow and fast phases hit them alike, and the ceiling's probes in the
-    same rotation. Returns seconds per iteration, and the ceiling's summary."""
+    so that this machine's slow and fast phases hit them alike. Returns seconds per iteration."""
     reg = get_registries()
     trainers = {
         name: Trainer(
@@ -68,33 +59,21 @@ def interleaved(
         )
         for name, b in backends.items()
     }
-    es = next(iter(trainers.values())).cfg.es
-    steps = (2 * es.num_perturbations + es.exact_evals) * EPISODE_STEPS  # one iteration's
-    probes: dict[str, list[float]] = {"alone": [], "pair": [], "imbalance": []}
     with contextlib.ExitStack() as stack:
-        ceiling = Ceiling(ENV_ID)
-        stack.callback(ceiling.close)
         for trainer in trainers.values():
             stack.enter_context(trainer.exp.backend)  # clusters and pools start here, not timed
             trainer.step()  # warm-up, not timed: worker imports, environment creation
         times: dict[str, list[float]] = {name: [] for name in trainers}
-        names = [*trainers, "ceiling alone", "ceiling pair"]
+        names = list(trainers)
         for i in range(iterations):
             for name in names[i % len(names) :] + names[: i % len(names)]:
-                if name == "ceiling alone":
-                    probes["alone"].append(ceiling.alone(steps))
-                elif name == "ceiling pair":
-                    wall, imbalance = ceiling.pair(steps // 2)
-                    probes["pair"].append(wall)
-                    probes["imbalance"].append(imbalance)
-                else:
-                    start = time.perf_counter()
-                    trainers[name].step()
-                    times[name].append(time.perf_counter() - start)
+                start = time.perf_counter()
+                trainers[name].step()
+                times[name].append(time.perf_counter() - start)
             thetas = [t.theta for t in trainers.values()]
             for theta in thetas[1:]:
                 np.testing.assert_array_equal(thetas[0], theta)  # the same numbers everywhere
-    return times, summary(probes["alone"], probes["pair"], probes["imbalance"])
+    return times
 
 
 def latency(backends: dict[str, dict], iterations: int) -> dict[str, float]:
@@ -160,7 +139,7 @@ def main() -> None:
             "chunks_per_worker": args.chunks_per_worker,
         },
     }
-    times, ceiling = interleaved(backends, args.iterations, args.perturbations)
+    times = interleaved(backends, args.iterations, args.perturbations)
     total = {name: float(np.sum(t)) for name, t in times.items()}
     per_iteration = {
         name: [s / o for s, o in zip(times["serial"], t, strict=True)]
@@ -173,13 +152,6 @@ def main() -> None:
         "seconds_per_iteration": times,
         "speedup_dask": total["serial"] / total["dask"],
         "speedup_processes": total["serial"] / total["processes"],
-        "ceiling": ceiling,
-        "speedup_dask_share_of_ceiling": total["serial"]
-        / total["dask"]
-        / ceiling["ceiling_speedup"],
-        "speedup_processes_share_of_ceiling": (
-            total["serial"] / total["processes"] / ceiling["ceiling_speedup"]
-        ),
         "speedup_dask_per_iteration_min_median_max": _spread(per_iteration["dask"]),
         "speedup_processes_per_iteration_min_median_max": _spread(per_iteration["processes"]),
         "latency_ms_per_iteration_one_step_episodes": latency(backends, args.latency_iterations),
