@@ -16,33 +16,31 @@ Study file (TOML)::
     [grid]                         # optional: every combination of these values is a variant
     "es.sigma" = [0.05, 0.1]
 
-Every (variant, seed) runs in ``STUDY_DIR/runs/<variant>-seed<seed>/``. Re-running the study
-skips finished runs (``final/`` exists) and resumes interrupted ones from their checkpoint.
+Every (variant, seed) runs in ``STUDY_DIR/runs/<variant>-seed<seed>/`` and is identified by its
+resolved config (``esenas_core.study_state``): a re-run reuses or resumes a run only when its
+config is identical, and stops before running anything when a run's config changed.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from esenas_core.config import (
-    RunConfig,
-    build_config,
-    config_differences,
-    deep_copy,
-    read_toml,
-    set_dotted,
-)
+from esenas_core.config import RunConfig, build_config, deep_copy, read_toml, set_dotted
 from esenas_core.errors import ConfigError
 from esenas_core.options import did_you_mean
 from esenas_core.plugins import Registries
 
-_STUDY_KEYS = {"name", "base", "seeds", "threshold", "overrides", "variants", "grid"}
+_STUDY_KEYS = {
+    "name", "base", "seeds", "threshold", "overrides", "variants", "grid",
+    "parallel_backend", "bootstrap_seed",
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -59,13 +57,21 @@ class Study:
     variants: tuple[Variant, ...]
     threshold: float | None
     source: str
+    parallel_backend: str = "serial"  # a backend name, or "config": each run's own backend
+    bootstrap_seed: int = 0
 
-    def config(self, variant: Variant, seed: int, registries: Registries) -> RunConfig:
+    def config(
+        self, variant: Variant, seed: int, registries: Registries, parallel: bool = False
+    ) -> RunConfig:
+        """The resolved config of one run; in a parallel study its backend is
+        ``parallel_backend`` (``serial`` unless the study says otherwise)."""
         data = deep_copy(self.base)
         for key, value in variant.overrides.items():
             set_dotted(data, key, value, f"{self.source}: variant {variant.name!r}")
         data["seed"] = seed
         data["name"] = f"{self.name}-{variant.name}"
+        if parallel and self.parallel_backend != "config":
+            data["backend"] = {"name": self.parallel_backend}
         return build_config(data, registries, f"{self.source} (variant {variant.name!r})")
 
 
@@ -92,7 +98,11 @@ def load_study(path: str | Path) -> Study:
     for key, value in data.get("overrides", {}).items():
         set_dotted(base, key, value, f"{source}: overrides")
     seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
         raise ConfigError(f"{source}: 'seeds' must be a non-empty list of integers")
     variants = [Variant(_slug(n), dict(o)) for n, o in data.get("variants", {}).items()]
     grid = data.get("grid", {})
@@ -127,71 +137,61 @@ def load_study(path: str | Path) -> Study:
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: variant names repeat: {names}")
     threshold = data.get("threshold")
-    if threshold is not None and not isinstance(threshold, int | float):
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int | float)
+    ):
         raise ConfigError(f"{source}: 'threshold' must be a number")
+    if isinstance(threshold, float) and not math.isfinite(threshold):
+        raise ConfigError(f"{source}: 'threshold' must be finite")
+    parallel_backend = data.get("parallel_backend", "serial")
+    if not isinstance(parallel_backend, str) or not parallel_backend:
+        raise ConfigError(f"{source}: 'parallel_backend' must be a backend name or \"config\"")
+    bootstrap_seed = data.get("bootstrap_seed", 0)
+    if (
+        isinstance(bootstrap_seed, bool)
+        or not isinstance(bootstrap_seed, int)
+        or bootstrap_seed < 0
+    ):
+        raise ConfigError(f"{source}: 'bootstrap_seed' must be a non-negative integer")
+    if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+        raise ConfigError(f"{source}: 'seeds' must be distinct non-negative integers")
     name = data.get("name", path.stem)
-    return Study(_slug(name), base, tuple(seeds), tuple(variants), threshold, source)
+    if not isinstance(name, str) or not _slug(name):
+        raise ConfigError(f"{source}: 'name' must be a non-empty string")
+    return Study(
+        _slug(name),
+        base,
+        tuple(seeds),
+        tuple(variants),
+        threshold,
+        source,
+        parallel_backend,
+        bootstrap_seed,
+    )
 
 
 @attrs.frozen
 class Planned:
+    """One (variant, seed) of a study: its resolved config and its run folder."""
+
     variant: Variant
     seed: int
     config: RunConfig
     run_dir: Path
 
     @property
+    def label(self) -> str:
+        return f"{self.variant.name} seed {self.seed}"
+
+    @property
     def finished(self) -> bool:
         return (self.run_dir / "final" / "weights.npz").exists()
 
 
-def plan(study: Study, out: Path, registries: Registries) -> list[Planned]:
+def plan(study: Study, out: Path, registries: Registries, parallel: bool = False) -> list[Planned]:
     """Every (variant, seed) with its validated config: all errors surface before any run."""
     return [
-        Planned(v, s, study.config(v, s, registries), out / "runs" / f"{v.name}-seed{s}")
+        Planned(v, s, study.config(v, s, registries, parallel), out / "runs" / f"{v.name}-seed{s}")
         for v in study.variants
         for s in study.seeds
     ]
-
-
-def run_all(
-    planned: Iterable[Planned],
-    registries: Registries,
-    log: Callable[[str], None] = print,
-) -> None:
-    """Run what is not finished; resume what has a checkpoint."""
-    from esenas_core.config import load_config
-    from esenas_core.experiment import Experiment
-    from esenas_core.rundir import RunDirectory
-    from esenas_core.trainer import Trainer
-
-    items = list(planned)
-    for i, item in enumerate(items, 1):
-        label = f"[{i}/{len(items)}] {item.variant.name} seed {item.seed}"
-        if item.finished:
-            log(f"{label}: finished earlier, skipped")
-            continue
-        experiment = Experiment.build(item.config, registries)
-        if (item.run_dir / "checkpoint").exists():
-            saved = load_config(item.run_dir / "config.toml", [], registries)
-            if config_differences(saved, item.config, ignore=["iterations"]):
-                raise ConfigError(f"{item.run_dir}: its config differs from the study's; move it")
-            directory = RunDirectory(item.run_dir)
-            trainer = Trainer(experiment, directory)
-            trainer.resume()
-            log(f"{label}: resuming at iteration {trainer.iteration + 1}")
-        else:
-            if item.run_dir.exists():  # started but killed before its first checkpoint
-                import shutil
-
-                shutil.rmtree(item.run_dir)
-            directory = RunDirectory.create(item.run_dir)
-            trainer = Trainer(experiment, directory)
-        directory.write_text("config.toml", item.config.to_toml())
-        trainer.train()
-        trainer.save_final()
-        s = trainer.summary()
-        log(
-            f"{label}: final {s['final_score']:.2f}, best {s['best_score']:.2f},"
-            f" {s['wall_time']:.1f} s"
-        )

@@ -1,8 +1,16 @@
-"""Results of an ablation study: results.csv, results.md (mean ± std over seeds), curves.png."""
+"""Results of an ablation study, from the finished runs of its current variants.
+
+- ``runs.csv`` — one row per run;
+- ``results.csv`` — one row per variant: mean, median and IQM of the final score, the best score
+  and the episodes to the threshold, each with its 95 % bootstrap interval (``*_low``/``*_high``);
+- ``improvement.csv`` — P(A > B) of the final score for every ordered pair of variants;
+- ``results.md`` — the same as tables; ``curves.png`` — IQM learning curves with 95 % bands.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,17 +19,30 @@ from typing import Any
 import numpy as np
 
 from esenas_core.ablation import Planned, Study
+from esenas_core.ablation_stats import Estimate, curve_band, estimates, improvement
 from esenas_core.report import read_metrics
+from esenas_core.study_state import config_sha256
 
-COLUMNS = [
-    "variant", "seed", "final_score", "best_score", "episodes", "env_steps", "wall_time",
-    "episodes_to_threshold", "edges", "multiplications",
+RUN_COLUMNS = [
+    "variant", "seed", "final_score", "best_score", "episodes", "env_steps", "wall_time_s",
+    "episodes_to_threshold", "best_edges", "best_multiplications", "best_params_in_use",
+    "config_sha256", "run_dir",
 ]  # fmt: skip
+METRICS = {  # column → what it is, for the tables' headings
+    "final_score": "final score: exact-eval mean return at θ, last iteration",
+    "best_score": "best score: best exact-eval episode return of the run",
+    "episodes_to_threshold": "episodes until the exact-eval mean first reached the threshold",
+}
+STATS = ("mean", "median", "iqm")
 
 
-def run_row(item: Planned, threshold: float | None) -> dict[str, Any]:
+def run_row(item: Planned, threshold: float | None, out: Path) -> dict[str, Any]:
     m = read_metrics(item.run_dir)
     reached = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
+    try:
+        size = json.loads((item.run_dir / "best" / "architecture.json").read_text())["size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        size = {}
     return {
         "variant": item.variant.name,
         "seed": item.seed,
@@ -29,73 +50,177 @@ def run_row(item: Planned, threshold: float | None) -> dict[str, Any]:
         "best_score": float(np.nanmax(m["best_score"])),
         "episodes": int(m["episodes"][-1]),
         "env_steps": int(m["env_steps"][-1]),
-        "wall_time": float(m["wall_time"][-1]),
+        "wall_time_s": float(m["wall_time"][-1]),
         "episodes_to_threshold": int(m["episodes"][reached[0]]) if len(reached) else math.nan,
-        "edges": float(m["edges_mean"][-1]),
-        "multiplications": float(m["multiplications_mean"][-1]),
+        "best_edges": size.get("edges", math.nan),
+        "best_multiplications": size.get("multiplications", math.nan),
+        "best_params_in_use": size.get("params_in_use", math.nan),
+        "config_sha256": config_sha256(item.config.to_dict()),
+        "run_dir": str(item.run_dir.relative_to(out)),
     }
 
 
-def _mean_std(values: Sequence[float], fmt: str = "{:.1f}") -> str:
-    arr = np.array(values, dtype=float)
-    if np.all(np.isnan(arr)):
-        return "not reached"
-    missing = int(np.isnan(arr).sum())
-    text = f"{fmt.format(np.nanmean(arr))} ± {fmt.format(np.nanstd(arr))}"
-    return text + (f" ({missing} of {arr.size} not reached)" if missing else "")
+def variant_stats(
+    study: Study, rows: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, dict[str, Estimate]]]:
+    """variant → metric → statistic → estimate (variants without finished runs left out)."""
+    out: dict[str, dict[str, dict[str, Estimate]]] = {}
+    metrics = [m for m in METRICS if m != "episodes_to_threshold" or study.threshold is not None]
+    for v in study.variants:
+        rs = [r for r in rows if r["variant"] == v.name]
+        if rs:
+            out[v.name] = {
+                m: estimates([r[m] for r in rs], study.bootstrap_seed, f"{v.name}/{m}")
+                for m in metrics
+            }
+    return out
+
+
+def improvements(study: Study, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Estimate]:
+    """(A, B) → P(A > B) of the final score, for every ordered pair of variants with runs."""
+    scores = {
+        v.name: [r["final_score"] for r in rows if r["variant"] == v.name] for v in study.variants
+    }
+    names = [n for n, s in scores.items() if s]
+    out: dict[tuple[str, str], Estimate] = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            e = improvement(scores[a], scores[b], study.bootstrap_seed, f"{a}>{b}")
+            out[a, b] = e
+            out[b, a] = Estimate(1 - e.value, 1 - e.high, 1 - e.low, e.n)
+    return out
+
+
+def _fmt(e: Estimate, digits: int = 1) -> str:
+    if e.n == 0 or math.isnan(e.value):
+        return "—"
+    ci = "" if math.isnan(e.low) else f" [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+    return f"{e.value:.{digits}f}{ci}"
 
 
 def write_results(study: Study, planned: Sequence[Planned], out: Path) -> list[dict[str, Any]]:
-    rows = [run_row(p, study.threshold) for p in planned if p.finished]
-    with open(out / "results.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    head = [
-        "variant",
-        "seeds",
-        "final score",
-        "best score",
-        "episodes",
-        "wall time (s)",
-        "edges",
-        "multiplications",
-    ]
-    if study.threshold is not None:
-        head.insert(5, f"episodes to {study.threshold:g}")
-    lines = [
-        f"# Study {study.name}",
-        "",
-        f"Seeds {list(study.seeds)}; mean ± std over seeds (finished runs only).",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + " --- |" * len(head),
-    ]
-    for v in study.variants:
-        rs = [r for r in rows if r["variant"] == v.name]
-        if not rs:
-            continue
-        cells = [
-            v.name,
-            str(len(rs)),
-            _mean_std([r["final_score"] for r in rs]),
-            _mean_std([r["best_score"] for r in rs]),
-            _mean_std([r["episodes"] for r in rs], "{:.0f}"),
-            _mean_std([r["wall_time"] for r in rs]),
-            _mean_std([r["edges"] for r in rs], "{:.0f}"),
-            _mean_std([r["multiplications"] for r in rs], "{:.0f}"),
-        ]
-        if study.threshold is not None:
-            cells.insert(5, _mean_std([r["episodes_to_threshold"] for r in rs], "{:.0f}"))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "![learning curves](curves.png)", ""]
-    (out / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    rows = [run_row(p, study.threshold, out) for p in planned if p.finished]
+    _write_csv(out / "runs.csv", RUN_COLUMNS, rows)
+    stats = variant_stats(study, rows)
+    pairs = improvements(study, rows)
+    columns = ["variant", "runs"]
+    table = []
+    for name, by_metric in stats.items():
+        rs = [r for r in rows if r["variant"] == name]
+        row: dict[str, Any] = {"variant": name, "runs": len(rs)}
+        for metric, by_stat in by_metric.items():
+            for stat, e in by_stat.items():
+                for suffix, value in (("", e.value), ("_low", e.low), ("_high", e.high)):
+                    row[f"{metric}_{stat}{suffix}"] = value
+            if metric == "episodes_to_threshold":
+                row["threshold_reached_runs"] = by_stat["mean"].n
+        for key in ("episodes", "env_steps", "wall_time_s", "best_edges", "best_multiplications"):
+            row[f"{key}_mean"] = float(np.nanmean([r[key] for r in rs])) if rs else math.nan
+        table.append(row)
+        columns += [c for c in row if c not in columns]
+    _write_csv(out / "results.csv", columns, table)
+    _write_csv(
+        out / "improvement.csv",
+        ["a", "b", "p_a_beats_b", "low", "high"],
+        [
+            {"a": a, "b": b, "p_a_beats_b": e.value, "low": e.low, "high": e.high}
+            for (a, b), e in pairs.items()
+        ],
+    )
+    (out / "results.md").write_text(_markdown(study, rows, stats, pairs), encoding="utf-8")
     plot_curves(study, planned, out / "curves.png")
     return rows
 
 
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    return lines + ["| " + " | ".join(cells) + " |" for cells in body]
+
+
+def _markdown(study, rows, stats, pairs) -> str:
+    seeds = ", ".join(map(str, study.seeds))
+    lines = [
+        f"# Study {study.name}",
+        "",
+        f"Seeds [{seeds}]; finished runs only. Each cell: estimate [95 % CI], a percentile"
+        " bootstrap over the variant's runs (bootstrap_seed ="
+        f" {study.bootstrap_seed}; docs/ablation.md says how to read them). IQM = mean of the"
+        " middle 50 % of runs (the mean below 4 runs).",
+        "",
+    ]
+    for metric, title in METRICS.items():
+        if metric == "episodes_to_threshold":
+            if study.threshold is None:
+                continue
+            title = f"{title} ({study.threshold:g}), over the runs that reached it"
+        lines += [f"## {title[0].upper()}{title[1:]}", ""]
+        digits = 0 if metric == "episodes_to_threshold" else 1
+        head = ["variant", "runs", "mean", "median", "IQM"]
+        body = []
+        for name, by_metric in stats.items():
+            n = sum(r["variant"] == name for r in rows)
+            by_stat = by_metric[metric]
+            runs = str(n) if metric != "episodes_to_threshold" else f"{by_stat['mean'].n} of {n}"
+            body.append([name, runs, *(_fmt(by_stat[s], digits) for s in STATS)])
+        lines += [*_md_table(head, body), ""]
+    lines += ["## Cost and the best architecture's size (mean over runs)", ""]
+    head = [
+        "variant", "episodes", "env steps", "wall time (s)", "edges (best architecture)",
+        "multiplications (best architecture)",
+    ]  # fmt: skip
+    body = []
+    for name in stats:
+        rs = [r for r in rows if r["variant"] == name]
+
+        def mean(key: str, rs: list[dict[str, Any]] = rs) -> str:
+            v = np.array([r[key] for r in rs], dtype=float)
+            return (
+                "—"
+                if np.all(np.isnan(v))
+                else f"{np.nanmean(v):.{1 if key == 'wall_time_s' else 0}f}"
+            )
+
+        body.append(
+            [
+                name,
+                *(
+                    mean(k)
+                    for k in (
+                        "episodes",
+                        "env_steps",
+                        "wall_time_s",
+                        "best_edges",
+                        "best_multiplications",
+                    )
+                ),
+            ]
+        )
+    lines += [*_md_table(head, body), ""]
+    names = list(stats)
+    if len(names) > 1:
+        lines += [
+            "## Probability of improvement P(row > column) of the final score [95 % CI]",
+            "",
+            "The chance that a random run of the row's variant ends higher than one of the"
+            " column's (ties count ½). An interval that excludes 0.5 is a difference these seeds"
+            " resolve.",
+            "",
+        ]
+        body = [[a, *("—" if a == b else _fmt(pairs[a, b], 2) for b in names)] for a in names]
+        lines += [*_md_table(["P(row > column)", *names], body), ""]
+    lines += ["![learning curves: IQM with 95 % bootstrap bands](curves.png)", ""]
+    return "\n".join(lines)
+
+
 def plot_curves(study: Study, planned: Sequence[Planned], target: Path) -> None:
-    """Exact-eval mean vs episodes per variant: mean over seeds with a ± std band."""
+    """Exact-eval mean vs episodes per variant: IQM over runs with its 95 % bootstrap band."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,16 +234,16 @@ def plot_curves(study: Study, planned: Sequence[Planned], target: Path) -> None:
         length = min(len(r["score_mean"]) for r in runs)
         scores = np.array([r["score_mean"][:length] for r in runs])
         episodes = np.mean([r["episodes"][:length] for r in runs], axis=0)
-        mean, std = np.nanmean(scores, axis=0), np.nanstd(scores, axis=0)
-        ax.plot(episodes, mean, color=f"C{i}", label=f"{v.name} ({len(runs)} seeds)")
-        ax.fill_between(episodes, mean - std, mean + std, color=f"C{i}", alpha=0.2)
+        mid, low, high = curve_band(scores, study.bootstrap_seed, v.name)
+        ax.plot(episodes, mid, color=f"C{i}", label=f"{v.name} ({len(runs)} runs)")
+        ax.fill_between(episodes, low, high, color=f"C{i}", alpha=0.2, linewidth=0)
     if study.threshold is not None:
         ax.axhline(
             study.threshold, color="0.5", linestyle=":", label=f"threshold {study.threshold:g}"
         )
     ax.set_xlabel("episodes")
-    ax.set_ylabel("exact-eval mean return at θ")
-    ax.set_title(f"study {study.name}")
+    ax.set_ylabel("exact-eval mean return at θ (IQM over runs)")
+    ax.set_title(f"study {study.name}: IQM with 95 % bootstrap CI")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -236,23 +236,62 @@ def report(run_dirs: Sequence[Path]) -> None:
     default=None,
     help="Study folder (default: studies/<name>).",
 )
-def ablate(study_file: Path, out: Path | None) -> None:
-    """Run every (variant, seed) of STUDY_FILE (skipping finished runs) and tabulate them."""
-    from esenas_core.ablation import load_study, plan, run_all
-    from esenas_core.ablation_report import write_results
-    from esenas_core.plugins import get_registries
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Run up to N (variant, seed) runs at once, each in its own process.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Submit each run as one task to this dask scheduler (tcp://HOST:PORT); the study"
+    " folder must be on storage the workers share.",
+)
+@click.option(
+    "--rerun-changed",
+    is_flag=True,
+    help="Replace runs whose config changed since they ran (deletes their run folders).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def ablate(
+    study_file: Path,
+    out: Path | None,
+    workers: int,
+    scheduler: str | None,
+    rerun_changed: bool,
+    quiet: bool,
+) -> None:
+    """Run every (variant, seed) of STUDY_FILE and tabulate them with confidence intervals.
 
-    registries = get_registries()
+    A run is identified by its resolved config: a finished run is reused and an unfinished one
+    resumed only when its config is identical; a larger `iterations` continues finished runs.
+    """
+    from esenas_core.ablation import load_study
+    from esenas_core.study import run_study
+
+    if scheduler is not None and workers > 1:
+        raise EsenasError("--workers and --scheduler exclude each other")
     study = load_study(study_file)
     folder = out or Path("studies") / study.name
-    planned = plan(study, folder, registries)  # every config validated before anything runs
-    folder.mkdir(parents=True, exist_ok=True)
-    click.echo(
-        f"study {study.name}: {len(study.variants)} variants × {len(study.seeds)} seeds → {folder}"
+    failed = run_study(
+        study,
+        folder,
+        log=click.echo,
+        workers=workers,
+        scheduler=scheduler,
+        rerun_changed=rerun_changed,
+        quiet=quiet,
     )
-    run_all(planned, registries, log=click.echo)
-    write_results(study, planned, folder)
-    click.echo(f"results: {folder}/results.md, {folder}/results.csv, {folder}/curves.png")
+    if failed:
+        click.echo(
+            f"esenas: {len(failed)} run(s) failed: {'; '.join(failed)}; the tables hold the"
+            " finished runs; re-run the same command to retry the failed ones",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @main.command()
@@ -267,6 +306,11 @@ def plugins() -> None:
             entry = registries[kind].get(name)
             doc = (entry.cls.__doc__ or "").strip().splitlines()
             click.echo(f"  {name:<24} [{entry.source}] {doc[0] if doc else ''}")
+    click.echo("logger:")
+    for name in sorted(registries.loggers):
+        problem = registries.loggers[name]()
+        note = f" (unavailable: {problem})" if problem else ""
+        click.echo(f"  {name:<24} [{registries.logger_sources[name]}]{note}")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ class RunConfig:
     controller: PluginChoice
     backend: PluginChoice
     es: ESConfig
+    loggers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -125,6 +126,7 @@ class RunConfig:
             "seed": self.seed,
             "iterations": self.iterations,
             "checkpoint_every": self.checkpoint_every,
+            "loggers": list(self.loggers),
         }
         for kind in KINDS:
             out[kind] = getattr(self, kind).to_dict()
@@ -141,7 +143,13 @@ DEFAULT_PLUGINS = {
     "controller": "random",
     "backend": "serial",
 }
-_TOP_KEYS = {"name": str, "seed": int, "iterations": int, "checkpoint_every": int}
+_TOP_KEYS = {
+    "name": str,
+    "seed": int,
+    "iterations": int,
+    "checkpoint_every": int,
+    "loggers": list,
+}
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -227,8 +235,26 @@ def build_config(
         iterations=top.iterations,
         checkpoint_every=top.checkpoint_every,
         es=es,
+        loggers=_loggers(top.loggers, registries, source),
         **choices,
     )
+
+
+def _loggers(names: tuple[str, ...], registries: Registries, source: str) -> tuple[str, ...]:
+    """Each name must be a registered logger whose requirements are installed."""
+    for name in names:
+        if name not in registries.loggers:
+            known = ", ".join(sorted(registries.loggers)) or "none"
+            raise ConfigError(
+                f"{source}: loggers: unknown logger {name!r}"
+                f"{did_you_mean(name, registries.loggers)} (registered: {known})"
+            )
+        problem = registries.loggers[name]()
+        if problem:
+            raise ConfigError(f"{source}: loggers: {name!r} {problem}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: loggers: a logger is listed twice: {list(names)}")
+    return names
 
 
 @attrs.frozen
@@ -237,6 +263,7 @@ class _TopLevel:
     seed: int = attrs.field(default=0, validator=_ge0)
     iterations: int = attrs.field(default=20, validator=_ge1)
     checkpoint_every: int = attrs.field(default=10, validator=_ge0)
+    loggers: tuple[str, ...] = ()
 
 
 def _plugin_choice(

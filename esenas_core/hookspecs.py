@@ -54,6 +54,18 @@ def esenas_register_tasks(register: Callable[[type], None]) -> None:
     """
 
 
+@hookspec
+def esenas_register_loggers(register: Callable[..., None]) -> None:
+    """Register loggers: names a config can list in ``loggers = [...]``.
+
+    :param register: call ``register(name, check)``; ``check()`` returns ``None`` when the
+        logger can run here, or a short reason it cannot (e.g. a missing package: "needs
+        tensorboardX: pip install 'esenas[tensorboard]'"), which the config check reports before
+        anything runs. The logger itself implements the lifecycle hooks below and acts only for
+        runs whose ``config["loggers"]`` lists its name.
+    """
+
+
 # --- Run lifecycle. ------------------------------------------------------------------------------
 
 

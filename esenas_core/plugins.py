@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.backends.dask",
     "esenas_plugins.tasks.gym",
     "esenas_plugins.tasks.hybrid",
+    "esenas_plugins.loggers.tensorboard",
 )
 
 # kind → (hook name, base class name in esenas_core.interfaces)
@@ -142,6 +143,22 @@ class Registries:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 source = dists.get(id(impl.plugin), _source_of(impl.plugin_name))
                 impl.function(register=functools.partial(self.by_kind[kind].add, source=source))
+        self.loggers: dict[str, Any] = {}  # name → check() returning None or why it cannot run
+        self.logger_sources: dict[str, str] = {}
+        for impl in pm.hook.esenas_register_loggers.get_hookimpls():
+            source = dists.get(id(impl.plugin), _source_of(impl.plugin_name))
+            impl.function(register=functools.partial(self._add_logger, source=source))
+
+    def _add_logger(self, name: str, check: Any = None, *, source: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"{source}: a logger name must be a non-empty string")
+        if name in self.loggers:
+            raise DuplicatePluginError(
+                f"logger {name!r} is registered twice (by {self.logger_sources[name]} and by"
+                f" {source})"
+            )
+        self.loggers[name] = check if callable(check) else (lambda: None)
+        self.logger_sources[name] = source
 
     def __getitem__(self, kind: str) -> Registry:
         return self.by_kind[kind]

@@ -40,9 +40,16 @@ def test_ablate_runs_every_variant_and_seed(tmp_path: Path) -> None:
     out = esenas("ablate", str(write_study(tmp_path)), "--out", str(tmp_path / "s"))
     assert out.returncode == 0, out.stderr
     assert "4 variants × 2 seeds" in out.stdout
-    with open(tmp_path / "s" / "results.csv", newline="") as fh:
+    with open(tmp_path / "s" / "runs.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 8
+    with open(tmp_path / "s" / "results.csv", newline="") as fh:
+        per_variant = list(csv.DictReader(fh))
+    assert [r["runs"] for r in per_variant] == ["2"] * 4
+    for r in per_variant:  # every estimate inside its interval, every interval inside the runs
+        for stat in ("mean", "median", "iqm"):
+            low, mid, high = (float(r[f"final_score_{stat}{s}"]) for s in ("_low", "", "_high"))
+            assert low <= mid <= high
     assert {r["variant"] for r in rows} == {
         "rand-sigma=0.05",
         "rand-sigma=0.1",
@@ -50,7 +57,11 @@ def test_ablate_runs_every_variant_and_seed(tmp_path: Path) -> None:
         "evo-sigma=0.1",
     }
     table = (tmp_path / "s" / "results.md").read_text()
-    assert "| evo-sigma=0.1 | 2 |" in table and "episodes to 30" in table
+    assert "| evo-sigma=0.1 | 2 |" in table and "reached the threshold (30)" in table
+    assert "edges (best architecture)" in table and "wall time (s)" in table
+    assert "P(row > column)" in table
+    with open(tmp_path / "s" / "improvement.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 4 * 3
     assert (tmp_path / "s" / "curves.png").stat().st_size > 5000
 
 
@@ -74,8 +85,8 @@ def test_interrupted_study_skips_finished_runs(tmp_path: Path) -> None:
     assert first.exists() and not (folder / "results.csv").exists()
     out = esenas("ablate", str(study), "--out", str(folder))
     assert out.returncode == 0, out.stderr
-    assert "rand-sigma=0.05 seed 0: finished earlier, skipped" in out.stdout
-    with open(folder / "results.csv", newline="") as fh:
+    assert "rand-sigma=0.05 seed 0: finished earlier with the same config, reused" in out.stdout
+    with open(folder / "runs.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 8
 
 

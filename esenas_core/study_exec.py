@@ -1,0 +1,272 @@
+"""Executing a study's runs: one after another, in N local processes, or on a dask cluster.
+
+Every mode calls ``esenas_core.study_worker.run_one`` for a run, so results are the same bits. A
+run whose process or dask worker dies is resubmitted (up to ``MAX_RESTARTS`` times) and continues
+from its last checkpoint; a run that fails with an error is reported and the others go on. One
+progress bar counts the study's iterations (read from each run's ``metrics.csv``), and one line
+is printed per finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from esenas_core.errors import EsenasError
+from esenas_core.study_state import RunState
+
+MAX_RESTARTS = 3
+POLL_S = 0.25
+
+
+@attrs.define
+class Outcome:
+    """What happened to each run this time: finished (with its summary) or failed (why)."""
+
+    finished: dict[Path, dict[str, Any]] = attrs.field(factory=dict)
+    failed: dict[Path, str] = attrs.field(factory=dict)
+
+
+class _Progress:
+    """One tqdm bar over all iterations of the study; lines printed above it."""
+
+    def __init__(self, states: Sequence[RunState], log: Callable[[str], None], quiet: bool):
+        from tqdm import tqdm
+
+        self.log_fn = log
+        self.at = {  # iterations each run has recorded
+            s.item.run_dir: s.item.config.iterations if s.state == "reuse" else s.done
+            for s in states
+        }
+        self.bar = tqdm(
+            total=sum(s.item.config.iterations for s in states),
+            initial=sum(self.at.values()),
+            disable=quiet,
+            unit="it",
+            dynamic_ncols=True,
+            file=sys.stderr,
+            desc="study",
+        )
+        self.count = len(states)
+        self.printed = 0
+
+    def line(self, state: RunState, text: str, counts: bool = True) -> None:
+        self.printed += counts
+        number = f"[{self.printed}/{self.count}] " if counts else ""
+        message = f"{number}{state.item.label}: {text}"
+        if self.bar.disable:
+            self.log_fn(message)
+        else:
+            self.bar.write(message, file=sys.stdout)
+
+    def set(self, run_dir: Path, iterations: int) -> None:
+        self.at[run_dir] = iterations
+        n = min(sum(self.at.values()), self.bar.total)
+        if n != self.bar.n:
+            self.bar.n = n
+            self.bar.refresh()
+
+    def poll(self, states: Sequence[RunState]) -> None:
+        for s in states:
+            self.set(s.item.run_dir, min(_rows(s.item.run_dir), s.item.config.iterations))
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _rows(run_dir: Path) -> int:
+    try:
+        with open(run_dir / "metrics.csv", "rb") as fh:
+            return max(0, fh.read().count(b"\n") - 1)
+    except OSError:
+        return 0
+
+
+def _finished_text(state: RunState, summary: dict[str, Any]) -> str:
+    def num(x: Any) -> str:
+        return "n/a" if x is None or x != x else f"{x:.2f}"
+
+    how = {
+        "resume": f"resumed at iteration {state.done + 1}, ",
+        "extend": f"extended {state.done} → {state.item.config.iterations} iterations, ",
+    }.get(state.state, "")
+    return (
+        f"{how}final {num(summary['final_score'])}, best {num(summary['best_score'])},"
+        f" {summary['wall_time']:.1f} s"
+    )
+
+
+def execute(
+    states: Sequence[RunState],
+    log: Callable[[str], None],
+    workers: int = 1,
+    client: Any = None,
+    quiet: bool = False,
+    logs_dir: Path | None = None,
+) -> Outcome:
+    """Run every state that is not ``reuse``: on the dask ``client`` if given, else in
+    ``workers`` processes (or this one); return what finished and what failed."""
+    progress = _Progress(states, log, quiet)
+    outcome = Outcome()
+    todo = []
+    for s in states:
+        if s.state == "reuse":
+            progress.line(s, "finished earlier with the same config, reused")
+        else:
+            todo.append(s)
+    try:
+        if client is not None:
+            from esenas_core.study_dask import on_dask
+
+            on_dask(todo, client, progress, outcome)
+        elif workers > 1:
+            _in_processes(todo, workers, progress, outcome, logs_dir)
+        else:
+            _sequentially(todo, progress, outcome)
+    finally:
+        progress.close()
+    return outcome
+
+
+def _record(progress: _Progress, outcome: Outcome, s: RunState, summary: dict[str, Any]) -> None:
+    outcome.finished[s.item.run_dir] = summary
+    progress.set(s.item.run_dir, s.item.config.iterations)
+    progress.line(s, _finished_text(s, summary))
+
+
+def _fail(progress: _Progress, outcome: Outcome, s: RunState, why: str) -> None:
+    outcome.failed[s.item.run_dir] = why
+    progress.line(s, f"FAILED: {why}")
+
+
+def _sequentially(todo: Sequence[RunState], progress: _Progress, outcome: Outcome) -> None:
+    from esenas_core.study_worker import run_one
+
+    for s in todo:
+
+        def tick(row: Any, s: RunState = s) -> None:
+            progress.set(s.item.run_dir, int(row["iteration"]))
+
+        try:
+            summary = run_one(s.item.config.to_toml(), s.item.run_dir, tick)
+        except EsenasError as exc:
+            _fail(progress, outcome, s, str(exc))
+            continue
+        _record(progress, outcome, s, summary)
+
+
+def _child_env() -> dict[str, str]:
+    from esenas_plugins.backends._single_thread import THREAD_VARS
+
+    env = dict(os.environ)
+    env.update({name: "1" for name in THREAD_VARS})
+    return env
+
+
+def _in_processes(
+    todo: Sequence[RunState],
+    workers: int,
+    progress: _Progress,
+    outcome: Outcome,
+    logs_dir: Path | None,
+) -> None:
+    queue = list(todo)
+    restarts = {s.item.run_dir: 0 for s in todo}
+    running: dict[Path, tuple[RunState, subprocess.Popen, Any]] = {}
+    env = _child_env()
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                s = queue.pop(0)
+                log_path = (logs_dir or s.item.run_dir.parent) / f"{s.item.run_dir.name}.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log_fh = open(log_path, "ab")
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "esenas_core.study_worker"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log_fh,
+                    env=env,
+                )
+                request = {
+                    "config": s.item.config.to_toml(),
+                    "run_dir": str(s.item.run_dir),
+                    "parent": os.getpid(),
+                }
+                proc.stdin.write(json.dumps(request).encode())
+                proc.stdin.close()
+                running[s.item.run_dir] = (s, proc, log_fh)
+            time.sleep(POLL_S)
+            progress.poll([s for s, _, _ in running.values()])
+            for key, (s, proc, log_fh) in list(running.items()):
+                rc = proc.poll()
+                if rc is None:
+                    continue
+                out = proc.stdout.read().decode(errors="replace")
+                proc.stdout.close()
+                log_fh.close()
+                del running[key]
+                if rc == 0:
+                    _record(progress, outcome, s, json.loads(out.strip().splitlines()[-1]))
+                elif rc in (1, 2):
+                    _fail(progress, outcome, s, _last_line(log_fh.name))
+                elif rc == 130:
+                    raise KeyboardInterrupt
+                elif restarts[key] < MAX_RESTARTS:
+                    restarts[key] += 1
+                    progress.line(
+                        s,
+                        f"its process died ({_exit_text(rc)}); resubmitted, continues from its"
+                        f" last checkpoint (restart {restarts[key]} of {MAX_RESTARTS})",
+                        counts=False,
+                    )
+                    queue.insert(0, _resubmitted(s))
+                else:
+                    _fail(progress, outcome, s, f"its process died {MAX_RESTARTS + 1} times")
+    finally:
+        for _, proc, _fh in running.values():
+            proc.terminate()
+        for _, proc, log_fh in running.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log_fh.close()
+
+
+def _resubmitted(s: RunState) -> RunState:
+    """After a crash the run continues from whatever checkpoint it reached (read again)."""
+    from esenas_core.study_state import checkpoint_iteration
+
+    done = checkpoint_iteration(s.item.run_dir)
+    state = "restart" if done is None else ("extend" if s.state == "extend" else "resume")
+    return attrs.evolve(s, state=state, done=done if done is not None else 0)
+
+
+def _exit_text(rc: int) -> str:
+    if rc < 0:
+        import signal
+
+        try:
+            return f"signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"signal {-rc}"
+    return f"exit status {rc}"
+
+
+def _last_line(path: str) -> str:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "failed (no log)"
+    line = lines[-1] if lines else "failed without a message"
+    return f"{line.removeprefix('esenas: error: ')} (log: {path})"

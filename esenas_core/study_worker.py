@@ -1,0 +1,150 @@
+"""One run of a study, wherever it executes: in the ``esenas ablate`` process, in a child process
+(``--workers N``), or as one task on a dask worker (``--scheduler ADDRESS``).
+
+All three call :func:`run_one`, so a study computes the same numbers whichever way it runs. A run
+continues from its last checkpoint when it has one (a resubmitted run after its worker died, an
+interrupted study, or a run whose ``iterations`` grew), otherwise it starts afresh.
+
+``python -m esenas_core.study_worker`` is the child process of ``--workers N``: it reads
+``{"config": TOML text, "run_dir": path, "parent": pid}`` as JSON on stdin and exits with 0 (done),
+2 (an esenas error, message on stderr), 130 (interrupted) or 1 (a bug, traceback on stderr). It
+dies with its parent (Linux ``PR_SET_PDEATHSIG``), so a killed study leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import sys
+import threading
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+# One run at a time per process: environments and search spaces are cached per process, so two
+# runs in two threads of one dask worker would share them.
+_RUN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _folder_lock(run_dir: Path) -> Iterator[None]:
+    """An exclusive lock beside the run folder: a run never executes twice at once (a dask task
+    re-run while a presumed-dead worker still runs it waits for the first to finish)."""
+    import fcntl
+
+    locks = run_dir.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / run_dir.name, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def run_one(
+    config_toml: str,
+    run_dir: str | os.PathLike[str],
+    on_iteration: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train the run ``config_toml`` in ``run_dir`` to its configured iterations.
+
+    Returns ``{"final_score", "best_score", "wall_time", "iterations", "resumed_at"}``.
+    """
+    from esenas_core.config import build_config
+    from esenas_core.experiment import Experiment
+    from esenas_core.plugins import get_registries
+    from esenas_core.rundir import RunDirectory
+    from esenas_core.study_state import checkpoint_iteration
+    from esenas_core.trainer import Trainer
+
+    path = Path(run_dir)
+    with _RUN_LOCK, _folder_lock(path):
+        registries = get_registries()
+        cfg = build_config(tomllib.loads(config_toml), registries, str(path / "config.toml"))
+        done = checkpoint_iteration(path)
+        if done == cfg.iterations and (path / "final" / "weights.npz").exists():
+            return finished_summary(path, resumed_at=done)  # finished by an earlier attempt
+        experiment = Experiment.build(cfg, registries)
+        if done is not None:
+            directory = RunDirectory(path)
+            directory.write_text("config.toml", cfg.to_toml())
+            trainer = Trainer(experiment, directory)
+            trainer.resume()
+            shutil.rmtree(path / "final", ignore_errors=True)  # stale once the run goes on
+        else:
+            if path.exists():  # this config's run, killed before its first checkpoint
+                shutil.rmtree(path)
+            directory = RunDirectory.create(path)
+            directory.write_text("config.toml", cfg.to_toml())
+            trainer = Trainer(experiment, directory)
+        trainer.train(on_iteration)
+        trainer.save_final()
+        return finished_summary(path, resumed_at=done)
+
+
+def finished_summary(run_dir: Path, resumed_at: int | None = None) -> dict[str, Any]:
+    from esenas_core.report import read_metrics
+
+    m = read_metrics(run_dir)
+    return {
+        "final_score": float(m["score_mean"][-1]),
+        "best_score": float(m["best_score"][-1]),
+        "wall_time": float(m["wall_time"][-1]),
+        "iterations": int(m["iteration"][-1]),
+        "resumed_at": resumed_at,
+    }
+
+
+def run_task(config_toml: str, run_dir: str) -> dict[str, Any]:
+    """The dask task of ``--scheduler``: one whole run on a worker, with one BLAS thread."""
+    from esenas_plugins.backends._single_thread import limit_threads
+
+    limit_threads()
+    return run_one(config_toml, run_dir)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this process when its parent dies (the study driver was killed)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def main() -> int:
+    import json
+
+    from esenas_core import interrupts
+    from esenas_core.errors import EsenasError
+
+    request = json.loads(sys.stdin.read())
+    _die_with_parent(int(request["parent"]))
+    interrupts.install()
+    try:
+        summary = run_one(request["config"], request["run_dir"])
+    except EsenasError as exc:
+        print(f"esenas: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps({k: (None if _nan(v) else v) for k, v in summary.items()}))
+    return 0
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+if __name__ == "__main__":
+    from esenas_plugins.backends._single_thread import limit_threads
+
+    limit_threads()
+    sys.exit(main())

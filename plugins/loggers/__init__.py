@@ -1,0 +1,1 @@
+"""Built-in loggers: plugins that record each run somewhere besides metrics.csv."""
