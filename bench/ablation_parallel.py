@@ -59,7 +59,8 @@ def write_study(folder: Path, env_id: str, iterations: int) -> Path:
 def timed_ablate(study: Path, out: Path, workers: int) -> float:
     command = [sys.executable, "-m", "esenas_core.cli", "ablate", str(study), "--out", str(out)]
     start = time.perf_counter()
-    subprocess.run([*command, "--quiet", "--workers", str(workers)], check=True, capture_output=True)
+    command += ["--quiet", "--workers", str(workers)]
+    subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - start
 
 

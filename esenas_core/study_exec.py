@@ -22,6 +22,7 @@ import attrs
 
 from esenas_core.errors import EsenasError
 from esenas_core.study_state import RunState
+from esenas_core.study_worker import finished_summary
 
 MAX_RESTARTS = 3
 POLL_S = 0.25
@@ -192,7 +193,7 @@ def _in_processes(
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "esenas_core.study_worker"],
                     stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
+                    stdout=log_fh,  # a plugin that prints cannot fill a pipe and block the run
                     stderr=log_fh,
                     env=env,
                 )
@@ -201,8 +202,11 @@ def _in_processes(
                     "run_dir": str(s.item.run_dir),
                     "parent": os.getpid(),
                 }
-                proc.stdin.write(json.dumps(request).encode())
-                proc.stdin.close()
+                try:
+                    proc.stdin.write(json.dumps(request).encode())
+                    proc.stdin.close()
+                except BrokenPipeError:  # it died at once; its exit status says how
+                    pass
                 running[s.item.run_dir] = (s, proc, log_fh)
             time.sleep(POLL_S)
             progress.poll([s for s, _, _ in running.values()])
@@ -210,12 +214,10 @@ def _in_processes(
                 rc = proc.poll()
                 if rc is None:
                     continue
-                out = proc.stdout.read().decode(errors="replace")
-                proc.stdout.close()
                 log_fh.close()
                 del running[key]
                 if rc == 0:
-                    _record(progress, outcome, s, json.loads(out.strip().splitlines()[-1]))
+                    _record(progress, outcome, s, finished_summary(s.item.run_dir))
                 elif rc in (1, 2):
                     _fail(progress, outcome, s, _last_line(log_fh.name))
                 elif rc == 130:

@@ -6,15 +6,15 @@ continues from its last checkpoint when it has one (a resubmitted run after its 
 interrupted study, or a run whose ``iterations`` grew), otherwise it starts afresh.
 
 ``python -m esenas_core.study_worker`` is the child process of ``--workers N``: it reads
-``{"config": TOML text, "run_dir": path, "parent": pid}`` as JSON on stdin and exits with 0 (done),
-2 (an esenas error, message on stderr), 130 (interrupted) or 1 (a bug, traceback on stderr). It
-dies with its parent (Linux ``PR_SET_PDEATHSIG``), so a killed study leaves no orphans.
+``{"config": TOML text, "run_dir": path, "parent": pid}`` as JSON on stdin and exits with 0 (done;
+the run's summary is read from its folder), 2 (an esenas error, message on stderr), 130
+(interrupted) or 1 (a bug, traceback on stderr). It dies with its parent (Linux
+``PR_SET_PDEATHSIG``), so a killed study leaves no orphans.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
 import sys
@@ -129,18 +129,13 @@ def main() -> int:
     _die_with_parent(int(request["parent"]))
     interrupts.install()
     try:
-        summary = run_one(request["config"], request["run_dir"])
+        run_one(request["config"], request["run_dir"])
     except EsenasError as exc:
         print(f"esenas: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    print(json.dumps({k: (None if _nan(v) else v) for k, v in summary.items()}))
     return 0
-
-
-def _nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
 
 
 if __name__ == "__main__":
