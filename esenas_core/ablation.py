@@ -89,6 +89,15 @@ def load_study(path: str | Path) -> Study:
                 f"{source}: unknown study key {key!r}{did_you_mean(key, _STUDY_KEYS)}"
                 f" (valid: {', '.join(sorted(_STUDY_KEYS))})"
             )
+    for key in ("variants", "grid", "overrides"):
+        if not isinstance(data.get(key, {}), Mapping):
+            raise ConfigError(f"{source}: '{key}' must be a table")
+    for name, table in data.get("variants", {}).items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{source}: variant {name!r} must be a table of dotted-key overrides,"
+                f' e.g. [variants.{name}] "es.sigma" = 0.1'
+            )
     base = data.get("base")
     if isinstance(base, str):
         base = read_toml(path.parent / base)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from esenas_core.ablation import Planned, Study
 from esenas_core.ablation_stats import Estimate, curve_band, estimates, improvement
+from esenas_core.errors import EsenasError
 from esenas_core.report import read_metrics
 from esenas_core.study_state import config_sha256
 
@@ -36,8 +37,9 @@ METRICS = {  # column → what it is, for the tables' headings
 STATS = ("mean", "median", "iqm")
 
 
-def run_row(item: Planned, threshold: float | None, out: Path) -> dict[str, Any]:
-    m = read_metrics(item.run_dir)
+def run_row(
+    item: Planned, threshold: float | None, out: Path, m: dict[str, np.ndarray]
+) -> dict[str, Any]:
     reached = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
     try:
         size = json.loads((item.run_dir / "best" / "architecture.json").read_text())["size"]
@@ -98,8 +100,22 @@ def _fmt(e: Estimate, digits: int = 1) -> str:
     return f"{e.value:.{digits}f}{ci}"
 
 
-def write_results(study: Study, planned: Sequence[Planned], out: Path) -> list[dict[str, Any]]:
-    rows = [run_row(p, study.threshold, out) for p in planned if p.finished]
+def write_results(
+    study: Study,
+    planned: Sequence[Planned],
+    out: Path,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    rows, metrics = [], {}
+    for p in planned:
+        if not p.finished:
+            continue
+        try:
+            m = read_metrics(p.run_dir)
+            rows.append(run_row(p, study.threshold, out, m))
+            metrics[p.run_dir] = m
+        except (EsenasError, OSError, ValueError, KeyError, IndexError) as exc:
+            log(f"{p.label}: left out of the tables: cannot read its results ({exc})")
     _write_csv(out / "runs.csv", RUN_COLUMNS, rows)
     stats = variant_stats(study, rows)
     pairs = improvements(study, rows)
@@ -128,7 +144,7 @@ def write_results(study: Study, planned: Sequence[Planned], out: Path) -> list[d
         ],
     )
     (out / "results.md").write_text(_markdown(study, rows, stats, pairs), encoding="utf-8")
-    plot_curves(study, planned, out / "curves.png")
+    plot_curves(study, planned, metrics, out / "curves.png")
     return rows
 
 
@@ -219,7 +235,12 @@ def _markdown(study, rows, stats, pairs) -> str:
     return "\n".join(lines)
 
 
-def plot_curves(study: Study, planned: Sequence[Planned], target: Path) -> None:
+def plot_curves(
+    study: Study,
+    planned: Sequence[Planned],
+    metrics: dict[Path, dict[str, np.ndarray]],
+    target: Path,
+) -> None:
     """Exact-eval mean vs episodes per variant: IQM over runs with its 95 % bootstrap band."""
     import matplotlib
 
@@ -228,7 +249,7 @@ def plot_curves(study: Study, planned: Sequence[Planned], target: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, v in enumerate(study.variants):
-        runs = [read_metrics(p.run_dir) for p in planned if p.variant == v and p.finished]
+        runs = [metrics[p.run_dir] for p in planned if p.variant == v and p.run_dir in metrics]
         if not runs:
             continue
         length = min(len(r["score_mean"]) for r in runs)

@@ -161,6 +161,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file (a TOML config is text)") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

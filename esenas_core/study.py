@@ -84,7 +84,7 @@ def run_study(
         if client is not None:
             client.close()
     write_manifest(study, folder, states, outcome.failed)
-    write_results(study, planned, folder)
+    write_results(study, planned, folder, log)
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"

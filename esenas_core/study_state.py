@@ -113,7 +113,10 @@ def classify(item: Planned) -> RunState:
     if done is None:
         if diff:
             return RunState(item, "changed", changes=diff)
-        return RunState(item, "restart")
+        has_checkpoint = any((folder / n).exists() for n in ("checkpoint", "checkpoint.old"))
+        if has_checkpoint or item.finished:  # damaged: never deleted without --rerun-changed
+            return RunState(item, "changed", changes={"checkpoint": ("unreadable", "readable")})
+        return RunState(item, "restart")  # killed before its first checkpoint
     if done > wanted:  # more iterations than asked for: a different run
         return RunState(item, "changed", done, diff or {"iterations": (done, wanted)})
     if done == wanted:

@@ -292,3 +292,36 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     res = esenas("ablate", str(study), "--scheduler", "tcp://127.0.0.1:9", "--workers", "2")
     assert res.returncode == 2 and "exclude each other" in res.stderr
     assert os.path.exists(study)
+
+
+def test_bad_study_tables_and_damaged_runs_are_one_line(tmp_path: Path) -> None:
+    study = write_study(tmp_path)
+    text = study.read_text()
+    for bad, message in (
+        ("variants = 3\n", "'variants' must be a table"),
+        ("grid = [1]\n", "'grid' must be a table"),
+    ):
+        broken = tmp_path / "broken.toml"
+        broken.write_text('name = "b"\nbase = "base.toml"\n' + bad)
+        res = esenas("ablate", str(broken), "--out", str(tmp_path / "b"))
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00\x01")
+    res = esenas("ablate", str(tmp_path / "binary.toml"))
+    assert res.returncode == 2 and "not a UTF-8 text file" in res.stderr
+    study.write_text(text)
+    out = tmp_path / "s"
+    assert esenas("ablate", str(study), "--out", str(out), "--quiet").returncode == 0
+    (out / "runs" / "evo-seed1" / "checkpoint" / "state.json").write_text("{trunc")
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet")
+    assert res.returncode == 2 and "evo (seeds 1): checkpoint unreadable" in res.stderr
+    assert (out / "runs" / "evo-seed1" / "final" / "weights.npz").exists()  # nothing deleted
+    (out / "runs" / "rand-seed0" / "metrics.csv").write_text("")  # a finished run, damaged
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet", "--rerun-changed")
+    assert res.returncode == 0, res.stderr
+    assert "rand seed 0: left out of the tables: cannot read its results" in res.stdout
+    assert {(r["variant"], r["seed"]) for r in runs_csv(out)} == {
+        ("rand", "1"),
+        ("evo", "0"),
+        ("evo", "1"),
+    }
