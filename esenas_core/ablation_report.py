@@ -171,6 +171,14 @@ def _markdown(study, rows, stats, pairs) -> str:
         " middle 50 % of runs (the mean below 4 runs).",
         "",
     ]
+    fewest = min((sum(r["variant"] == n for r in rows) for n in stats), default=0)
+    if 0 < fewest < 5:
+        lines += [
+            f"**Only {fewest} run(s) for some variant**: a bootstrap over so few runs gives"
+            " intervals close to the range of the runs, and P(A > B) moves in coarse steps;"
+            " read differences as a direction, not a verdict (5+ seeds for a claim).",
+            "",
+        ]
     for metric, title in METRICS.items():
         if metric == "episodes_to_threshold":
             if study.threshold is None:

@@ -131,7 +131,7 @@ def execute(
         elif workers > 1:
             _in_processes(todo, workers, progress, outcome, logs_dir)
         else:
-            _sequentially(todo, progress, outcome)
+            _sequentially(todo, progress, outcome, logs_dir)
     finally:
         progress.close()
     return outcome
@@ -148,7 +148,9 @@ def _fail(progress: _Progress, outcome: Outcome, s: RunState, why: str) -> None:
     progress.line(s, f"FAILED: {why}")
 
 
-def _sequentially(todo: Sequence[RunState], progress: _Progress, outcome: Outcome) -> None:
+def _sequentially(
+    todo: Sequence[RunState], progress: _Progress, outcome: Outcome, logs_dir: Path | None
+) -> None:
     from esenas_core.study_worker import run_one
 
     for s in todo:
@@ -160,6 +162,15 @@ def _sequentially(todo: Sequence[RunState], progress: _Progress, outcome: Outcom
             summary = run_one(s.item.config.to_toml(), s.item.run_dir, tick)
         except EsenasError as exc:
             _fail(progress, outcome, s, str(exc))
+            continue
+        except Exception as exc:  # a bug in a plugin or in esenas: keep the traceback, go on
+            import traceback
+
+            log_path = (logs_dir or s.item.run_dir.parent) / f"{s.item.run_dir.name}.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "a", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+            _fail(progress, outcome, s, f"{type(exc).__name__}: {exc} (traceback: {log_path})")
             continue
         _record(progress, outcome, s, summary)
 

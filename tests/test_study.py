@@ -325,3 +325,24 @@ def test_bad_study_tables_and_damaged_runs_are_one_line(tmp_path: Path) -> None:
         ("evo", "0"),
         ("evo", "1"),
     }
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_failing_run_is_reported_and_the_others_finish(tmp_path: Path, workers: str) -> None:
+    study = write_study(
+        tmp_path,
+        variants={
+            "ok": {"controller.name": "random"},
+            "broken": {"task.fail_mod": 1, "es.max_retries": 0},  # every rollout fails
+        },
+        seeds=(0,),
+    )
+    out = tmp_path / "s"
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet", "--workers", workers)
+    assert res.returncode == 1, res.stderr
+    assert "broken seed 0: FAILED:" in res.stdout and "perturbations succeeded" in res.stdout
+    assert "1 run(s) failed: broken seed 0" in res.stderr
+    assert [r["variant"] for r in runs_csv(out)] == ["ok"]
+    manifest = json.loads((out / "study.json").read_text())
+    results = {r["variant"]: r["result"] for r in manifest["runs"]}
+    assert results["ok"] == "finished" and results["broken"].startswith("failed:")
