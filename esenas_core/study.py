@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -40,21 +41,57 @@ def run_study(
         from esenas_core.study_dask import check_address
 
         check_address(scheduler)
-    planned = plan(study, folder, get_registries(), parallel)  # validates every config
-    states = [classify(p) for p in planned]
-    changed = [s for s in states if s.state == "changed"]
-    if changed and not rerun_changed:
-        raise ConfigError(changed_message(study, changed))
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, s in enumerate(states):
-        if s.state == "changed":
-            shutil.rmtree(s.item.run_dir)
-            log(f"{s.item.label}: config changed ({', '.join(s.changes)}); run folder replaced")
-            states[i] = RunState(s.item, "new")
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if workers > 1 and not scheduler:  # started first: their start-up overlaps planning
+            from esenas_core.study_pool import ProcessPool
+
+            pool = stack.enter_context(ProcessPool(workers, folder / "logs"))
+        planned = plan(study, folder, get_registries(), parallel)  # validates every config
+        states = [classify(p) for p in planned]
+        changed = [s for s in states if s.state == "changed"]
+        if changed and not rerun_changed:
+            raise ConfigError(changed_message(study, changed))
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, s in enumerate(states):
+            if s.state == "changed":
+                shutil.rmtree(s.item.run_dir)
+                log(f"{s.item.label}: config changed ({', '.join(s.changes)}); run folder replaced")
+                states[i] = RunState(s.item, "new")
+        _announce(study, folder, states, log, scheduler, workers)
+        write_manifest(study, folder, states)
+        client = None
+        if scheduler:
+            from esenas_core.study_dask import connect
+
+            client = connect(scheduler)
+            stack.callback(client.close)
+        outcome = execute(
+            states, log, pool=pool, client=client, quiet=quiet, logs_dir=folder / "logs"
+        )
+    write_manifest(study, folder, states, outcome.failed)
+    write_results(study, planned, folder, log)
+    log(
+        f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
+        f" {folder}/improvement.csv, {folder}/curves.png"
+    )
+    return [
+        f"{p.label} ({outcome.failed[p.run_dir]})" for p in planned if p.run_dir in outcome.failed
+    ]
+
+
+def _announce(
+    study: Study,
+    folder: Path,
+    states: list[RunState],
+    log: Callable[[str], None],
+    scheduler: str | None,
+    workers: int,
+) -> None:
     where = (
         f"dask scheduler {scheduler}"
         if scheduler
-        else (f"{workers} processes" if parallel else "this process")
+        else (f"{workers} processes" if workers > 1 else "this process")
     )
     counts = {k: sum(s.state == k for s in states) for k in ("reuse", "resume", "extend")}
     fresh = len(states) - sum(counts.values())
@@ -67,28 +104,5 @@ def run_study(
         if s.state == "extend":
             log(
                 f"{s.item.label}: iterations {s.done} → {s.item.config.iterations}, same config"
-                " otherwise: continues from its checkpoint at iteration"
-                f" {s.done}"
+                f" otherwise: continues from its checkpoint at iteration {s.done}"
             )
-    write_manifest(study, folder, states)
-    client = None
-    if scheduler:
-        from esenas_core.study_dask import connect
-
-        client = connect(scheduler)
-    try:
-        outcome = execute(
-            states, log, workers=workers, client=client, quiet=quiet, logs_dir=folder / "logs"
-        )
-    finally:
-        if client is not None:
-            client.close()
-    write_manifest(study, folder, states, outcome.failed)
-    write_results(study, planned, folder, log)
-    log(
-        f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
-        f" {folder}/improvement.csv, {folder}/curves.png"
-    )
-    return [
-        f"{p.label} ({outcome.failed[p.run_dir]})" for p in planned if p.run_dir in outcome.failed
-    ]

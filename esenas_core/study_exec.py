@@ -9,11 +9,7 @@ is printed per finished run.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,6 @@ import attrs
 
 from esenas_core.errors import EsenasError
 from esenas_core.study_state import RunState
-from esenas_core.study_worker import finished_summary
 
 MAX_RESTARTS = 3
 POLL_S = 0.25
@@ -108,13 +103,14 @@ def _finished_text(state: RunState, summary: dict[str, Any]) -> str:
 def execute(
     states: Sequence[RunState],
     log: Callable[[str], None],
-    workers: int = 1,
+    pool: Any = None,
     client: Any = None,
     quiet: bool = False,
     logs_dir: Path | None = None,
 ) -> Outcome:
-    """Run every state that is not ``reuse``: on the dask ``client`` if given, else in
-    ``workers`` processes (or this one); return what finished and what failed."""
+    """Run every state that is not ``reuse``: on the dask ``client`` if given, else in the
+    ``study_pool.ProcessPool`` if given, else in this process; return what finished and what
+    failed."""
     progress = _Progress(states, log, quiet)
     outcome = Outcome()
     todo = []
@@ -128,8 +124,10 @@ def execute(
             from esenas_core.study_dask import on_dask
 
             on_dask(todo, client, progress, outcome)
-        elif workers > 1:
-            _in_processes(todo, workers, progress, outcome, logs_dir)
+        elif pool is not None:
+            from esenas_core.study_pool import run_in_pool
+
+            run_in_pool(todo, pool, progress, outcome)
         else:
             _sequentially(todo, progress, outcome, logs_dir)
     finally:
@@ -175,87 +173,6 @@ def _sequentially(
         _record(progress, outcome, s, summary)
 
 
-def _child_env() -> dict[str, str]:
-    from esenas_plugins.backends._single_thread import THREAD_VARS
-
-    env = dict(os.environ)
-    env.update({name: "1" for name in THREAD_VARS})
-    return env
-
-
-def _in_processes(
-    todo: Sequence[RunState],
-    workers: int,
-    progress: _Progress,
-    outcome: Outcome,
-    logs_dir: Path | None,
-) -> None:
-    queue = list(todo)
-    restarts = {s.item.run_dir: 0 for s in todo}
-    running: dict[Path, tuple[RunState, subprocess.Popen, Any]] = {}
-    env = _child_env()
-    try:
-        while queue or running:
-            while queue and len(running) < workers:
-                s = queue.pop(0)
-                log_path = (logs_dir or s.item.run_dir.parent) / f"{s.item.run_dir.name}.log"
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                log_fh = open(log_path, "ab")
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "esenas_core.study_worker"],
-                    stdin=subprocess.PIPE,
-                    stdout=log_fh,  # a plugin that prints cannot fill a pipe and block the run
-                    stderr=log_fh,
-                    env=env,
-                )
-                request = {
-                    "config": s.item.config.to_toml(),
-                    "run_dir": str(s.item.run_dir),
-                    "parent": os.getpid(),
-                }
-                try:
-                    proc.stdin.write(json.dumps(request).encode())
-                    proc.stdin.close()
-                except BrokenPipeError:  # it died at once; its exit status says how
-                    pass
-                running[s.item.run_dir] = (s, proc, log_fh)
-            time.sleep(POLL_S)
-            progress.poll([s for s, _, _ in running.values()])
-            for key, (s, proc, log_fh) in list(running.items()):
-                rc = proc.poll()
-                if rc is None:
-                    continue
-                log_fh.close()
-                del running[key]
-                if rc == 0:
-                    _record(progress, outcome, s, finished_summary(s.item.run_dir))
-                elif rc in (1, 2):
-                    _fail(progress, outcome, s, _last_line(log_fh.name))
-                elif rc == 130:
-                    raise KeyboardInterrupt
-                elif restarts[key] < MAX_RESTARTS:
-                    restarts[key] += 1
-                    progress.line(
-                        s,
-                        f"its process died ({_exit_text(rc)}); resubmitted, continues from its"
-                        f" last checkpoint (restart {restarts[key]} of {MAX_RESTARTS})",
-                        counts=False,
-                    )
-                    queue.insert(0, _resubmitted(s))
-                else:
-                    _fail(progress, outcome, s, f"its process died {MAX_RESTARTS + 1} times")
-    finally:
-        for _, proc, _fh in running.values():
-            proc.terminate()
-        for _, proc, log_fh in running.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log_fh.close()
-
-
 def _resubmitted(s: RunState) -> RunState:
     """After a crash the run continues from whatever checkpoint it reached (read again)."""
     from esenas_core.study_state import checkpoint_iteration
@@ -263,23 +180,3 @@ def _resubmitted(s: RunState) -> RunState:
     done = checkpoint_iteration(s.item.run_dir)
     state = "restart" if done is None else ("extend" if s.state == "extend" else "resume")
     return attrs.evolve(s, state=state, done=done if done is not None else 0)
-
-
-def _exit_text(rc: int) -> str:
-    if rc < 0:
-        import signal
-
-        try:
-            return f"signal {signal.Signals(-rc).name}"
-        except ValueError:
-            return f"signal {-rc}"
-    return f"exit status {rc}"
-
-
-def _last_line(path: str) -> str:
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    except OSError:
-        return "failed (no log)"
-    line = lines[-1] if lines else "failed without a message"
-    return f"{line.removeprefix('esenas: error: ')} (log: {path})"

@@ -5,11 +5,12 @@ All three call :func:`run_one`, so a study computes the same numbers whichever w
 continues from its last checkpoint when it has one (a resubmitted run after its worker died, an
 interrupted study, or a run whose ``iterations`` grew), otherwise it starts afresh.
 
-``python -m esenas_core.study_worker`` is the child process of ``--workers N``: it reads
-``{"config": TOML text, "run_dir": path, "parent": pid}`` as JSON on stdin and exits with 0 (done;
-the run's summary is read from its folder), 2 (an esenas error, message on stderr), 130
-(interrupted) or 1 (a bug, traceback on stderr). It dies with its parent (Linux
-``PR_SET_PDEATHSIG``), so a killed study leaves no orphans.
+``python -m esenas_core.study_worker PARENT_PID`` is a worker process of ``--workers N``
+(``esenas_core.study_pool``): it reads ``{"config": TOML text, "run_dir": path}`` requests, one
+JSON object per line on stdin, runs them one after another and answers ``{"ok": true}`` or
+``{"ok": false, "error": ...}`` per run on its original stdout; what runs print goes to its
+stderr (the worker's log). It dies with its parent (Linux ``PR_SET_PDEATHSIG``), so a killed
+study leaves no orphans.
 """
 
 from __future__ import annotations
@@ -119,27 +120,51 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def main() -> int:
+def _warm_up() -> None:
+    import esenas_core.experiment
+    import esenas_core.kernels
+    import esenas_core.trainer  # noqa: F401
+    from esenas_core.plugins import get_registries
+
+    get_registries()
+
+
+def main(parent: int) -> int:
+    """Serve run requests (one JSON object per line on stdin) until stdin closes."""
     import json
+    import traceback
 
     from esenas_core import interrupts
     from esenas_core.errors import EsenasError
 
-    request = json.loads(sys.stdin.read())
-    _die_with_parent(int(request["parent"]))
+    _die_with_parent(parent)
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")  # a private pipe for the answers
+    os.dup2(2, 1)  # whatever a run prints goes to the worker's log
+    sys.stdout = sys.stderr
     interrupts.install()
-    try:
-        run_one(request["config"], request["run_dir"])
-    except EsenasError as exc:
-        print(f"esenas: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    _warm_up()  # while the driver still plans: imports, plugins, compiled kernels
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        print(f"--- {request['run_dir']}", file=sys.stderr, flush=True)
+        try:
+            run_one(request["config"], request["run_dir"])
+            answer: dict[str, Any] = {"ok": True}
+        except EsenasError as exc:
+            print(f"esenas: error: {exc}", file=sys.stderr)
+            answer = {"ok": False, "error": str(exc)}
+        except KeyboardInterrupt:
+            answers.write(json.dumps({"interrupted": True}) + "\n")
+            answers.flush()
+            return 130
+        except Exception as exc:  # a bug: its traceback goes to the log, the worker goes on
+            traceback.print_exc()
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    from esenas_plugins.backends._single_thread import limit_threads
-
-    limit_threads()
-    sys.exit(main())
+    sys.exit(main(int(sys.argv[1])))

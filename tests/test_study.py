@@ -160,8 +160,8 @@ def test_parallel_study_equals_sequential_and_survives_a_killed_run_process(
         stderr=subprocess.PIPE,
         text=True,
     )
-    victim = _wait_for_child_mid_run(proc.pid, par)
-    victim.send_signal(signal.SIGKILL)
+    for victim in _wait_for_child_mid_run(proc.pid, par):
+        victim.send_signal(signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "its process died (signal SIGKILL); resubmitted" in stdout
@@ -169,16 +169,25 @@ def test_parallel_study_equals_sequential_and_survives_a_killed_run_process(
     assert len(runs_csv(par)) == 4
 
 
-def _wait_for_child_mid_run(pid: int, folder: Path) -> psutil.Process:
-    """A child run process whose run has recorded an iteration but not finished."""
+def _wait_for_child_mid_run(pid: int, folder: Path) -> list[psutil.Process]:
+    """The run processes of a study once some run has recorded an iteration but not finished
+    (so at least one of them is in the middle of a run)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for run in (folder / "runs").glob("*-seed*"):
             metrics = run / "metrics.csv"
-            if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
-                for child in psutil.Process(pid).children():
-                    if "esenas_core.study_worker" in " ".join(child.cmdline()):
-                        return child
+            if (
+                metrics.exists()
+                and len(metrics.read_text().splitlines()) >= 2
+                and not (run / "final").exists()
+            ):
+                children = [
+                    c
+                    for c in psutil.Process(pid).children()
+                    if "esenas_core.study_worker" in " ".join(c.cmdline())
+                ]
+                if children:
+                    return children
         time.sleep(0.05)
     raise AssertionError("no run process got under way")
 
@@ -192,9 +201,9 @@ def test_killing_the_study_driver_leaves_no_run_processes(tmp_path: Path) -> Non
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    child = _wait_for_child_mid_run(proc.pid, tmp_path / "s")
+    workers = _wait_for_child_mid_run(proc.pid, tmp_path / "s")
     children = psutil.Process(proc.pid).children(recursive=True)
-    assert child in children
+    assert set(workers) <= set(children) and len(workers) == 2
     proc.kill()
     proc.wait()
     _, alive = psutil.wait_procs(children, timeout=20)
