@@ -17,8 +17,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from esenas_core.ablation import Study, plan
-from esenas_core.errors import ConfigError
+from esenas_core.ablation import Planned, Study, plan
+from esenas_core.errors import ConfigError, EsenasError
 from esenas_core.plugins import get_registries
 from esenas_core.study_state import RunState, changed_message, classify, write_manifest
 
@@ -48,6 +48,7 @@ def run_study(
 
             pool = stack.enter_context(ProcessPool(workers, folder / "logs"))
         planned = plan(study, folder, get_registries(), parallel)  # validates every config
+        _check_variants(planned)
         states = [classify(p) for p in planned]
         changed = [s for s in states if s.state == "changed"]
         if changed and not rerun_changed:
@@ -106,3 +107,19 @@ def _announce(
                 f"{s.item.label}: iterations {s.done} → {s.item.config.iterations}, same config"
                 f" otherwise: continues from its checkpoint at iteration {s.done}"
             )
+
+
+def _check_variants(planned: list[Planned]) -> None:
+    """Build one run's plugins per variant (environment id, k vs candidate edges, …), so that such
+    errors stop the study before anything runs."""
+    from esenas_core.experiment import Experiment
+
+    seen: set[str] = set()
+    for p in planned:
+        if p.variant.name in seen:
+            continue
+        seen.add(p.variant.name)
+        try:
+            Experiment.build(p.config, get_registries())
+        except EsenasError as exc:
+            raise ConfigError(f"variant {p.variant.name!r}: {exc}") from None

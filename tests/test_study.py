@@ -355,3 +355,19 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path: Path, workers
     manifest = json.loads((out / "study.json").read_text())
     results = {r["variant"]: r["result"] for r in manifest["runs"]}
     assert results["ok"] == "finished" and results["broken"].startswith("failed:")
+
+
+def test_a_variant_that_cannot_be_built_stops_the_study_before_any_run(tmp_path: Path) -> None:
+    study = write_study(
+        tmp_path,
+        variants={
+            "ok": {"controller.name": "random"},
+            "bad_env": {"task.env_id": "NoSuchEnv-v9"},
+            "big_k": {"search_space.edges.k": 10**6},
+        },
+    )
+    res = esenas("ablate", str(study), "--out", str(tmp_path / "s"), "--workers", "2")
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "variant 'bad_env'" in res.stderr and "NoSuchEnv-v9" in res.stderr
+    assert not list((tmp_path / "s").glob("runs/*-seed*"))
