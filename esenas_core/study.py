@@ -70,8 +70,10 @@ def run_study(
         outcome = execute(
             states, log, pool=pool, client=client, quiet=quiet, logs_dir=folder / "logs"
         )
-    write_manifest(study, folder, states, outcome.failed)
-    write_results(study, planned, folder, log)
+        if pool is not None:
+            pool.release()
+        write_manifest(study, folder, states, outcome.failed)
+        write_results(study, planned, folder, log)
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"

@@ -96,12 +96,21 @@ class ProcessPool:
     def by_index(self, index: int) -> _Worker | None:
         return next((w for w in self.workers if w.index == index), None)
 
+    def release(self) -> None:
+        """No more runs: idle workers end by themselves (their exit overlaps the report)."""
+        for w in self.workers:
+            if w.proc.poll() is None and w.run is None:
+                try:
+                    w.proc.stdin.close()
+                except (OSError, ValueError):
+                    pass
+
     def close(self) -> None:
         for w in self.workers:
             if w.proc.poll() is None:
                 try:
                     w.proc.stdin.close()  # an idle worker ends when its input ends
-                except OSError:
+                except (OSError, ValueError):
                     pass
                 if w.run is not None:
                     w.proc.terminate()
@@ -126,7 +135,7 @@ def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outc
     from esenas_core.study_exec import MAX_RESTARTS, POLL_S, _fail, _record, _resubmitted
     from esenas_core.study_worker import finished_summary
 
-    waiting = list(todo)
+    waiting = sorted(todo, key=_episodes_left, reverse=True)  # longest first: a shorter tail
     restarts = {s.item.run_dir: 0 for s in todo}
     active = 0
     prepared = False
@@ -179,6 +188,14 @@ def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outc
             waiting.insert(0, _resubmitted(run))
         else:
             _fail(progress, outcome, run, f"its process died {MAX_RESTARTS + 1} times")
+
+
+def _episodes_left(run: RunState) -> int:
+    """Episodes the run still has to play (what its duration scales with, episode lengths
+    aside); equal estimates keep the study's order."""
+    es = run.item.config.es
+    per_iteration = es.num_perturbations * es.members + es.exact_evals
+    return (run.item.config.iterations - run.done) * per_iteration
 
 
 def _prepare_report() -> None:
