@@ -111,3 +111,54 @@ def test_init_is_seeded(registries: Registries) -> None:
     b = space.init_params(np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
     assert np.all(a[space.num_edges :] == 0.0)
+
+
+def test_keep_linear_keeps_every_input_output_edge_and_chooses_the_rest(registries) -> None:
+    spec = TaskSpec(obs_dim=4, act_dim=3)
+    space = make_space(registries, spec, hidden=[5, 6], mode="residual", k=20, keep_linear=True)
+    edges = space.net.edge_list()
+    outputs = set(range(4 + 5 + 6, 4 + 5 + 6 + 3))
+    linear = {i for i, (s, d) in enumerate(edges) if s < 4 and d in outputs}
+    assert set(space.direct.tolist()) == linear and len(linear) == 12
+    group = space.decisions.groups[0]
+    assert (group.n, group.k) == (space.num_edges - 12, 8)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        genome = space.decisions.sample(rng, 1)[0]
+        mask = space.decode(genome).parts["edge_mask"]
+        assert mask.sum() == 20 and mask[space.direct].all()
+        assert space.describe(space.decode(genome))["multiplications"] == 20
+    theta = space.init_params(np.random.default_rng(1))
+    assert np.all(theta[space.direct] == 0.0) and np.any(theta[: space.num_edges] != 0.0)
+    # the forward pass agrees with the per-edge reference
+    arch = space.decode(space.decisions.sample(rng, 1)[0])
+    theta = rng.normal(size=space.num_params)
+    x = rng.normal(size=4)
+    net = space.network(theta[None, :], [arch])
+    np.testing.assert_allclose(
+        net(x[None, :])[0], space.reference_forward(theta, arch, x), atol=1e-5
+    )
+
+
+def test_keep_linear_needs_residual_and_room_to_choose(registries: Registries) -> None:
+    spec = TaskSpec(obs_dim=4, act_dim=3)
+    with pytest.raises(ConfigError, match="keep_linear needs mode 'residual'"):
+        make_space(registries, spec, hidden=[5], k=20, keep_linear=True)
+    with pytest.raises(ConfigError, match="k must exceed 12"):
+        make_space(registries, spec, hidden=[5], mode="residual", k=12, keep_linear=True)
+
+
+def test_dense_auto_init_is_zero_for_linear_and_lecun_for_hidden(registries) -> None:
+    spec = TaskSpec(obs_dim=50, act_dim=4)
+    linear = registries.create("search_space", "dense", {}, spec)
+    assert np.all(linear.init_params(np.random.default_rng(0)) == 0.0)
+    hidden = registries.create("search_space", "dense", {"hidden": [400]}, spec)
+    theta = hidden.init_params(np.random.default_rng(0))
+    first = theta[: 50 * 400]
+    second = theta[50 * 400 : 50 * 400 + 400 * 4]
+    assert abs(first.std() - 1 / np.sqrt(50)) < 0.01 and abs(second.std() - 1 / np.sqrt(400)) < 0.01
+    assert np.all(theta[hidden.num_weights :] == 0.0)  # biases
+    fixed = registries.create("search_space", "dense", {"hidden": [8], "init_std": 0.3}, spec)
+    assert abs(fixed.init_params(np.random.default_rng(0))[:400].std() - 0.3) < 0.05
+    with pytest.raises(ConfigError):
+        registries.create("search_space", "dense", {"init_std": "big"}, spec)

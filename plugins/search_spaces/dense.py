@@ -2,6 +2,11 @@
 
 ``hidden = []`` gives a linear policy a = tanh(W s + b) scaled to the action bounds: ARS's policy
 class (Mania et al. 2018) up to the squashing. Controllers see an empty decision space.
+
+``init_std = "auto"`` (the default): a linear policy starts at 0, as ARS; a network with hidden
+layers starts with every weight into a layer drawn from N(0, 1/fan_in) (LeCun normal), so that
+hidden pre-activations start near unit scale. Started at θ = 0, a tanh network passes ES almost no
+signal through its hidden layers (the first layer's perturbations act on zero activations).
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ from esenas_core import Architecture, DecisionSpace, TaskSpec, hookimpl
 from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
 
 
+def _init_std(_inst: object, attr: attrs.Attribute, value: float | str) -> None:
+    if value != "auto" and not (isinstance(value, float) and value >= 0.0):
+        raise ValueError(f'{attr.name} must be "auto" or a number >= 0, got {value!r}')
+
+
 @attrs.frozen
 class DenseOptions:
     """Options of the ``dense`` search space."""
 
     hidden: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
     activation: Literal["tanh", "relu"] = "tanh"
-    init_std: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
+    init_std: float | Literal["auto"] = attrs.field(default="auto", validator=_init_std)
 
 
 class DenseSearchSpace(LayeredSpace):
@@ -36,6 +46,16 @@ class DenseSearchSpace(LayeredSpace):
         self.net = Supernet([task.obs_dim, *options.hidden, task.act_dim])
         self._decisions = DecisionSpace([])
         self._all = np.ones(self.net.num_edges, dtype=bool)
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        if self.options.init_std != "auto":
+            return super().init_params(rng)
+        theta = np.zeros(self.num_params)
+        if self.options.hidden:  # LeCun normal per layer; a linear policy starts at 0
+            for t, (lo, count) in enumerate(self.net.blocks()):
+                std = 1.0 / np.sqrt(self.net.in_sizes[t])
+                theta[lo : lo + count] = rng.normal(0.0, std, count)
+        return theta
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self._decisions.validate(genome)

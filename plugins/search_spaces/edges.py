@@ -7,6 +7,11 @@ Modes (the original's ``edge_policy_sample_mode``):
   had zero edges);
 - ``residual``: k distinct edges from any layer to any later layer (``residual_edges``).
 
+``keep_linear = true`` (mode ``residual``) keeps every input→output edge in every architecture —
+a linear policy, started at 0 as in ARS — and the controller chooses the other ``k − obs·act``
+edges: the pruned network can always fall back on the linear policy and every chosen edge adds
+to it, instead of the network having to find input→output paths with a few random edges.
+
 A choice of edges is a *set* (the original's ``sublist_of`` treated permutations of one set as
 different DNAs). θ is compact: one weight per candidate edge plus one bias per hidden and output
 node (the original kept a dense T×T matrix over all nodes).
@@ -34,6 +39,7 @@ class EdgesOptions:
     k_per_layer: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
     activation: Literal["tanh", "relu"] = "tanh"
     init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
+    keep_linear: bool = False
 
 
 class EdgesSearchSpace(LayeredSpace):
@@ -78,6 +84,23 @@ class EdgesSearchSpace(LayeredSpace):
                     + (" with residual edges" if self.net.residual else "")
                 )
             groups = [Subset(self.num_edges, options.k, label="edges")]
+        self.direct = np.zeros(0, dtype=np.int64)  # edges kept in every architecture
+        self.chosen = np.arange(self.num_edges)  # candidate index of each genome value
+        if options.keep_linear:
+            if options.mode != "residual":
+                raise ConfigError(
+                    f"{where}: keep_linear needs mode 'residual' (the input→output edges are"
+                    " residual edges)"
+                )
+            lo = self.net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
+            self.direct = np.arange(lo, lo + task.obs_dim * task.act_dim)
+            if options.k <= self.direct.size:
+                raise ConfigError(
+                    f"{where}: keep_linear keeps the {self.direct.size} input→output edges;"
+                    f" k={options.k} leaves no edge to choose (k must exceed {self.direct.size})"
+                )
+            self.chosen = np.setdiff1d(np.arange(self.num_edges), self.direct)
+            groups = [Subset(self.chosen.size, options.k - self.direct.size, label="edges")]
         self._decisions = DecisionSpace(groups)
 
     def decode(self, genome: np.ndarray) -> Architecture:
@@ -89,8 +112,14 @@ class EdgesSearchSpace(LayeredSpace):
             ):
                 mask[lo + values] = True
         else:
-            mask[genome] = True
+            mask[self.chosen[genome]] = True
+            mask[self.direct] = True
         return Architecture(genome=genome, parts={"edge_mask": mask})
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        theta = super().init_params(rng)
+        theta[self.direct] = 0.0  # the kept linear part starts at the zero policy, as ARS
+        return theta
 
     @property
     def max_edges_in_use(self) -> int:
