@@ -21,6 +21,7 @@ import numpy as np
 from esenas_core.ablation import Planned, Study
 from esenas_core.ablation_stats import Estimate, curve_band, estimates, improvement
 from esenas_core.errors import EsenasError
+from esenas_core.pareto import front_rows, plot_fronts, read_evaluations
 from esenas_core.report import read_metrics
 from esenas_core.study_state import config_sha256
 
@@ -31,7 +32,8 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 METRICS = {  # column → what it is, for the tables' headings
     "final_score": "final score: exact-eval mean return at θ, last iteration",
-    "best_score": "best score: best exact-eval episode return of the run",
+    "best_score": "best score: return of the run's best exact evaluation (by the search space's"
+    " selection score: the return, unless the space scores size too)",
     "episodes_to_threshold": "episodes until the exact-eval mean first reached the threshold",
 }
 STATS = ("mean", "median", "iqm")
@@ -49,7 +51,7 @@ def run_row(
         "variant": item.variant.name,
         "seed": item.seed,
         "final_score": float(m["score_mean"][-1]),
-        "best_score": float(np.nanmax(m["best_score"])),
+        "best_score": _last_finite(m["best_score"]),
         "episodes": int(m["episodes"][-1]),
         "env_steps": int(m["env_steps"][-1]),
         "wall_time_s": float(m["wall_time"][-1]),
@@ -60,6 +62,11 @@ def run_row(
         "config_sha256": config_sha256(item.config.to_dict()),
         "run_dir": str(item.run_dir.relative_to(out)),
     }
+
+
+def _last_finite(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else math.nan
 
 
 def variant_stats(
@@ -143,9 +150,37 @@ def write_results(
             for (a, b), e in pairs.items()
         ],
     )
-    (out / "results.md").write_text(_markdown(study, rows, stats, pairs), encoding="utf-8")
+    fronts = write_fronts(study, planned, metrics, out)
+    (out / "results.md").write_text(_markdown(study, rows, stats, pairs, fronts), encoding="utf-8")
     plot_curves(study, planned, metrics, out / "curves.png")
     return rows
+
+
+def write_fronts(
+    study: Study, planned: Sequence[Planned], metrics: dict[Path, Any], out: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """pareto.csv and pareto.png: each variant's front over the evaluations of all its runs."""
+    series, fronts, table = {}, {}, []
+    for v in study.variants:
+        parts = [
+            (p.seed, ev)
+            for p in planned
+            if p.variant == v and p.run_dir in metrics
+            for ev in [read_evaluations(p.run_dir)]
+            if ev is not None
+        ]
+        if not parts:
+            continue
+        pooled = {k: np.concatenate([ev[k] for _, ev in parts]) for k in parts[0][1]}
+        seeds = np.concatenate([np.full(ev["return"].size, seed) for seed, ev in parts])
+        series[v.name] = (pooled["return"], pooled["multiplications"])
+        fronts[v.name] = front_rows(v.name, pooled, seed=seeds)
+        table += fronts[v.name]
+    _write_csv(
+        out / "pareto.csv", ["variant", "multiplications", "return", "seed", "iteration"], table
+    )
+    plot_fronts(series, out / "pareto.png", f"study {study.name}: size against reward")
+    return fronts
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
@@ -160,7 +195,13 @@ def _md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
     return lines + ["| " + " | ".join(cells) + " |" for cells in body]
 
 
-def _markdown(study, rows, stats, pairs) -> str:
+def _markdown(
+    study: Study,
+    rows: Sequence[dict[str, Any]],
+    stats: dict[str, dict[str, dict[str, Estimate]]],
+    pairs: dict[tuple[str, str], Estimate],
+    fronts: dict[str, list[dict[str, Any]]],
+) -> str:
     seeds = ", ".join(map(str, study.seeds))
     lines = [
         f"# Study {study.name}",
@@ -240,6 +281,21 @@ def _markdown(study, rows, stats, pairs) -> str:
         body = [[a, *("—" if a == b else _fmt(pairs[a, b], 2) for b in names)] for a in names]
         lines += [*_md_table(["P(row > column)", *names], body), ""]
     lines += ["![learning curves: IQM with 95 % bootstrap bands](curves.png)", ""]
+    if fronts:
+        lines += [
+            "## Size against reward",
+            "",
+            "Each variant's Pareto front over the exact evaluations of all its runs: the best"
+            " return seen at each number of multiplications per action (more in pareto.csv).",
+            "",
+        ]
+        body = []
+        for name, points in fronts.items():
+            shown = "; ".join(f"{p['multiplications']} → {p['return']:.1f}" for p in points[-6:])
+            more = f" (and {len(points) - 6} smaller)" if len(points) > 6 else ""
+            body.append([name, shown + more])
+        lines += [*_md_table(["variant", "multiplications → best return"], body), ""]
+        lines += ["![size against reward](pareto.png)", ""]
     return "\n".join(lines)
 
 

@@ -48,6 +48,7 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
         if best.architecture is None
         else {
             "score": best.score,
+            "objective": best.objective,
             "iteration": best.iteration,
             "env_seed": best.env_seed,
             "architecture": best.architecture.to_json(),
@@ -108,6 +109,7 @@ def load(trainer: Any, run_dir: Path) -> float:
 
         trainer.best = Best(
             score=float(state["best"]["score"]),
+            objective=float(state["best"].get("objective", state["best"]["score"])),
             iteration=int(state["best"]["iteration"]),
             architecture=Architecture.from_json(state["best"]["architecture"]),
             theta=arrays["best_theta"],

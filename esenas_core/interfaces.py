@@ -132,6 +132,17 @@ class SearchSpace(abc.ABC):
         """
         return rewards
 
+    def selection_scores(self, genomes: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+        """(n,) scalars by which a run picks its best architecture (``best/``).
+
+        The controller's reward where that is a scalar — so a size-penalized objective picks the
+        best trade-off, not the highest return — else (vector objectives) the return; the
+        trade-off of a vector objective is in the run's Pareto front (``evaluations.csv``).
+        """
+        if self.objectives == 1:
+            return np.asarray(self.controller_rewards(genomes, rewards), dtype=np.float64)
+        return np.asarray(rewards, dtype=np.float64)
+
     def param_mask(self, architecture: Architecture) -> np.ndarray:
         """Which coordinates of θ this architecture reads (bool, length ``num_params``).
 

@@ -14,6 +14,7 @@ from esenas_core.config import load_config
 from esenas_core.errors import RunError
 from esenas_core.evaluate import load_best
 from esenas_core.interfaces import Architecture
+from esenas_core.pareto import front_rows, plot_fronts, read_evaluations
 from esenas_core.plugins import Registries
 
 
@@ -103,7 +104,7 @@ def plot_architecture(space: Any, arch: Architecture, target: Path, title: str) 
 
 
 def make_report(run_dir: Path, registries: Registries) -> Path:
-    """Write ``run_dir/report/`` (learning_curves.png, architecture.png, summary.md)."""
+    """Write ``run_dir/report/`` (learning_curves.png, architecture.png, pareto.png, summary.md)."""
     run_dir = Path(run_dir)
     metrics = read_metrics(run_dir)
     cfg = load_config(run_dir / "config.toml", [], registries)
@@ -128,6 +129,28 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
         "![learning curves](learning_curves.png)",
         "",
     ]
+    evaluations = read_evaluations(run_dir)
+    if evaluations is not None:
+        plot_fronts(
+            {cfg.name: (evaluations["return"], evaluations["multiplications"])},
+            out / "pareto.png",
+            f"{title}: size against reward",
+        )
+        points = front_rows(cfg.name, evaluations)
+        lines += [
+            "## Size against reward",
+            "",
+            f"The Pareto front of the run's {len(evaluations['return'])} exact evaluations:"
+            " no other evaluated architecture has a higher return with at most as many"
+            " multiplications per action.",
+            "",
+            "| multiplications per action | return | iteration |",
+            "| --- | --- | --- |",
+            *(f"| {p['multiplications']} | {p['return']:.2f} | {p['iteration']} |" for p in points),
+            "",
+            "![size against reward](pareto.png)",
+            "",
+        ]
     try:
         meta, _ = load_best(run_dir)
     except RunError:

@@ -70,6 +70,35 @@ class RunDirectory:
         keep = [rows[0]] + [r for r in complete if int(r[0]) <= iterations]
         _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
 
+    def append_evaluations(self, rows: list[Mapping[str, Any]]) -> None:
+        """Append the iteration's exact evaluations to evaluations.csv (the Pareto front's data)."""
+        if not rows:
+            return
+        target = self.path / "evaluations.csv"
+        fresh = not target.exists()
+        with open(target, "a", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, list(rows[0]))
+            if fresh:
+                writer.writeheader()
+            writer.writerows({k: _fmt(v) for k, v in row.items()} for row in rows)
+            fh.flush()
+
+    def truncate_evaluations(self, iterations: int) -> None:
+        """Keep evaluations.csv's rows of the first ``iterations`` iterations (resume)."""
+        target = self.path / "evaluations.csv"
+        if not target.exists():
+            return
+        with open(target, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        if not rows:
+            return
+        keep = [rows[0]] + [
+            r
+            for r in rows[1:]
+            if len(r) == len(rows[0]) and r[0].isdigit() and int(r[0]) <= iterations
+        ]
+        _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
+
     def write_text(self, name: str, text: str) -> None:
         _atomic_write(self.path / name, lambda fh: fh.write(text))
 

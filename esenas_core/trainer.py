@@ -43,9 +43,11 @@ from esenas_core.rundir import RunDirectory
 
 @attrs.define
 class Best:
-    """The best exact evaluation seen: its architecture, θ, observation normalization and score."""
+    """The best exact evaluation seen — by the search space's selection score (the return unless
+    the space scores size too) —: its architecture, θ, observation normalization and return."""
 
-    score: float = -math.inf
+    score: float = -math.inf  # the episode return
+    objective: float = -math.inf  # what ``best`` maximizes (``SearchSpace.selection_scores``)
     iteration: int = 0
     architecture: Architecture | None = None
     theta: np.ndarray | None = None
@@ -115,6 +117,7 @@ class Trainer:
         """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
         self.wall_time_before = checkpoint.load(self, self.run_dir.path)
         self.run_dir.truncate_metrics(self.iteration)
+        self.run_dir.truncate_evaluations(self.iteration)
 
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
@@ -211,10 +214,33 @@ class Trainer:
         )
 
     def _track_best(self, genomes, exact, requests, theta, obs_mean, obs_std) -> None:
-        for genome, result, request in zip(genomes, exact, requests, strict=True):
-            if result.ok and result.episode.reward > self.best.score:
+        ok = [i for i, r in enumerate(exact) if r.ok]
+        if not ok:
+            return
+        returns = np.array([exact[i].episode.reward for i in ok], dtype=np.float64)
+        chosen = genomes[ok]
+        objectives = self.exp.space.selection_scores(chosen, returns)
+        space = self.exp.space
+        rows = []
+        for j in range(len(ok)):
+            size = space.describe(space.decode(chosen[j]))
+            rows.append(
+                {
+                    "iteration": self.iteration + 1,
+                    "return": float(returns[j]),
+                    "objective": float(objectives[j]),
+                    "edges": size["edges"],
+                    "multiplications": size["multiplications"],
+                }
+            )
+        if self.run_dir:
+            self.run_dir.append_evaluations(rows)
+        for j, i in enumerate(ok):
+            genome, result, request = genomes[i], exact[i], requests[i]
+            if objectives[j] > self.best.objective:
                 self.best = Best(
                     score=result.episode.reward,
+                    objective=float(objectives[j]),
                     iteration=self.iteration + 1,
                     architecture=self.exp.space.decode(genome),
                     theta=theta.copy(),
@@ -237,6 +263,7 @@ class Trainer:
             "architecture.json",
             {
                 "score": best.score,
+                "objective": best.objective,
                 "iteration": best.iteration,
                 "env_seed": best.env_seed,
                 "search_space": self.cfg.search_space.to_dict(),

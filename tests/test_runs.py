@@ -87,6 +87,8 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert any(f"iterations {c + 1}..6" in out.stdout for c in (last, last - 2)), out.stdout
     assert rows(killed) == rows(whole)
     np.testing.assert_array_equal(theta(killed), theta(whole))
+    evaluations = [(d / "evaluations.csv").read_text() for d in (killed, whole)]
+    assert evaluations[0] == evaluations[1] and len(evaluations[0].splitlines()) > 6
 
 
 def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:
@@ -135,11 +137,12 @@ def test_report_writes_pngs_and_summary(tmp_path: Path) -> None:
     assert esenas("run", str(path), "--run-dir", str(run_dir), "--quiet").returncode == 0
     out = esenas("report", str(run_dir))
     assert out.returncode == 0, out.stderr
-    for name in ("learning_curves.png", "architecture.png"):
+    for name in ("learning_curves.png", "architecture.png", "pareto.png"):
         png = run_dir / "report" / name
         assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
     summary = (run_dir / "report" / "summary.md").read_text()
     assert "## Best architecture" in summary and "edges 20" in summary
+    assert "## Size against reward" in summary and "| 20 |" in summary
 
 
 @pytest.mark.parametrize("command", ["evaluate", "report"])
