@@ -176,10 +176,10 @@ def write_fronts(
         series[v.name] = (pooled["return"], pooled["multiplications"])
         fronts[v.name] = front_rows(v.name, pooled, seed=seeds)
         table += fronts[v.name]
-    _write_csv(
-        out / "pareto.csv", ["variant", "multiplications", "return", "seed", "iteration"], table
-    )
-    plot_fronts(series, out / "pareto.png", f"study {study.name}: size against reward")
+    if series:  # runs that record their evaluations (evaluations.csv)
+        columns = ["variant", "multiplications", "return", "seed", "iteration"]
+        _write_csv(out / "pareto.csv", columns, table)
+        plot_fronts(series, out / "pareto.png", f"study {study.name}: size against reward")
     return fronts
 
 

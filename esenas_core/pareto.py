@@ -66,7 +66,10 @@ def plot_fronts(
         if idx.size:
             ax.step(mults[idx], returns[idx], where="post", color=f"C{i}", label=label)
             ax.scatter(mults[idx], returns[idx], s=14, color=f"C{i}")
-    ax.set_xscale("symlog")
+    every = np.concatenate([m for _, m in series.values()]) if series else np.zeros(0)
+    every = every[np.isfinite(every) & (every > 0)]
+    if every.size and every.max() / every.min() > 100:  # many decades of sizes: log scale
+        ax.set_xscale("log")
     ax.set_xlabel("multiplications per action (evaluated architecture)")
     ax.set_ylabel("episode return (exact evaluation)")
     ax.set_title(title)

@@ -1,7 +1,8 @@
 """Which runs of a study can be reused, resumed or extended: runs are identified by their config.
 
-A run's identity is its resolved config (``config.toml`` in the run folder) without the keys that
-only say *how* it executes — ``backend`` (every backend computes bitwise the same numbers) and
+A run's identity is its resolved config (``config.toml`` in the run folder, resolved with today's
+plugins, so options added since the run ran count as their defaults) without the keys that only
+say *how* it executes — ``backend`` (every backend computes bitwise the same numbers) and
 ``loggers``. ``config_sha256`` hashes that canonical TOML (keys sorted, seed included).
 
 Per planned (variant, seed) run folder:
@@ -69,6 +70,21 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tup
     }
 
 
+def _resolved(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A stored config resolved with today's plugins: an option added to a plugin after the run
+    ran counts as its default (every option that existed then is written out in config.toml, so
+    a changed default still shows as a difference). Unresolvable (a plugin or option gone): as
+    stored."""
+    from esenas_core.config import build_config
+    from esenas_core.errors import EsenasError
+    from esenas_core.plugins import get_registries
+
+    try:
+        return build_config(config, get_registries(), "config.toml").to_dict()
+    except (EsenasError, TypeError, ValueError):
+        return config
+
+
 def checkpoint_iteration(run_dir: Path) -> int | None:
     """The iteration of the run's last checkpoint, or None (no readable checkpoint)."""
     for name in ("checkpoint", "checkpoint.old"):
@@ -105,7 +121,7 @@ def classify(item: Planned) -> RunState:
         return RunState(item, "changed", changes={"config.toml": ("missing", "present")})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return RunState(item, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
-    diff = differences(old, new)
+    diff = differences(_resolved(old), new)
     done = checkpoint_iteration(folder)
     wanted = item.config.iterations
     if diff.keys() - {"iterations"}:

@@ -371,3 +371,19 @@ def test_a_variant_that_cannot_be_built_stops_the_study_before_any_run(tmp_path:
     assert len(res.stderr.strip().splitlines()) == 1
     assert "variant 'bad_env'" in res.stderr and "NoSuchEnv-v9" in res.stderr
     assert not list((tmp_path / "s").glob("runs/*-seed*"))
+
+
+def test_an_option_missing_from_a_stored_config_counts_as_its_default(tmp_path: Path) -> None:
+    """A run made before a plugin gained an option is reused; an explicit other value is not."""
+    study = write_study(tmp_path, variants={"rand": {"controller.name": "random"}}, seeds=(0,))
+    out = tmp_path / "s"
+    assert esenas("ablate", str(study), "--out", str(out), "--quiet").returncode == 0
+    stored = out / "runs" / "rand-seed0" / "config.toml"
+    text = stored.read_text()
+    assert "init_std = 0.5\n" in text
+    stored.write_text(text.replace("init_std = 0.5\n", ""))  # as if the option did not exist
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet")
+    assert res.returncode == 0 and "1 reused" in res.stdout, res.stdout + res.stderr
+    stored.write_text(text.replace("init_std = 0.5\n", "init_std = 0.25\n"))
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet")
+    assert res.returncode == 2 and "search_space.init_std 0.25 → 0.5" in res.stderr
