@@ -74,7 +74,15 @@ class RolloutResult:
 
     @property
     def ok(self) -> bool:
-        return self.episode is not None and bool(np.isfinite(self.episode.reward))
+        """Finished, with a finite return and finite observation statistics (an episode that
+        saw a NaN or infinite observation would ruin the merged normalization)."""
+        e = self.episode
+        return (
+            e is not None
+            and bool(np.isfinite(e.reward))
+            and bool(np.all(np.isfinite(e.obs_mean)))
+            and bool(np.all(np.isfinite(e.obs_m2)))
+        )
 
     @classmethod
     def failed(cls, index: int, error: str) -> RolloutResult:

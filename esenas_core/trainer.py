@@ -136,7 +136,14 @@ class Trainer:
         if es.weight_decay:
             grad = grad - es.weight_decay * self.theta
         theta_before = self.theta
-        self.theta = self.optimizer.step(self.theta, grad, lr)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            self.theta = self.optimizer.step(self.theta, grad, lr)
+        if not np.all(np.isfinite(self.theta)):
+            raise RunError(
+                f"iteration {it + 1}: θ became non-finite (gradient norm"
+                f" {float(np.linalg.norm(grad)):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
+                " lower es.learning_rate or es.sigma; the last checkpoint is intact"
+            )
 
         fed, rewards = controller_feedback(es, genomes, out)
         if len(fed):
@@ -202,7 +209,10 @@ class Trainer:
                 raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
             bad = [r for r in results if not r.ok]
             failures += len(bad)
-            last_error = next((r.error for r in bad if r.error), last_error or "non-finite reward")
+            last_error = next(
+                (r.error for r in bad if r.error),
+                last_error or "non-finite reward or observations",
+            )
             out = outcome(es, results)
             if accepted(es, out):
                 return _Evaluated(requests, results, out, seeds, failures, attempt)

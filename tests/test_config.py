@@ -130,3 +130,41 @@ def test_missing_file_and_bad_toml(registries: Registries, tmp_path: Path) -> No
     bad.write_text("[es\nsigma = 1")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_config(bad, [], registries)
+
+
+def test_non_finite_numbers_are_refused(tmp_path) -> None:
+    from conftest import esenas
+
+    for value in ("inf", "-inf", "nan"):
+        path = tmp_path / "c.toml"
+        path.write_text(f'[task]\nenv_id = "CartPole-v1"\n[es]\nlearning_rate = {value}\n')
+        res = esenas("run", str(path), "--run-dir", str(tmp_path / "r"))
+        assert res.returncode == 2, res.stderr
+        assert "[es].learning_rate: expected a finite number" in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_a_step_that_overflows_theta_stops_the_run_with_one_line(tmp_path) -> None:
+    import tomli_w
+    from conftest import esenas, small_config
+
+    config = small_config(
+        iterations=5, es={"learning_rate": 1e308, "optimizer": "sgd", "sigma": 0.1}
+    )
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"), "--quiet")
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert "non-finite" in res.stderr or "perturbations succeeded" in res.stderr
+
+
+def test_an_episode_with_non_finite_observations_is_a_failed_rollout() -> None:
+    import numpy as np
+
+    from esenas_core.rollouts import EpisodeResult, RolloutResult
+
+    good = EpisodeResult(1.0, 3, 3, np.zeros(2), np.ones(2))
+    bad_mean = EpisodeResult(1.0, 3, 3, np.array([0.0, np.nan]), np.ones(2))
+    bad_m2 = EpisodeResult(1.0, 3, 3, np.zeros(2), np.array([np.inf, 1.0]))
+    assert RolloutResult(0, good).ok
+    assert not RolloutResult(0, bad_mean).ok and not RolloutResult(0, bad_m2).ok
