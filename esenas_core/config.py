@@ -259,9 +259,18 @@ def _loggers(names: tuple[str, ...], registries: Registries, source: str) -> tup
     return names
 
 
+def _run_name(_inst: object, attr: attrs.Attribute, value: str) -> None:
+    """A run name becomes a folder name (runs/<name>-<timestamp>): no paths, not empty."""
+    if not value.strip() or "/" in value or "\\" in value or value in (".", "..") or "\0" in value:
+        raise ValueError(
+            f"{attr.name} must be a non-empty name without '/' or '\\' (it names the run's"
+            f" folder), got {value!r}"
+        )
+
+
 @attrs.frozen
 class _TopLevel:
-    name: str = "run"
+    name: str = attrs.field(default="run", validator=_run_name)
     seed: int = attrs.field(default=0, validator=_ge0)
     iterations: int = attrs.field(default=20, validator=_ge1)
     checkpoint_every: int = attrs.field(default=10, validator=_ge0)

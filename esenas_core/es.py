@@ -26,13 +26,24 @@ def zscore(values: np.ndarray) -> np.ndarray:
 
 
 def centered_rank(values: np.ndarray) -> np.ndarray:
-    """Ranks mapped linearly onto [−0.5, 0.5] (OpenAI-ES); invariant to monotone transforms."""
+    """Ranks mapped linearly onto [−0.5, 0.5] (OpenAI-ES); invariant to monotone transforms.
+
+    Tied values share their average rank, so equal returns get equal weights: a pair with
+    f⁺ = f⁻ contributes nothing, and when every return ties (a saturated reward) the gradient is
+    zero instead of a random walk driven by the order of the ties.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2:
         return np.zeros_like(values)
-    ranks = np.empty(values.size)
-    ranks[np.argsort(values, kind="stable")] = np.arange(values.size)
-    return ranks / (values.size - 1) - 0.5
+    flat = values.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_values = flat[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], flat.size]
+    average = (starts + ends - 1) / 2.0  # mean of the positions each run of ties occupies
+    ranks = np.empty(flat.size)
+    ranks[order] = np.repeat(average, ends - starts)
+    return (ranks / (flat.size - 1) - 0.5).reshape(values.shape)
 
 
 def no_shaping(values: np.ndarray) -> np.ndarray:

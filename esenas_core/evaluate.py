@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -38,9 +40,32 @@ def load_best(run_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
             arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise RunError(f"{run_dir}: no best/ folder (has the run finished an iteration?)") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise RunError(f"{folder}: unreadable ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in ("architecture", "score") if not isinstance(meta, dict) or k not in meta]
+    missing += [k for k in ("theta", "obs_mean", "obs_std") if k not in arrays]
+    if missing:
+        raise RunError(f"{folder}: damaged (missing {', '.join(missing)})")
     return meta, arrays
+
+
+def _best_policy(run_dir: Path, meta: dict, arrays: dict, space: Any, obs_dim: int) -> Any:
+    """The best architecture, after checking that θ and the normalization fit the config."""
+    folder = Path(run_dir) / "best"
+    try:
+        arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(
+            f"{folder}/architecture.json: damaged ({type(exc).__name__}: {exc})"
+        ) from None
+    theta, mean, std = arrays["theta"], arrays["obs_mean"], arrays["obs_std"]
+    if theta.shape != (space.num_params,) or mean.shape != (obs_dim,) or std.shape != (obs_dim,):
+        raise RunError(
+            f"{folder}/weights.npz: θ has shape {theta.shape} and the normalization"
+            f" {mean.shape}/{std.shape}; the config's search space needs ({space.num_params},)"
+            f" and ({obs_dim},)"
+        )
+    return arch
 
 
 def evaluate_best(
@@ -58,7 +83,7 @@ def evaluate_best(
     space = registries.create(
         "search_space", cfg.search_space.name, cfg.search_space.options, task.spec()
     )
-    arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
+    arch = _best_policy(run_dir, meta, arrays, space, task.spec().obs_dim)
     seeds = env_seeds or [derive_seed(seed, 99, i) for i in range(episodes)]
     params = np.repeat(arrays["theta"][None, :], len(seeds), axis=0)
     results = task.run_episodes(
@@ -100,7 +125,7 @@ def record_video(
     task = registries.create("task", cfg.task.name, cfg.task.options)
     spec = task.spec()
     space = registries.create("search_space", cfg.search_space.name, cfg.search_space.options, spec)
-    arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
+    arch = _best_policy(run_dir, meta, arrays, space, spec.obs_dim)
     net = space.network(arrays["theta"][None, :], [arch]).with_input_normalization(
         arrays["obs_mean"], arrays["obs_std"]
     )

@@ -18,3 +18,23 @@ THREAD_VARS = (
 def limit_threads() -> None:
     for name in THREAD_VARS:
         os.environ[name] = "1"
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so worker
+    processes never outlive a driver that was killed; elsewhere a no-op."""
+    import contextlib
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def init_worker() -> None:
+    """Initializer of pool worker processes: one BLAS thread, and die with the driver."""
+    limit_threads()
+    die_with_parent()

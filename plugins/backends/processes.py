@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 import attrs
-from esenas_plugins.backends._single_thread import limit_threads
+from esenas_plugins.backends._single_thread import init_worker
 
 from esenas_core import Backend, hookimpl
 from esenas_core.rollouts import (
@@ -51,7 +51,7 @@ class ProcessesBackend(Backend):
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=limit_threads,
+                initializer=init_worker,
             )
         return self._pool
 

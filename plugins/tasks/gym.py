@@ -49,7 +49,7 @@ class GymTask(Task):
             kwargs["max_episode_steps"] = opts.max_episode_steps
         try:
             return gym.make(opts.env_id, **kwargs)
-        except gym.error.Error as exc:
+        except (gym.error.Error, ImportError, OSError) as exc:  # unknown id, module or file
             raise ConfigError(f"[task] gym: cannot make env_id {opts.env_id!r}: {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"[task] gym: bad env_kwargs for {opts.env_id!r}: {exc}") from None

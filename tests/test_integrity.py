@@ -1,0 +1,132 @@
+"""Faults and bad input end in one line (exit 2) or are survived; nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+import tomli_w
+from conftest import ESENAS, REPO, cli_env, esenas, small_config
+
+from esenas_core.es import SHAPINGS, antithetic_weights, centered_rank, forward_fd_weights
+
+
+def one_line_exit_2(res: subprocess.CompletedProcess) -> str:
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
+def test_pool_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
+    config = small_config(
+        iterations=200,
+        backend={"name": "processes", "workers": 2},
+        task={"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.2},
+    )
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    proc = subprocess.Popen(
+        [*ESENAS, "run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"), "--quiet"],
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        metrics = tmp_path / "r" / "metrics.csv"
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2  # the pool's workers (and its resource tracker)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def test_tied_returns_share_their_rank() -> None:
+    np.testing.assert_allclose(
+        centered_rank(np.array([3.0, 1.0, 3.0, 2.0])), [1 / 3, -0.5, 1 / 3, -1 / 6]
+    )
+    # a pair with f+ = f- contributes nothing under every shaping
+    for shaping in SHAPINGS:
+        w = antithetic_weights(np.array([5.0, 1.0, 7.0]), np.array([5.0, 2.0, 3.0]), 0.1, shaping)
+        assert w[0] == 0.0, shaping
+
+
+@pytest.mark.parametrize("shaping", sorted(SHAPINGS))
+def test_all_equal_returns_give_a_zero_gradient(shaping: str) -> None:
+    flat = np.full(8, 1000.0)  # a saturated reward, as InvertedPendulum's
+    assert np.all(antithetic_weights(flat, flat, 0.05, shaping) == 0.0)
+    assert np.all(forward_fd_weights(flat, 1000.0, 0.05, shaping) == 0.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"task": {"name": "gym", "gym": {"env_id": "nosuchmod:Foo-v0"}}}, "nosuchmod"),
+        (
+            {
+                "task": {
+                    "name": "gym",
+                    "gym": {"env_id": "Hopper-v5", "env_kwargs": {"xml_file": "/nonexistent.xml"}},
+                }
+            },
+            "cannot make env_id 'Hopper-v5'",
+        ),
+        ({"name": "../../escaped"}, "name must be a non-empty name without '/'"),
+    ],
+    ids=["unknown-module", "missing-xml", "path-name"],
+)
+def test_bad_task_or_name_is_one_line_and_no_run_dir(tmp_path: Path, section, message) -> None:
+    config = small_config(**section)
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"))
+    assert message in one_line_exit_2(res)
+    assert not (tmp_path / "r").exists()
+    assert not (REPO.parent / "escaped").exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    (folder / "c.toml").write_text(tomli_w.dumps(small_config(iterations=2)))
+    res = esenas("run", str(folder / "c.toml"), "--run-dir", str(folder / "r"), "--quiet")
+    assert res.returncode == 0, res.stderr
+    return folder / "r"
+
+
+def damage(run: Path, target: Path, how: str) -> Path:
+    import shutil
+
+    copy = target / "run"
+    shutil.copytree(run, copy)
+    weights, arch = copy / "best" / "weights.npz", copy / "best" / "architecture.json"
+    if how == "truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif how == "empty":
+        weights.write_bytes(b"")
+    elif how == "empty-json":
+        arch.write_text("{}")
+    elif how == "wrong-theta":
+        with np.load(weights) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        arrays["theta"] = arrays["theta"][:-3]
+        np.savez(weights, **arrays)
+    return copy
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "empty-json", "wrong-theta"])
+def test_evaluate_a_damaged_best_is_one_line(finished_run: Path, tmp_path: Path, how: str) -> None:
+    copy = damage(finished_run, tmp_path, how)
+    line = one_line_exit_2(esenas("evaluate", str(copy), "--episodes", "1"))
+    assert str(copy / "best") in line
