@@ -87,8 +87,17 @@ def load(trainer: Any, run_dir: Path) -> float:
         raise RunError(
             f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
         ) from None
-    if state.get("format") != FORMAT or "theta" not in arrays:
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "theta" not in arrays:
         raise RunError(f"{folder}: not an esenas checkpoint of format {FORMAT}")
+    try:
+        return _restore(trainer, folder, state, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RunError(
+            f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _restore(trainer: Any, folder: Path, state: dict, arrays: dict[str, np.ndarray]) -> float:
     if arrays["theta"].shape != trainer.theta.shape:
         raise RunError(
             f"{folder}: θ has {arrays['theta'].size} parameters, the config's search space"

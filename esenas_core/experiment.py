@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import attrs
 import numpy as np
 
@@ -29,7 +31,19 @@ class Experiment:
 
     @classmethod
     def build(cls, config: RunConfig, registries: Registries) -> Experiment:
-        """Raises ``ConfigError`` for anything that does not fit (unknown env id, k too large…)."""
+        """Raises ``ConfigError`` for anything that does not fit (unknown env id, k too large,
+        sizes this machine's memory cannot hold…)."""
+        try:
+            experiment = cls._build(config, registries)
+        except MemoryError as exc:  # e.g. numpy refusing a 77 TiB supernet at once
+            raise ConfigError(
+                f"the config needs more memory than this machine has ({exc})"
+            ) from None
+        _check_memory(experiment)
+        return experiment
+
+    @classmethod
+    def _build(cls, config: RunConfig, registries: Registries) -> Experiment:
         task = registries.create("task", config.task.name, config.task.options)
         spec = task.spec()
         space = registries.create(
@@ -60,4 +74,29 @@ class Experiment:
     def initial_params(self) -> np.ndarray:
         return self.space.init_params(
             np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT))
+        )
+
+
+def _total_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(exp: Experiment) -> None:
+    """Refuse, before anything runs, an iteration that cannot fit in half of this machine's
+    memory: θ with the optimizer's moments and the gradient, plus every request of an iteration
+    (its genome and bookkeeping)."""
+    es = exp.config.es
+    rollouts = es.num_perturbations * es.members + es.exact_evals
+    genome_bytes = 8 * exp.space.decisions.length
+    need = 8 * 5 * exp.space.num_params + rollouts * (genome_bytes + 1024)
+    total = _total_memory()
+    if total and need > total // 2:
+        raise ConfigError(
+            f"one iteration needs ≈ {need / 2**30:.3g} GiB ({rollouts} rollouts,"
+            f" {exp.space.num_params} parameters), more than half of this machine's"
+            f" {total / 2**30:.3g} GiB; lower es.num_perturbations / es.exact_evals or the"
+            " network size"
         )

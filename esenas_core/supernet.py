@@ -16,8 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.errors import ConfigError
 from esenas_core.interfaces import Architecture, SearchSpace, TaskSpec
 from esenas_core.nets import OPS, LayeredNetwork
+
+MAX_EDGES = 2**31  # 16 GiB of float64 weights
 
 
 def positive_sizes(_inst: object, attr: Any, value: tuple[int, ...]) -> None:
@@ -38,6 +41,11 @@ class Supernet:
             for t in range(1, len(self.sizes))
         ]
         counts = [i * n for i, n in zip(self.in_sizes, self.sizes[1:], strict=True)]
+        if sum(counts) > MAX_EDGES:  # exact Python integers: no int64 overflow before the check
+            raise ConfigError(
+                f"layer sizes {self.sizes} give {sum(counts)} candidate edges; at most"
+                f" {MAX_EDGES} are supported (θ alone would need {8 * sum(counts) / 2**30:.3g} GiB)"
+            )
         self.edge_offsets = np.cumsum([0, *counts])
         self.num_edges = int(self.edge_offsets[-1])
         self.num_biases = sum(self.sizes[1:])

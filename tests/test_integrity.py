@@ -84,8 +84,11 @@ def test_all_equal_returns_give_a_zero_gradient(shaping: str) -> None:
             "cannot make env_id 'Hopper-v5'",
         ),
         ({"name": "../../escaped"}, "name must be a non-empty name without '/'"),
+        ({"es": {"num_perturbations": 10**12}}, "more than half of this machine's"),
+        ({"es": {"exact_evals": 10**12}}, "more than half of this machine's"),
+        ({"search_space": {"name": "dense", "hidden": [89896163, 118398]}}, "candidate edges"),
     ],
-    ids=["unknown-module", "missing-xml", "path-name"],
+    ids=["unknown-module", "missing-xml", "path-name", "huge-n", "huge-exact", "huge-net"],
 )
 def test_bad_task_or_name_is_one_line_and_no_run_dir(tmp_path: Path, section, message) -> None:
     config = small_config(**section)
