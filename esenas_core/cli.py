@@ -84,6 +84,7 @@ def run(
     from esenas_core.experiment import Experiment
     from esenas_core.plugins import get_registries
     from esenas_core.rundir import RunDirectory, default_run_path
+    from esenas_core.study_state import checkpoint_iteration
     from esenas_core.trainer import Trainer
 
     registries = get_registries()
@@ -99,6 +100,12 @@ def run(
                 " resume with the same config (only iterations may change) or pass --force"
             )
         experiment = Experiment.build(cfg, registries)
+        done = checkpoint_iteration(resume_dir)
+        if done is not None and cfg.iterations < done:
+            raise EsenasError(
+                f"{resume_dir}: the run's checkpoint is at iteration {done}, past iterations ="
+                f" {cfg.iterations}; resume with --set iterations=N for N ≥ {done}"
+            )
         directory = RunDirectory(resume_dir)
         trainer = Trainer(experiment, directory)
         trainer.resume()

@@ -133,3 +133,62 @@ def test_evaluate_a_damaged_best_is_one_line(finished_run: Path, tmp_path: Path,
     copy = damage(finished_run, tmp_path, how)
     line = one_line_exit_2(esenas("evaluate", str(copy), "--episodes", "1"))
     assert str(copy / "best") in line
+
+
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        ({"name": "dask", "address": "garbage://x"}, "is not a scheduler address"),
+        ({"name": "dask", "address": "http://127.0.0.1:1"}, "is not a scheduler address"),
+        (
+            {"name": "dask", "address": "tls://127.0.0.1:1", "tls_ca_file": "/nonexistent.pem"},
+            "tls_ca_file '/nonexistent.pem': no such file",
+        ),
+    ],
+    ids=["garbage", "http", "missing-tls-file"],
+)
+def test_bad_dask_settings_are_one_line_and_no_run_dir(tmp_path: Path, backend, message) -> None:
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(small_config(backend=backend)))
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"))
+    assert message in one_line_exit_2(res)
+    assert not (tmp_path / "r").exists()
+
+
+def test_render_mode_in_env_kwargs_is_refused(tmp_path: Path) -> None:
+    config = small_config(
+        task={
+            "name": "gym",
+            "gym": {"env_id": "CartPole-v1", "env_kwargs": {"render_mode": "human"}},
+        }
+    )
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"))
+    assert "training does not render" in one_line_exit_2(res)
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_with_fewer_iterations_than_done_is_refused(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    before = (copy / "config.toml").read_text(), (copy / "metrics.csv").read_text()
+    res = esenas("run", "--resume", str(copy), "--set", "iterations=1", "--quiet")
+    assert "checkpoint is at iteration 2, past iterations = 1" in one_line_exit_2(res)
+    assert ((copy / "config.toml").read_text(), (copy / "metrics.csv").read_text()) == before
+
+
+@pytest.mark.parametrize("state", ['{"format": 1}', "[1, 2]", '{"format": 1, "iteration": "x"}'])
+def test_a_wrong_but_valid_state_json_is_a_corrupt_checkpoint(
+    finished_run: Path, tmp_path: Path, state: str
+) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    (copy / "checkpoint" / "state.json").write_text(state)
+    res = esenas("run", "--resume", str(copy), "--set", "iterations=4", "--quiet")
+    line = one_line_exit_2(res)
+    assert "checkpoint" in line and ("corrupt" in line or "not an esenas checkpoint" in line)

@@ -64,6 +64,27 @@ class DaskOptions:
     tls_client_key: str = ""
 
 
+def _check_options(opts: DaskOptions) -> None:
+    where = "[backend] dask"
+    address = opts.address
+    if address:
+        scheme, sep, rest = address.partition("://")
+        if (sep and scheme not in ("tcp", "tls", "ucx")) or not (rest if sep else address).strip():
+            raise ConfigError(
+                f"{where}: address {address!r} is not a scheduler address; expected"
+                " tcp://HOST:PORT or tls://HOST:PORT"
+            )
+    for key in ("tls_ca_file", "tls_client_cert", "tls_client_key"):
+        path = getattr(opts, key)
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"{where}: {key} {path!r}: no such file")
+    tls = [opts.tls_ca_file, opts.tls_client_cert, opts.tls_client_key]
+    if any(tls) and not all(tls):
+        raise ConfigError(
+            f"{where}: TLS needs all three of tls_ca_file, tls_client_cert and tls_client_key"
+        )
+
+
 class DaskBackend(Backend):
     """dask.distributed: LocalCluster or an existing scheduler."""
 
@@ -72,6 +93,7 @@ class DaskBackend(Backend):
 
     def __init__(self, options: DaskOptions) -> None:
         super().__init__(options)
+        _check_options(options)  # before any run directory exists
         self.client: Any = None
         self.cluster: Any = None
         self._count: tuple[int, float] | None = None  # (workers, when counted)
@@ -110,7 +132,7 @@ class DaskBackend(Backend):
                 with dask.config.set(LOCAL_CLUSTER_CONFIG):
                     self.cluster = self._local_cluster(LocalCluster)
                     self.client = Client(self.cluster)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise ConfigError(
                 f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
             ) from None

@@ -45,6 +45,11 @@ class GymTask(Task):
     def _make(self) -> gym.Env:
         opts = self.options
         kwargs = dict(opts.env_kwargs)
+        if kwargs.get("render_mode") is not None:  # "human" opens a window (aborts headless)
+            raise ConfigError(
+                f"[task] gym: env_kwargs.render_mode = {kwargs['render_mode']!r}: training does not"
+                " render; record a video with `esenas evaluate RUN_DIR --video FILE.gif`"
+            )
         if opts.max_episode_steps:
             kwargs["max_episode_steps"] = opts.max_episode_steps
         try:
