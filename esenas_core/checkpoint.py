@@ -54,7 +54,7 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
             "architecture": best.architecture.to_json(),
         },
     }
-    tmp, final, old = (run_dir / n for n in ("checkpoint.tmp", "checkpoint", "checkpoint.old"))
+    tmp = run_dir / "checkpoint.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     with open(tmp / "arrays.npz", "wb") as fh:
@@ -65,11 +65,40 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
         json.dump(state, fh)
         fh.flush()
         os.fsync(fh.fileno())
-    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(tmp)
+    swap_in(tmp, run_dir / "checkpoint")
+
+
+def swap_in(tmp: Path, final: Path) -> None:
+    """Replace the folder ``final`` by the complete folder ``tmp``.
+
+    At every instant a complete ``final`` or ``final.old`` exists (``load`` reads the old one
+    when ``final`` is missing): the old folder is removed only after the new one is in place, and
+    a leftover ``final.old`` is only discarded while ``final`` exists. The parent directory is
+    fsynced after each rename.
+    """
+    old = final.with_name(final.name + ".old")
     if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
+        fsync_dir(final.parent)
     tmp.rename(final)
+    fsync_dir(final.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (renames, new files) durable; a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(trainer: Any, run_dir: Path) -> float:

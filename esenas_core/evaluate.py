@@ -34,6 +34,8 @@ class Evaluation:
 
 def load_best(run_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
     folder = Path(run_dir) / "best"
+    if not folder.exists() and (Path(run_dir) / "best.old").exists():
+        folder = Path(run_dir) / "best.old"  # killed between the two renames of a save
     try:
         meta = json.loads((folder / "architecture.json").read_text(encoding="utf-8"))
         with np.load(folder / "weights.npz", allow_pickle=False) as npz:

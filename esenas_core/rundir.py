@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,6 +121,27 @@ class RunDirectory:
         target = self.path / folder
         target.mkdir(exist_ok=True)
         _atomic_write(target / name, lambda fh: np.savez(fh, **arrays), binary=True)
+
+    def write_unit(
+        self,
+        folder: str,
+        arrays: Mapping[str, Mapping[str, np.ndarray]],
+        documents: Mapping[str, Any],
+    ) -> None:
+        """Replace ``folder`` as one unit: every ``.npz`` (name → arrays) and JSON document
+        (name → data) is written to ``folder.tmp/``, which is then swapped in (a crash leaves the
+        complete old or new folder, never a mix)."""
+        from esenas_core.checkpoint import fsync_dir, swap_in
+
+        tmp = self.path / f"{folder}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for name, content in arrays.items():
+            _atomic_write(tmp / name, lambda fh, c=content: np.savez(fh, **c), binary=True)
+        for name, data in documents.items():
+            _atomic_write(tmp / name, lambda fh, d=data: json.dump(d, fh, indent=2, sort_keys=True))
+        fsync_dir(tmp)
+        swap_in(tmp, self.path / folder)
 
     def write_json(self, folder: str, name: str, data: Mapping[str, Any]) -> None:
         target = self.path / folder

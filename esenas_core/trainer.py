@@ -265,21 +265,26 @@ class Trainer:
         """best/architecture.json + best/weights.npz: enough to replay the best policy."""
         best, space = self.best, self.exp.space
         arch = best.architecture
-        self.run_dir.write_weights(
-            "best", "weights.npz", theta=best.theta, obs_mean=best.obs_mean, obs_std=best.obs_std
-        )
-        self.run_dir.write_json(
+        self.run_dir.write_unit(
             "best",
-            "architecture.json",
             {
-                "score": best.score,
-                "objective": best.objective,
-                "iteration": best.iteration,
-                "env_seed": best.env_seed,
-                "search_space": self.cfg.search_space.to_dict(),
-                "task": self.cfg.task.to_dict(),
-                "architecture": arch.to_json(),
-                "size": space.describe(arch),
+                "weights.npz": {
+                    "theta": best.theta,
+                    "obs_mean": best.obs_mean,
+                    "obs_std": best.obs_std,
+                }
+            },
+            {
+                "architecture.json": {
+                    "score": best.score,
+                    "objective": best.objective,
+                    "iteration": best.iteration,
+                    "env_seed": best.env_seed,
+                    "search_space": self.cfg.search_space.to_dict(),
+                    "task": self.cfg.task.to_dict(),
+                    "architecture": arch.to_json(),
+                    "size": space.describe(arch),
+                }
             },
         )
 
