@@ -168,3 +168,40 @@ def test_sigkill_a_worker_mid_run(registries: Registries, dask_cluster) -> None:
     assert np.all(np.isfinite(trainer.theta))
     # an iteration whose exact evaluations all died reports no score rather than a fake one
     assert all(np.isfinite(r["score_mean"]) or r["failures"] > 0 for r in trainer.history)
+
+
+def test_a_killed_pool_worker_changes_nothing(registries: Registries) -> None:
+    """SIGKILL one `processes` worker mid-iteration: its lost chunks run again with the same
+    requests, and the run equals the unfaulted one bitwise (no retry with fresh seeds)."""
+    import psutil
+
+    sections = {
+        "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.4},
+        "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
+    }
+    data = small_config(iterations=4, backend={"name": "processes", "workers": 2}, **sections)
+    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    killed = []
+
+    def kill_soon(row: dict) -> None:
+        if row["iteration"] == 1:
+
+            def kill() -> None:
+                workers = [
+                    c
+                    for c in psutil.Process().children()
+                    if "multiprocessing" in " ".join(c.cmdline())
+                    and "resource_tracker" not in " ".join(c.cmdline())
+                ]
+                if workers:
+                    workers[0].kill()
+                    killed.append(workers[0].pid)
+
+            threading.Timer(0.2, kill).start()
+
+    trainer.train(kill_soon)
+    serial = run(registries, BACKENDS["serial"], iterations=4, **sections)
+    assert killed, "no pool worker was killed"
+    assert [r["retries"] for r in trainer.history] == [0, 0, 0, 0]
+    assert without_time(trainer.history) == without_time(serial.history)
+    np.testing.assert_array_equal(trainer.theta, serial.theta)

@@ -3,7 +3,9 @@
 Requests are split into contiguous chunks (``chunks_per_worker`` per worker); each chunk travels
 with the job, so θ is sent once per chunk. Worker processes keep their environments and search
 space cached between iterations. At the deadline, unfinished chunks come back failed and the pool
-is restarted (a running episode cannot be cancelled otherwise); a worker that dies fails its chunk.
+is restarted (a running episode cannot be cancelled otherwise). When a worker dies, every chunk
+not finished is run again with the same requests on a fresh pool (up to ``MAX_RESUBMITS`` times),
+so a run with a killed worker computes the same numbers as one without.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import time
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 from esenas_plugins.backends._single_thread import init_worker
@@ -33,6 +37,9 @@ class ProcessesOptions:
 
     workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+
+
+MAX_RESUBMITS = 3  # a chunk that kills its worker every time fails after 4 tries
 
 
 class ProcessesBackend(Backend):
@@ -58,25 +65,45 @@ class ProcessesBackend(Backend):
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
     ) -> list[RolloutResult]:
+        """Chunks run on the pool; chunks lost to a dying worker are run again (same requests,
+        so the same numbers) on a fresh pool, up to ``MAX_RESUBMITS`` times."""
         chunks = split_chunks(requests, self.workers * self.options.chunks_per_worker)
-        pool = self._executor()
-        futures = [pool.submit(evaluate_requests, job, chunk) for chunk in chunks]
-        done, _ = cf.wait(futures, timeout=timeout)
-        results: list[RolloutResult] = []
-        restart = False
-        for future, chunk in zip(futures, chunks, strict=True):
-            if future not in done:
-                results += failed_chunk(chunk, f"timeout: not finished within {timeout} s")
-                restart = True
-                continue
-            try:
-                results += future.result()
-            except Exception as exc:  # a worker died (BrokenProcessPool) or could not unpickle
-                results += failed_chunk(chunk, f"worker failed: {type(exc).__name__}: {exc}")
-                restart = True
-        if restart:
-            self._kill()
-        return results
+        deadline = None if timeout is None else time.monotonic() + timeout
+        results: dict[int, list[RolloutResult]] = {}
+        pending = list(range(len(chunks)))
+        for _ in range(MAX_RESUBMITS + 1):
+            pool = self._executor()
+            futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in pending}
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = cf.wait(futures.values(), timeout=left)
+            lost, restart = [], False
+            for i, future in futures.items():
+                if future not in done:
+                    results[i] = failed_chunk(
+                        chunks[i], f"timeout: not finished within {timeout} s"
+                    )
+                    restart = True
+                    continue
+                try:
+                    results[i] = future.result()
+                except BrokenProcessPool:  # a worker died: every unfinished chunk is lost
+                    lost.append(i)
+                    restart = True
+                except Exception as exc:  # e.g. a request that could not be unpickled
+                    results[i] = failed_chunk(
+                        chunks[i], f"worker failed: {type(exc).__name__}: {exc}"
+                    )
+                    restart = True
+            if restart:
+                self._kill()
+            pending = lost
+            if not pending:
+                break
+        for i in pending:
+            results[i] = failed_chunk(
+                chunks[i], f"worker died {MAX_RESUBMITS + 1} times running this chunk"
+            )
+        return [r for i in range(len(chunks)) for r in results[i]]
 
     def _kill(self) -> None:
         """Stop the pool now, stragglers included (ProcessPoolExecutor cannot cancel them)."""
