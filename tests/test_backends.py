@@ -205,3 +205,31 @@ def test_a_killed_pool_worker_changes_nothing(registries: Registries) -> None:
     assert [r["retries"] for r in trainer.history] == [0, 0, 0, 0]
     assert without_time(trainer.history) == without_time(serial.history)
     np.testing.assert_array_equal(trainer.theta, serial.theta)
+
+
+def test_losing_the_only_dask_worker_changes_nothing(registries: Registries) -> None:
+    """SIGKILL the LocalCluster's only worker mid-iteration: its nanny restarts it, the lost
+    chunks run again with the same requests, and the run equals the unfaulted one bitwise."""
+    sections = {
+        "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.5},
+        "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
+    }
+    data = small_config(iterations=3, backend={"name": "dask", "workers": 1}, **sections)
+    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    killed = []
+
+    def kill_soon(row: dict) -> None:
+        if row["iteration"] == 1:
+            pids = list(trainer.exp.backend.client.run(os.getpid).values())
+
+            def kill() -> None:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+            threading.Timer(0.3, kill).start()
+
+    trainer.train(kill_soon)
+    serial = run(registries, BACKENDS["serial"], iterations=3, **sections)
+    assert killed
+    assert [r["retries"] for r in trainer.history] == [0, 0, 0]
+    assert without_time(trainer.history) == without_time(serial.history)

@@ -9,8 +9,11 @@
 Per evaluation θ travels once per worker (``scatter(broadcast=True)``); requests travel as seeds +
 genomes in chunks; workers keep environments and the search space cached between tasks. At the
 deadline unfinished chunks are cancelled and come back failed. A worker that dies has its tasks
-re-run elsewhere by dask (tasks are seeded, so re-runs give identical numbers); a task that kills
-workers repeatedly fails with ``KilledWorker`` and its requests come back failed.
+re-run elsewhere by dask (tasks are seeded, so re-runs give identical numbers); a task lost with
+its worker's scattered data (cancelled) is submitted again by this backend with the same
+requests; a task that kills workers repeatedly fails with ``KilledWorker`` and its requests come
+back failed. With no worker connected, evaluation waits ``connect_timeout`` s for one, then stops
+the run (``RunError``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import attrs
 from esenas_plugins.backends._single_thread import THREAD_VARS
 
-from esenas_core import Backend, ConfigError, hookimpl
+from esenas_core import Backend, ConfigError, RunError, hookimpl
 from esenas_core.rollouts import (
     Job,
     RolloutRequest,
@@ -49,6 +52,7 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.work-stealing": False,
 }
 WORKER_COUNT_TTL = 5.0  # seconds
+MAX_RESUBMITS = 3  # a chunk lost with its worker runs again, at most this many times
 
 
 @attrs.frozen
@@ -161,33 +165,99 @@ class DaskBackend(Backend):
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
     ) -> list[RolloutResult]:
+        """Chunks run as tasks; chunks whose task was lost with its worker (cancelled, or its
+        scattered job gone) are run again with the same requests, up to ``MAX_RESUBMITS`` times,
+        so a lost worker does not change the run's numbers."""
+        chunks = split_chunks(requests, self._worker_count() * self.options.chunks_per_worker)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        results: dict[int, list[RolloutResult]] = {}
+        pending = list(range(len(chunks)))
+        for _ in range(MAX_RESUBMITS + 1):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            lost = self._run_chunks(job, chunks, pending, left, timeout, results)
+            pending = lost
+            if not pending:
+                break
+        for i in pending:
+            results[i] = failed_chunk(chunks[i], f"worker lost {MAX_RESUBMITS + 1} times")
+        return [r for i in range(len(chunks)) for r in results[i]]
+
+    def _run_chunks(
+        self,
+        job: Job,
+        chunks: list[list[RolloutRequest]],
+        which: list[int],
+        left: float | None,
+        timeout: float | None,
+        results: dict[int, list[RolloutResult]],
+    ) -> list[int]:
+        """Run ``chunks[i]`` for i in ``which``; fill ``results``; return the lost ones."""
         from distributed import wait
 
         client = self._connect()
-        chunks = split_chunks(requests, self._worker_count() * self.options.chunks_per_worker)
+        self._await_workers()
         shared = client.scatter(job, broadcast=True, hash=False)
-        futures = [client.submit(evaluate_requests, shared, chunk, pure=False) for chunk in chunks]
-        try:
-            wait(futures, timeout=timeout)
-        except TimeoutError:
-            pass
-        values = self._gather([i for i, f in enumerate(futures) if f.status == "finished"], futures)
-        results: list[RolloutResult] = []
-        for i, (future, chunk) in enumerate(zip(futures, chunks, strict=True)):
-            if i in values:
-                results += values[i]
-            elif future.status == "finished":  # its data was lost after it finished
-                results += failed_chunk(chunk, "worker failed: result lost")
+        futures = {
+            i: client.submit(evaluate_requests, shared, chunks[i], pure=False) for i in which
+        }
+        end = None if left is None else time.monotonic() + left
+        while waiting := [f for f in futures.values() if f.status == "pending"]:
+            remaining = None if end is None else end - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            try:
+                wait(waiting, timeout=remaining)
+            except TimeoutError:
+                break
+            except Exception:  # some were cancelled (their worker and its data lost): go on
+                time.sleep(0.05)  # waiting for the others
+        order = list(futures)
+        values = self._gather(
+            [k for k, i in enumerate(order) if futures[i].status == "finished"],
+            [futures[i] for i in order],
+        )
+        lost = []
+        for k, i in enumerate(order):
+            future = futures[i]
+            if k in values:
+                results[i] = values[k]
+            elif future.status in ("cancelled", "lost") or (
+                future.status == "finished"  # its data was lost after it finished
+            ):
+                lost.append(i)
             elif future.status == "error":
                 exc = future.exception()
-                results += failed_chunk(chunk, f"worker failed: {type(exc).__name__}: {exc}")
+                if type(exc).__name__ in ("KilledWorker", "FuturesCancelledError"):
+                    results[i] = failed_chunk(chunks[i], f"worker failed: {type(exc).__name__}")
+                else:
+                    results[i] = failed_chunk(
+                        chunks[i], f"worker failed: {type(exc).__name__}: {exc}"
+                    )
             else:
-                results += failed_chunk(chunk, f"timeout: not finished within {timeout} s")
-        stragglers = [f for f in futures if f.status not in ("finished", "error")]
+                results[i] = failed_chunk(chunks[i], f"timeout: not finished within {timeout} s")
+        stragglers = [
+            f for f in futures.values() if f.status not in ("finished", "error", "cancelled")
+        ]
         if stragglers:
             self._stop(stragglers)
-        shared.release()  # no round trip (``cancel`` waits for the scheduler)
-        return results
+        with contextlib.suppress(Exception):
+            shared.release()  # no round trip (``cancel`` waits for the scheduler)
+        return lost
+
+    def _await_workers(self) -> None:
+        """With no worker connected (all lost), wait up to ``connect_timeout`` s for one, then
+        stop the run with one line (the last checkpoint is intact)."""
+        if self.client.scheduler_info().get("workers"):
+            return
+        try:
+            self.client.wait_for_workers(1, timeout=self.options.connect_timeout)
+        except (TimeoutError, OSError) as exc:
+            raise RunError(
+                f"[backend] dask: no worker connected for {self.options.connect_timeout:g} s"
+                f" ({type(exc).__name__}); resume with `esenas run --resume RUN_DIR` once"
+                " workers are back"
+            ) from None
+        self._count = None
 
     def _gather(self, done: list[int], futures: list[Any]) -> dict[int, Any]:
         """Results of the finished ``futures[i]``, i in ``done``: one round trip for all."""
