@@ -61,6 +61,11 @@ class RunDirectory:
         target = self.path / "metrics.csv"
         if not target.exists():
             return
+        text = target.read_text(encoding="utf-8", errors="replace")
+        if "\n" not in text:  # cut inside its header: no row survived, start the file afresh
+            target.unlink()
+            self._columns = None
+            return
         with open(target, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
         if not rows:
@@ -88,6 +93,9 @@ class RunDirectory:
         """Keep evaluations.csv's rows of the first ``iterations`` iterations (resume)."""
         target = self.path / "evaluations.csv"
         if not target.exists():
+            return
+        if "\n" not in target.read_text(encoding="utf-8", errors="replace"):
+            target.unlink()  # cut inside its header: no row survived
             return
         with open(target, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))

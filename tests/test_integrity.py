@@ -192,3 +192,24 @@ def test_a_wrong_but_valid_state_json_is_a_corrupt_checkpoint(
     res = esenas("run", "--resume", str(copy), "--set", "iterations=4", "--quiet")
     line = one_line_exit_2(res)
     assert "checkpoint" in line and ("corrupt" in line or "not an esenas checkpoint" in line)
+
+
+@pytest.mark.parametrize("cut", [40, 0])
+def test_resume_after_metrics_csv_was_cut_inside_its_header(
+    finished_run: Path, tmp_path: Path, cut: int
+) -> None:
+    import csv
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    for name in ("metrics.csv", "evaluations.csv"):
+        (copy / name).write_bytes((copy / name).read_bytes()[:cut])
+    for target in ("4", "5"):  # and a later resume works too
+        res = esenas("run", "--resume", str(copy), "--set", f"iterations={target}", "--quiet")
+        assert res.returncode == 0, res.stderr
+    with open(copy / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["iteration"]) for r in rows] == [3, 4, 5]  # the rows before the cut are gone
+    with open(copy / "evaluations.csv", newline="") as fh:
+        assert {int(r["iteration"]) for r in csv.DictReader(fh)} == {3, 4, 5}
