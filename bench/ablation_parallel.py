@@ -7,7 +7,7 @@ A study of 6 short MuJoCo runs (a dense linear policy and 90 %-pruned [32, 32] e
 each; 8 antithetic pairs + 2 exact evaluations per iteration; every run on the ``serial``
 backend) runs as real ``esenas ablate`` commands, sequentially and with ``--workers 2``, in
 alternating order (``seq, par, par, seq, …``), each into a fresh folder; wall time is the whole
-command. Both must compute the same numbers (checked). In the same run, ``bare_scaling.Pair``
+command. Both must compute the same numbers (checked). In the same run, ``bare_scaling.measure``
 measures how much two bare environment processes gain on this machine, no esenas code involved.
 Target: ≥ 1.8×, or ≥ 95 % of the bare gain where that is below 1.8×.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 from _results import write_result
-from bare_scaling import Pair
+from bare_scaling import measure
 from bare_scaling import summary as bare_summary
 
 TIMING = {"wall_time", "evaluate_time", "iteration_time"}
@@ -98,19 +98,7 @@ def main() -> None:
                 assert reference is None or got == reference, "parallel and sequential differ"
                 reference = got
                 print(f"{kind} repeat {r}: {seconds:.1f} s", flush=True)
-    pair = Pair(args.env)
-    alone, both, imbalance = [], [], []
-    try:
-        for trial in range(args.bare_trials):
-            for kind in ("alone", "pair") if trial % 2 == 0 else ("pair", "alone"):
-                if kind == "alone":
-                    alone.append(pair.alone(2 * args.bare_steps))
-                else:
-                    wall, ratio = pair.pair(args.bare_steps)
-                    both.append(wall)
-                    imbalance.append(ratio)
-    finally:
-        pair.close()
+    alone, both, imbalance = measure(args.env, args.bare_trials, args.bare_steps)
     speedup = float(np.sum(sequential) / np.sum(parallel))
     bare = bare_summary(alone, both, imbalance)
     write_result(

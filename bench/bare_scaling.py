@@ -78,6 +78,24 @@ class Pair:
             proc.join()
 
 
+def measure(env_id: str, trials: int, steps: int) -> tuple[list, list, list]:
+    """``trials`` alternating alone/pair timings: (alone seconds, pair seconds, imbalances)."""
+    pair_of = Pair(env_id)
+    alone, pair, imbalance = [], [], []
+    try:
+        for trial in range(trials):
+            for kind in ("alone", "pair") if trial % 2 == 0 else ("pair", "alone"):
+                if kind == "alone":
+                    alone.append(pair_of.alone(2 * steps))
+                else:
+                    wall, ratio = pair_of.pair(steps)
+                    pair.append(wall)
+                    imbalance.append(ratio)
+    finally:
+        pair_of.close()
+    return alone, pair, imbalance
+
+
 def summary(alone: list[float], pair: list[float], imbalance: list[float]) -> dict:
     per_trial = [a / p for a, p in zip(alone, pair, strict=True)]
     return {
@@ -99,19 +117,7 @@ def main() -> None:
     parser.add_argument("--env", default="HalfCheetah-v5")
     parser.add_argument("--out", default="bench/results/bare_scaling.json")
     args = parser.parse_args()
-    pair_of = Pair(args.env)
-    alone, pair, imbalance = [], [], []
-    try:
-        for trial in range(args.trials):
-            for kind in ("alone", "pair") if trial % 2 == 0 else ("pair", "alone"):
-                if kind == "alone":
-                    alone.append(pair_of.alone(2 * args.steps))
-                else:
-                    wall, ratio = pair_of.pair(args.steps)
-                    pair.append(wall)
-                    imbalance.append(ratio)
-    finally:
-        pair_of.close()
+    alone, pair, imbalance = measure(args.env, args.trials, args.steps)
     write_result(
         {
             "env": args.env,

@@ -101,6 +101,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def checkpoint_iteration(run_dir: Path) -> int | None:
+    """The iteration of the run's last checkpoint, or None (no readable checkpoint)."""
+    for name in ("checkpoint", "checkpoint.old"):  # the old one: killed between the renames
+        try:
+            state = json.loads((run_dir / name / "state.json").read_text(encoding="utf-8"))
+            return int(state["iteration"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
 def load(trainer: Any, run_dir: Path) -> float:
     """Restore the trainer from ``run_dir/checkpoint``; returns the wall time already spent."""
     folder = run_dir / "checkpoint"

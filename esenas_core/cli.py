@@ -80,11 +80,11 @@ def run(
     quiet: bool,
 ) -> None:
     """Train with the config file CONFIG (or resume a run with --resume RUN_DIR)."""
+    from esenas_core.checkpoint import checkpoint_iteration
     from esenas_core.config import config_differences, load_config
     from esenas_core.experiment import Experiment
     from esenas_core.plugins import get_registries
     from esenas_core.rundir import RunDirectory, default_run_path
-    from esenas_core.study_state import checkpoint_iteration
     from esenas_core.trainer import Trainer
 
     registries = get_registries()

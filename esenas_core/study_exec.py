@@ -9,6 +9,7 @@ is printed per finished run.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,6 +54,7 @@ class _Progress:
         )
         self.count = len(states)
         self.printed = 0
+        self.read: dict[Path, tuple[int, int]] = {}  # metrics.csv → (bytes read, newlines)
 
     def line(self, state: RunState, text: str, counts: bool = True) -> None:
         self.printed += counts
@@ -72,18 +74,26 @@ class _Progress:
 
     def poll(self, states: Sequence[RunState]) -> None:
         for s in states:
-            self.set(s.item.run_dir, min(_rows(s.item.run_dir), s.item.config.iterations))
+            rows = self._rows(s.item.run_dir / "metrics.csv")
+            self.set(s.item.run_dir, min(rows, s.item.config.iterations))
+
+    def _rows(self, path: Path) -> int:
+        """Rows of a growing metrics.csv, reading only what was appended since the last poll
+        (from the start again if the file shrank: a resume truncates it)."""
+        offset, lines = self.read.get(path, (0, 0))
+        try:
+            with open(path, "rb") as fh:
+                if fh.seek(0, os.SEEK_END) < offset:
+                    offset, lines = 0, 0
+                fh.seek(offset)
+                chunk = fh.read()
+        except OSError:
+            return 0
+        self.read[path] = (offset + len(chunk), lines + chunk.count(b"\n"))
+        return max(0, self.read[path][1] - 1)
 
     def close(self) -> None:
         self.bar.close()
-
-
-def _rows(run_dir: Path) -> int:
-    try:
-        with open(run_dir / "metrics.csv", "rb") as fh:
-            return max(0, fh.read().count(b"\n") - 1)
-    except OSError:
-        return 0
 
 
 def _finished_text(state: RunState, summary: dict[str, Any]) -> str:
@@ -175,7 +185,7 @@ def _sequentially(
 
 def _resubmitted(s: RunState) -> RunState:
     """After a crash the run continues from whatever checkpoint it reached (read again)."""
-    from esenas_core.study_state import checkpoint_iteration
+    from esenas_core.checkpoint import checkpoint_iteration
 
     done = checkpoint_iteration(s.item.run_dir)
     state = "restart" if done is None else ("extend" if s.state == "extend" else "resume")

@@ -31,6 +31,7 @@ import attrs
 import tomli_w
 
 from esenas_core.ablation import Planned, Study
+from esenas_core.checkpoint import checkpoint_iteration
 
 EXECUTION_KEYS = ("backend", "loggers")  # how a run executes, not what it computes
 
@@ -83,17 +84,6 @@ def _resolved(config: Mapping[str, Any]) -> Mapping[str, Any]:
         return build_config(config, get_registries(), "config.toml").to_dict()
     except (EsenasError, TypeError, ValueError):
         return config
-
-
-def checkpoint_iteration(run_dir: Path) -> int | None:
-    """The iteration of the run's last checkpoint, or None (no readable checkpoint)."""
-    for name in ("checkpoint", "checkpoint.old"):
-        try:
-            state = json.loads((run_dir / name / "state.json").read_text(encoding="utf-8"))
-            return int(state["iteration"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return None
 
 
 @attrs.frozen

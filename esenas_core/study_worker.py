@@ -55,11 +55,11 @@ def run_one(
 
     Returns ``{"final_score", "best_score", "wall_time", "iterations", "resumed_at"}``.
     """
+    from esenas_core.checkpoint import checkpoint_iteration
     from esenas_core.config import build_config
     from esenas_core.experiment import Experiment
     from esenas_core.plugins import get_registries
     from esenas_core.rundir import RunDirectory
-    from esenas_core.study_state import checkpoint_iteration
     from esenas_core.trainer import Trainer
 
     path = Path(run_dir)
@@ -101,23 +101,9 @@ def finished_summary(run_dir: Path, resumed_at: int | None = None) -> dict[str, 
 
 
 def run_task(config_toml: str, run_dir: str) -> dict[str, Any]:
-    """The dask task of ``--scheduler``: one whole run on a worker, with one BLAS thread."""
-    from esenas_plugins.backends._single_thread import limit_threads
-
-    limit_threads()
+    """The dask task of ``--scheduler``: one whole run on a worker (start workers with one BLAS
+    thread, ``OMP_NUM_THREADS=1`` etc., as docs/distributed.md shows)."""
     return run_one(config_toml, run_dir)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: SIGTERM this process when its parent dies (the study driver was killed)."""
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _warm_up() -> None:
@@ -134,10 +120,12 @@ def main(parent: int) -> int:
     import json
     import traceback
 
+    from esenas_plugins.backends._single_thread import die_with_parent
+
     from esenas_core import interrupts
     from esenas_core.errors import EsenasError
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")  # a private pipe for the answers
     os.dup2(2, 1)  # whatever a run prints goes to the worker's log
     sys.stdout = sys.stderr

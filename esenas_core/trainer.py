@@ -148,8 +148,12 @@ class Trainer:
         fed, rewards = controller_feedback(es, genomes, out)
         if len(fed):
             self.exp.controller.feedback(fed, self.exp.space.controller_rewards(fed, rewards))
+        exact_genomes = genomes[len(genomes) - es.exact_evals :]
+        space = self.exp.space
+        sizes = [space.describe(space.decode(g)) for g in exact_genomes]
         self._track_best(
-            genomes[len(genomes) - es.exact_evals :],
+            exact_genomes,
+            sizes,
             out.exact,
             ev.requests[len(ev.requests) - es.exact_evals :],
             theta_before,
@@ -162,8 +166,6 @@ class Trainer:
                 self.episodes += 1
                 self.env_steps += r.episode.steps
         self.iteration += 1
-        space = self.exp.space
-        sizes = [space.describe(space.decode(g)) for g in genomes[len(genomes) - es.exact_evals :]]
         scores, perturbed = out.exact_rewards, out.rewards.ravel()
         return {
             "iteration": self.iteration,
@@ -223,28 +225,28 @@ class Trainer:
             f" last error: {last_error}"
         )
 
-    def _track_best(self, genomes, exact, requests, theta, obs_mean, obs_std) -> None:
+    def _track_best(self, genomes, sizes, exact, requests, theta, obs_mean, obs_std) -> None:
+        """Record the exact evaluations (evaluations.csv) and keep the best by the search
+        space's selection score; ``sizes`` are the genomes' ``describe()`` results."""
         ok = [i for i, r in enumerate(exact) if r.ok]
         if not ok:
             return
         returns = np.array([exact[i].episode.reward for i in ok], dtype=np.float64)
-        chosen = genomes[ok]
-        objectives = self.exp.space.selection_scores(chosen, returns)
-        space = self.exp.space
-        rows = []
-        for j in range(len(ok)):
-            size = space.describe(space.decode(chosen[j]))
-            rows.append(
-                {
-                    "iteration": self.iteration + 1,
-                    "return": float(returns[j]),
-                    "objective": float(objectives[j]),
-                    "edges": size["edges"],
-                    "multiplications": size["multiplications"],
-                }
-            )
+        objectives = self.exp.space.selection_scores(genomes[ok], returns)
         if self.run_dir:
-            self.run_dir.append_evaluations(rows)
+            self.run_dir.append_evaluations(
+                [
+                    {
+                        "iteration": self.iteration + 1,
+                        "return": float(returns[j]),
+                        "objective": float(objectives[j]),
+                        "edges": sizes[i]["edges"],
+                        "multiplications": sizes[i]["multiplications"],
+                    }
+                    for j, i in enumerate(ok)
+                ]
+            )
+        improved = False
         for j, i in enumerate(ok):
             genome, result, request = genomes[i], exact[i], requests[i]
             if objectives[j] > self.best.objective:
@@ -258,8 +260,9 @@ class Trainer:
                     obs_std=obs_std.copy(),
                     env_seed=int(request.env_seed),
                 )
-                if self.run_dir:
-                    self.save_best()
+                improved = True
+        if improved and self.run_dir:
+            self.save_best()  # once per iteration, whichever evaluation won
 
     def save_best(self) -> None:
         """best/architecture.json + best/weights.npz: enough to replay the best policy."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,81 @@ def esenas(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
         timeout=timeout,
     )
+
+
+def spawn_esenas(*args: str, capture: bool = False) -> subprocess.Popen:
+    """Start the real `esenas` CLI in the background (test plugins loadable); with ``capture``
+    its stdout and stderr are text pipes (``communicate()``), otherwise discarded."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [*ESENAS, *args],
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
+        stdout=out,
+        stderr=out,
+        text=True,
+    )
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """`dask scheduler` + two `dask worker` processes (no nanny) on 127.0.0.1."""
+    bin_dir = Path(sys.executable).parent
+    env = cli_env(
+        ESENAS_PLUGINS="esenas_test_plugins",
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a killed worker's task fails at once
+    )
+    sched_file = tmp_path / "scheduler.json"
+    procs = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=TESTS_DIR,
+        )
+    ]
+    deadline = time.monotonic() + 60
+    while not sched_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    address = json.loads(sched_file.read_text())["address"]
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=TESTS_DIR,
+            )
+        )
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
+    try:
+        yield address, procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

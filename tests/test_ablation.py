@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, esenas, small_config
+from conftest import REPO, esenas, small_config, spawn_esenas
 
 from esenas_core.ablation import load_study, plan
 from esenas_core.plugins import get_registries
@@ -68,13 +67,7 @@ def test_ablate_runs_every_variant_and_seed(tmp_path: Path) -> None:
 def test_interrupted_study_skips_finished_runs(tmp_path: Path) -> None:
     study = write_study(tmp_path, sleep_s=0.3)
     folder = tmp_path / "s"
-    proc = subprocess.Popen(
-        [*ESENAS, "ablate", str(study), "--out", str(folder)],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_esenas("ablate", str(study), "--out", str(folder))
     first = folder / "runs" / "rand-sigma=0.05-seed0" / "final"
     deadline = time.monotonic() + 120
     while not first.exists() and time.monotonic() < deadline:

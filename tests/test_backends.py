@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TESTS_DIR, cli_env, small_config
+from conftest import small_config
 
 from esenas_core.config import build_config
 from esenas_core.experiment import Experiment
@@ -75,70 +71,6 @@ def test_hanging_rollout_is_dropped_at_the_deadline(registries: Registries) -> N
 # -- an external scheduler and workers, started like on a real cluster ---------------------------
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path):
-    """`dask scheduler` + two `dask worker` processes (no nanny) on 127.0.0.1."""
-    bin_dir = Path(sys.executable).parent
-    env = cli_env(
-        ESENAS_PLUGINS="esenas_test_plugins",
-        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a killed worker's task fails at once
-    )
-    sched_file = tmp_path / "scheduler.json"
-    procs = [
-        subprocess.Popen(
-            [
-                str(bin_dir / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(sched_file),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=TESTS_DIR,
-        )
-    ]
-    deadline = time.monotonic() + 60
-    while not sched_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    address = json.loads(sched_file.read_text())["address"]
-    for _ in range(2):
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "dask"),
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=TESTS_DIR,
-            )
-        )
-    from distributed import Client
-
-    with Client(address, timeout=60) as client:
-        client.wait_for_workers(2, timeout=60)
-    try:
-        yield address, procs
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-
-
 def test_external_scheduler_by_address(registries: Registries, dask_cluster) -> None:
     address, _ = dask_cluster
     trainer = run(registries, {"name": "dask", "address": address})
@@ -170,66 +102,61 @@ def test_sigkill_a_worker_mid_run(registries: Registries, dask_cluster) -> None:
     assert all(np.isfinite(r["score_mean"]) or r["failures"] > 0 for r in trainer.history)
 
 
-def test_a_killed_pool_worker_changes_nothing(registries: Registries) -> None:
-    """SIGKILL one `processes` worker mid-iteration: its lost chunks run again with the same
-    requests, and the run equals the unfaulted one bitwise (no retry with fresh seeds)."""
-    import psutil
-
+def assert_a_killed_worker_changes_nothing(
+    registries: Registries, backend: dict, iterations: int, sleep_s: float, victims
+) -> None:
+    """Run with ``backend``; after iteration 1, SIGKILL the first pid ``victims(trainer)`` names
+    (mid-iteration 2). The run must equal the unfaulted serial run bitwise, with no retry."""
     sections = {
-        "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.4},
+        "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": sleep_s},
         "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
     }
-    data = small_config(iterations=4, backend={"name": "processes", "workers": 2}, **sections)
+    data = small_config(iterations=iterations, backend=backend, **sections)
     trainer = Trainer(Experiment.build(build_config(data, registries), registries))
     killed = []
 
     def kill_soon(row: dict) -> None:
         if row["iteration"] == 1:
+            pids = victims(trainer)
 
             def kill() -> None:
-                workers = [
-                    c
-                    for c in psutil.Process().children()
-                    if "multiprocessing" in " ".join(c.cmdline())
-                    and "resource_tracker" not in " ".join(c.cmdline())
-                ]
-                if workers:
-                    workers[0].kill()
-                    killed.append(workers[0].pid)
+                if pids:
+                    os.kill(pids[0], signal.SIGKILL)
+                    killed.append(pids[0])
 
             threading.Timer(0.2, kill).start()
 
     trainer.train(kill_soon)
-    serial = run(registries, BACKENDS["serial"], iterations=4, **sections)
-    assert killed, "no pool worker was killed"
-    assert [r["retries"] for r in trainer.history] == [0, 0, 0, 0]
+    serial = run(registries, BACKENDS["serial"], iterations=iterations, **sections)
+    assert killed, "no worker was killed"
+    assert [r["retries"] for r in trainer.history] == [0] * iterations
     assert without_time(trainer.history) == without_time(serial.history)
     np.testing.assert_array_equal(trainer.theta, serial.theta)
 
 
+def test_a_killed_pool_worker_changes_nothing(registries: Registries) -> None:
+    """SIGKILL one `processes` worker mid-iteration: its lost chunks run again with the same
+    requests (no retry with fresh seeds)."""
+    import psutil
+
+    def pool_workers(_trainer: Trainer) -> list[int]:
+        return [
+            c.pid
+            for c in psutil.Process().children()
+            if "multiprocessing" in " ".join(c.cmdline())
+            and "resource_tracker" not in " ".join(c.cmdline())
+        ]
+
+    backend = {"name": "processes", "workers": 2}
+    assert_a_killed_worker_changes_nothing(registries, backend, 4, 0.4, pool_workers)
+
+
 def test_losing_the_only_dask_worker_changes_nothing(registries: Registries) -> None:
-    """SIGKILL the LocalCluster's only worker mid-iteration: its nanny restarts it, the lost
-    chunks run again with the same requests, and the run equals the unfaulted one bitwise."""
-    sections = {
-        "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.5},
-        "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
-    }
-    data = small_config(iterations=3, backend={"name": "dask", "workers": 1}, **sections)
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
-    killed = []
+    """SIGKILL the LocalCluster's only worker mid-iteration: its nanny restarts it and the lost
+    chunks run again with the same requests."""
 
-    def kill_soon(row: dict) -> None:
-        if row["iteration"] == 1:
-            pids = list(trainer.exp.backend.client.run(os.getpid).values())
+    def dask_worker(trainer: Trainer) -> list[int]:
+        return list(trainer.exp.backend.client.run(os.getpid).values())
 
-            def kill() -> None:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
-
-            threading.Timer(0.3, kill).start()
-
-    trainer.train(kill_soon)
-    serial = run(registries, BACKENDS["serial"], iterations=3, **sections)
-    assert killed
-    assert [r["retries"] for r in trainer.history] == [0, 0, 0]
-    assert without_time(trainer.history) == without_time(serial.history)
+    backend = {"name": "dask", "workers": 1}
+    assert_a_killed_worker_changes_nothing(registries, backend, 3, 0.5, dask_worker)

@@ -12,7 +12,7 @@ import numpy as np
 import psutil
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, esenas, small_config
+from conftest import REPO, esenas, small_config, spawn_esenas
 
 from esenas_core.es import SHAPINGS, antithetic_weights, centered_rank, forward_fd_weights
 
@@ -32,12 +32,8 @@ def test_pool_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
         task={"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.2},
     )
     (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
-    proc = subprocess.Popen(
-        [*ESENAS, "run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"), "--quiet"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = spawn_esenas(
+        "run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"), "--quiet"
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

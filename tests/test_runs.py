@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, esenas, small_config
+from conftest import esenas, small_config, spawn_esenas
 
 from esenas_core.evaluate import evaluate_best
 from esenas_core.plugins import Registries
@@ -63,13 +62,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert esenas("run", str(config), "--run-dir", str(whole), "--quiet").returncode == 0
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [*ESENAS, "run", str(config), "--run-dir", str(killed), "--quiet"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_esenas("run", str(config), "--run-dir", str(killed), "--quiet")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until iteration 3 is written (checkpoint at 2)
         if (killed / "metrics.csv").exists() and len(rows(killed)) >= 3:
@@ -171,13 +164,8 @@ def test_evaluate_video(tmp_path: Path) -> None:
 
 def test_ctrl_c_is_a_short_message_and_resumable(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen(
-        [*ESENAS, "run", str(slow_config(tmp_path)), "--run-dir", str(run_dir), "--quiet"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = spawn_esenas(
+        "run", str(slow_config(tmp_path)), "--run-dir", str(run_dir), "--quiet", capture=True
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run_dir / "checkpoint").exists():

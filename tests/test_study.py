@@ -10,8 +10,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, TESTS_DIR, cli_env, esenas, small_config
+from conftest import esenas, small_config, spawn_esenas
 
 TIMING = {"wall_time", "evaluate_time", "iteration_time"}
 
@@ -152,13 +150,8 @@ def test_parallel_study_equals_sequential_and_survives_a_killed_run_process(
     study = write_study(tmp_path, iterations=4, sleep_s=0.15)
     seq, par = tmp_path / "seq", tmp_path / "par"
     assert esenas("ablate", str(study), "--out", str(seq), "--quiet").returncode == 0
-    proc = subprocess.Popen(
-        [*ESENAS, "ablate", str(study), "--out", str(par), "--workers", "2", "--quiet"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = spawn_esenas(
+        "ablate", str(study), "--out", str(par), "--workers", "2", "--quiet", capture=True
     )
     for victim in _wait_for_child_mid_run(proc.pid, par):
         victim.send_signal(signal.SIGKILL)
@@ -194,13 +187,7 @@ def _wait_for_child_mid_run(pid: int, folder: Path) -> list[psutil.Process]:
 
 def test_killing_the_study_driver_leaves_no_run_processes(tmp_path: Path) -> None:
     study = write_study(tmp_path, iterations=50, sleep_s=0.3)
-    proc = subprocess.Popen(
-        [*ESENAS, "ablate", str(study), "--out", str(tmp_path / "s"), "--workers", "2"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_esenas("ablate", str(study), "--out", str(tmp_path / "s"), "--workers", "2")
     workers = _wait_for_child_mid_run(proc.pid, tmp_path / "s")
     children = psutil.Process(proc.pid).children(recursive=True)
     assert set(workers) <= set(children) and len(workers) == 2
@@ -210,71 +197,15 @@ def test_killing_the_study_driver_leaves_no_run_processes(tmp_path: Path) -> Non
     assert not alive, [p.cmdline() for p in alive]
 
 
-@pytest.fixture
-def dask_workers(tmp_path: Path):
-    """`dask scheduler` + two single-threaded `dask worker` processes on 127.0.0.1."""
-    bin_dir = Path(sys.executable).parent
-    env = cli_env(
-        ESENAS_PLUGINS="esenas_test_plugins",
-        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a lost run comes back KilledWorker
-    )
-    sched_file = tmp_path / "scheduler.json"
-    common = ["--no-dashboard"]
-    procs = [
-        subprocess.Popen(
-            [
-                *(str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0"),
-                *(*common, "--scheduler-file", str(sched_file)),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=TESTS_DIR,
-        )
-    ]
-    deadline = time.monotonic() + 60
-    while not sched_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    address = json.loads(sched_file.read_text())["address"]
-    for _ in range(2):
-        procs.append(
-            subprocess.Popen(
-                [
-                    *(str(bin_dir / "dask"), "worker", address, "--nthreads", "1"),
-                    *("--no-nanny", *common, "--host", "127.0.0.1"),
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=TESTS_DIR,
-            )
-        )
-    from distributed import Client
-
-    with Client(address, timeout=60) as client:
-        client.wait_for_workers(2, timeout=60)
-    try:
-        yield address, procs
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-
-
 def test_study_on_an_external_dask_cluster_equals_sequential_with_a_worker_killed(
-    tmp_path: Path, dask_workers
+    tmp_path: Path, dask_cluster
 ) -> None:
-    address, procs = dask_workers
+    address, procs = dask_cluster
     study = write_study(tmp_path, iterations=4, sleep_s=0.15)
     seq, dist = tmp_path / "seq", tmp_path / "dask"
     assert esenas("ablate", str(study), "--out", str(seq), "--quiet").returncode == 0
-    proc = subprocess.Popen(
-        [*ESENAS, "ablate", str(study), "--out", str(dist), "--scheduler", address, "--quiet"],
-        cwd=REPO,
-        env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = spawn_esenas(
+        "ablate", str(study), "--out", str(dist), "--scheduler", address, "--quiet", capture=True
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

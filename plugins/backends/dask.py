@@ -172,8 +172,10 @@ class DaskBackend(Backend):
         deadline = None if timeout is None else time.monotonic() + timeout
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
-        for _ in range(MAX_RESUBMITS + 1):
+        for attempt in range(MAX_RESUBMITS + 1):
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if attempt:  # chunks were lost with their worker: is any worker left?
+                self._await_workers()
             lost = self._run_chunks(job, chunks, pending, left, timeout, results)
             pending = lost
             if not pending:
@@ -195,7 +197,6 @@ class DaskBackend(Backend):
         from distributed import wait
 
         client = self._connect()
-        self._await_workers()
         shared = client.scatter(job, broadcast=True, hash=False)
         futures = {
             i: client.submit(evaluate_requests, shared, chunks[i], pure=False) for i in which
@@ -221,18 +222,11 @@ class DaskBackend(Backend):
             future = futures[i]
             if k in values:
                 results[i] = values[k]
-            elif future.status in ("cancelled", "lost") or (
-                future.status == "finished"  # its data was lost after it finished
-            ):
-                lost.append(i)
+            elif future.status in ("cancelled", "lost", "finished"):  # lost with its worker
+                lost.append(i)  # ("finished": its result was lost after it finished)
             elif future.status == "error":
                 exc = future.exception()
-                if type(exc).__name__ in ("KilledWorker", "FuturesCancelledError"):
-                    results[i] = failed_chunk(chunks[i], f"worker failed: {type(exc).__name__}")
-                else:
-                    results[i] = failed_chunk(
-                        chunks[i], f"worker failed: {type(exc).__name__}: {exc}"
-                    )
+                results[i] = failed_chunk(chunks[i], f"worker failed: {type(exc).__name__}: {exc}")
             else:
                 results[i] = failed_chunk(chunks[i], f"timeout: not finished within {timeout} s")
         stragglers = [

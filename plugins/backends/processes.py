@@ -59,6 +59,7 @@ class ProcessesBackend(Backend):
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=init_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
