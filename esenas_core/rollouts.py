@@ -107,6 +107,17 @@ def _build(spec: WorkerSpec) -> tuple[Any, Any]:
     return _WORKER_CACHE[key]
 
 
+def prepare(spec: WorkerSpec) -> None:
+    """Build and cache ``spec``'s task and search space in this process (imports included), so a
+    backend can start its workers before the first timed evaluation. Never raises: a task that
+    cannot be built fails its rollouts later, with the error."""
+    try:
+        task, _ = _build(spec)
+        task.spec()
+    except Exception:
+        pass
+
+
 def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
     dim = job.theta.shape[0]
     params = np.repeat(job.theta[None, :], len(requests), axis=0)

@@ -1,7 +1,8 @@
 """Test-only plugins, loaded through ESENAS_PLUGINS exactly like a user's unpackaged plugin.
 
 ``flaky``: the real ``gym`` task whose rollouts fail (raise, or return NaN) for a deterministic
-subset of parameter vectors, so each member of an antithetic pair fails independently.
+subset of parameter vectors, so each member of an antithetic pair fails independently; and that
+can be slow to start (``startup_s``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class FlakyOptions(GymOptions):
     fail_mod: int = 4
     failure: Literal["raise", "nan", "hang"] = "raise"
     sleep_s: float = 0.0  # per run_episodes call, to make tasks slow enough to interrupt
+    startup_s: float = 0.0  # once per process, when the task is built (a slow import or setup)
 
 
 def fails(params_row: np.ndarray, fail_mod: int) -> bool:
@@ -33,6 +35,10 @@ class FlakyTask(GymTask):
 
     name = "flaky"
     Options = FlakyOptions
+
+    def __init__(self, options: FlakyOptions) -> None:
+        super().__init__(options)
+        time.sleep(options.startup_s)
 
     def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):
         if self.options.sleep_s:

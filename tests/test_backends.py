@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -66,6 +68,41 @@ def test_hanging_rollout_is_dropped_at_the_deadline(registries: Registries) -> N
     assert len(trainer.history) == 2
     assert sum(r["failures"] for r in trainer.history) > 0
     assert all(r["valid_units"] >= 2 for r in trainer.history)
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_iteration_timeout_does_not_count_worker_start_up(registries: Registries, backend: str):
+    # every worker takes 4 s to build its task; each iteration's rollouts take well under 3 s
+    trainer = run(
+        registries,
+        BACKENDS[backend],
+        iterations=2,
+        task={"name": "flaky", "fail_mod": 10**9, "startup_s": 4.0},
+        es={"num_perturbations": 6, "iteration_timeout": 3.0},
+    )
+    assert [r["failures"] for r in trainer.history] == [0, 0]
+
+
+PROBE = """
+import sys
+from distributed import Client
+client = Client(sys.argv[1], timeout=10)
+print(client.run(lambda: "code ran on a worker"))
+"""
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_only_this_process_can_use_the_local_cluster(registries: Registries, tls: bool) -> None:
+    data = small_config(backend={"name": "dask", "workers": 1, "local_tls": tls})
+    experiment = Experiment.build(build_config(data, registries), registries)
+    with experiment.backend as backend:
+        address = backend.cluster.scheduler_address
+        probe = subprocess.run(
+            [sys.executable, "-c", PROBE, address], capture_output=True, text=True, timeout=120
+        )
+    ran = probe.returncode == 0 and "code ran on a worker" in probe.stdout
+    assert address.startswith("tls://" if tls else "tcp://127.0.0.1")
+    assert ran is not tls, probe.stderr[-500:]
 
 
 # -- an external scheduler and workers, started like on a real cluster ---------------------------

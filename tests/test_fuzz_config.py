@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import small_config
+from fuzzing import BASE, PATHS, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,29 +20,6 @@ from esenas_core.config import build_config
 from esenas_core.errors import EsenasError
 from esenas_core.experiment import Experiment
 from esenas_core.plugins import Registries
-
-BASE = small_config()
-BASE["search_space"] = {"name": "edges", "hidden": [4], "k": 6}
-BASE["task"] = {"name": "hybrid"}
-
-
-def leaves(data: dict, prefix: tuple = ()) -> list[tuple]:
-    out = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out += leaves(value, (*prefix, key))
-        out.append((*prefix, key))
-    return out
-
-
-PATHS = [
-    *leaves(BASE),
-    ("es", "num_perturbations"), ("es", "exact_evals"), ("es", "sigma"), ("es", "learning_rate"),
-    ("es", "optimizer"), ("es", "fitness_shaping"), ("es", "top_k"), ("es", "min_valid_fraction"),
-    ("es", "iteration_timeout"), ("controller", "name"), ("search_space", "mode"),
-    ("search_space", "k_per_layer"), ("backend", "name"), ("backend", "workers"), ("loggers",),
-    ("nosuch",), ("es", "nosuch"), ("task", "objective"), ("search_space", "hidden"),
-]  # fmt: skip
 
 VALUES = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
@@ -55,20 +32,6 @@ VALUES = st.one_of(
     st.lists(st.integers(min_value=-5, max_value=10**9), max_size=4),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
-
-
-def mutate(path: tuple, value: object) -> dict:
-    import copy
-
-    data = copy.deepcopy(BASE)
-    node = data
-    for key in path[:-1]:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = node[key] = {}
-        node = child
-    node[path[-1]] = value
-    return data
 
 
 @settings(

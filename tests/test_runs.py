@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import time
@@ -82,6 +83,14 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path: Path) -> None:
     np.testing.assert_array_equal(theta(killed), theta(whole))
     evaluations = [(d / "evaluations.csv").read_text() for d in (killed, whole)]
     assert evaluations[0] == evaluations[1] and len(evaluations[0].splitlines()) > 6
+    # the whole state survives the kill: optimizer moments, observation statistics, best θ
+    states = [json.loads((d / "checkpoint" / "state.json").read_text()) for d in (killed, whole)]
+    assert states[0] == states[1]
+    assert states[0]["obs_count"] == int(rows(whole)[-1]["env_steps"])  # one per env step
+    arrays = [dict(np.load(d / "checkpoint" / "arrays.npz")) for d in (killed, whole)]
+    assert arrays[0].keys() == arrays[1].keys() >= {"theta", "obs_mean", "obs_m2", "best_theta"}
+    for key, value in arrays[0].items():
+        np.testing.assert_array_equal(value, arrays[1][key], err_msg=key)
 
 
 def test_resume_refuses_a_changed_config(tmp_path: Path) -> None:

@@ -34,7 +34,15 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def init_worker(parent: int) -> None:
-    """Initializer of pool worker processes: one BLAS thread, and die with the driver."""
+# The pool's start-up barrier (a ``multiprocessing.Barrier`` with one party per worker), set by
+# ``init_worker``: warm-up tasks wait on it, so each of them runs in a different worker.
+START_BARRIER = None
+
+
+def init_worker(parent: int, barrier: object = None) -> None:
+    """Initializer of pool worker processes: one BLAS thread, die with the driver, keep the
+    start-up barrier."""
+    global START_BARRIER
     limit_threads()
     die_with_parent(parent)
+    START_BARRIER = barrier

@@ -1,7 +1,10 @@
 """``dask``: a dask.distributed cluster — a LocalCluster by default, or an existing scheduler.
 
 - ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` bound to 127.0.0.1
-  (dashboard on 127.0.0.1 too, on a free port), one BLAS thread per worker.
+  (dashboard on 127.0.0.1 too, on a free port), one BLAS thread per worker. Its scheduler and
+  workers speak TLS with temporary credentials made for this run (``local_tls = true``, the
+  default), so no other process, of this user or another, can connect and run code on them;
+  ``local_tls = false`` turns that off (docs/distributed.md has what TLS costs).
 - ``address = "tcp://host:8786"`` (or ``tls://…`` with the ``tls_*`` files): an existing scheduler
   started with ``dask scheduler``, workers with ``dask worker ADDRESS`` on each machine (esenas
   installed there; see docs/distributed.md).
@@ -33,8 +36,10 @@ from esenas_core.rollouts import (
     Job,
     RolloutRequest,
     RolloutResult,
+    WorkerSpec,
     evaluate_requests,
     failed_chunk,
+    prepare,
     split_chunks,
 )
 
@@ -53,6 +58,7 @@ LOCAL_CLUSTER_CONFIG = {
 }
 WORKER_COUNT_TTL = 5.0  # seconds
 MAX_RESUBMITS = 3  # a chunk lost with its worker runs again, at most this many times
+START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
 
 
 @attrs.frozen
@@ -63,6 +69,7 @@ class DaskOptions:
     workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     connect_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0.0))
+    local_tls: bool = True
     tls_ca_file: str = ""
     tls_client_cert: str = ""
     tls_client_key: str = ""
@@ -100,7 +107,8 @@ class DaskBackend(Backend):
         _check_options(options)  # before any run directory exists
         self.client: Any = None
         self.cluster: Any = None
-        self._count: tuple[int, float] | None = None  # (workers, when counted)
+        self._count: tuple[list[str], float] | None = None  # (worker addresses, when asked)
+        self._warmed: set[tuple[str, str]] = set()  # (worker address, spec key) built there
 
     def __enter__(self) -> DaskBackend:
         self._connect()
@@ -145,6 +153,7 @@ class DaskBackend(Backend):
     def _local_cluster(self, LocalCluster: Any) -> Any:
         return LocalCluster(
             n_workers=self.options.workers or os.cpu_count() or 1,
+            security=self.options.local_tls or None,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -153,14 +162,39 @@ class DaskBackend(Backend):
             env={name: "1" for name in THREAD_VARS},
         )
 
-    def _worker_count(self) -> int:
-        """Workers connected now; asked of the scheduler at most every ``WORKER_COUNT_TTL`` s
-        (a round trip: ≈ 2 ms per iteration on the LocalCluster)."""
+    def _workers(self) -> list[str]:
+        """Addresses of the workers connected now; asked of the scheduler at most every
+        ``WORKER_COUNT_TTL`` s (a round trip: ≈ 2 ms per iteration on the LocalCluster)."""
         now = time.monotonic()
         if self._count is None or now - self._count[1] > WORKER_COUNT_TTL:
-            workers = self.client.scheduler_info().get("workers", {})
-            self._count = (max(1, len(workers)), now)
+            workers = self._connect().scheduler_info().get("workers", {})
+            self._count = (sorted(workers), now)
         return self._count[0]
+
+    def _warm(self, spec: WorkerSpec) -> None:
+        """Build ``spec`` on every worker that has not yet (one task per worker, pinned to it),
+        before an evaluation's deadline starts."""
+        from distributed import wait
+
+        start = time.monotonic()
+        key = spec.key()
+        cold = [w for w in self._workers() if (w, key) not in self._warmed]
+        if cold:
+            pending = {
+                w: self.client.submit(
+                    prepare, spec, workers=[w], allow_other_workers=False, pure=False
+                )
+                for w in cold
+            }
+            end = start + START_TIMEOUT
+            while pending and time.monotonic() < end:  # a failed warm-up shows in evaluation
+                with contextlib.suppress(Exception):
+                    wait(list(pending.values()), timeout=1.0)
+                pending = {w: f for w, f in pending.items() if f.status == "pending"}
+                if pending:  # a task pinned to a worker that is gone would wait forever
+                    alive = self.client.scheduler_info().get("workers", {})
+                    pending = {w: f for w, f in pending.items() if w in alive}
+            self._warmed |= {(w, key) for w in cold}
 
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
@@ -168,14 +202,21 @@ class DaskBackend(Backend):
         """Chunks run as tasks; chunks whose task was lost with its worker (cancelled, or its
         scattered job gone) are run again with the same requests, up to ``MAX_RESUBMITS`` times,
         so a lost worker does not change the run's numbers."""
-        chunks = split_chunks(requests, self._worker_count() * self.options.chunks_per_worker)
+        self._warm(job.spec)  # workers start before the deadline does
+        workers = max(1, len(self._workers()))
+        chunks = split_chunks(requests, workers * self.options.chunks_per_worker)
         deadline = None if timeout is None else time.monotonic() + timeout
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
         for attempt in range(MAX_RESUBMITS + 1):
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if attempt:  # chunks were lost with their worker: is any worker left?
+                waited, self._count = time.monotonic(), None
                 self._await_workers()
+                self._warm(job.spec)
+                if deadline is not None:  # waiting for and warming workers is not rollout time
+                    deadline += time.monotonic() - waited
+                    left = max(0.0, deadline - time.monotonic())
             lost = self._run_chunks(job, chunks, pending, left, timeout, results)
             pending = lost
             if not pending:
@@ -252,6 +293,7 @@ class DaskBackend(Backend):
                 " workers are back"
             ) from None
         self._count = None
+        self._warmed.clear()
 
     def _gather(self, done: list[int], futures: list[Any]) -> dict[int, Any]:
         """Results of the finished ``futures[i]``, i in ``done``: one round trip for all."""
@@ -271,6 +313,7 @@ class DaskBackend(Backend):
         busy = [w for w, running in self.client.processing().items() if keys & set(running)]
         self.client.cancel(stragglers)
         if busy:
+            self._count = None  # restarted workers come back cold, maybe at new addresses
             try:
                 self.client.restart_workers(busy, timeout=self.options.connect_timeout)
             except Exception as exc:  # e.g. workers without a nanny cannot be restarted

@@ -2,7 +2,9 @@
 
 Requests are split into contiguous chunks (``chunks_per_worker`` per worker); each chunk travels
 with the job, so θ is sent once per chunk. Worker processes keep their environments and search
-space cached between iterations. At the deadline, unfinished chunks come back failed and the pool
+space cached between iterations. Workers are started and warmed (imports, task and search space
+built, each in its own worker) before an evaluation's deadline starts, so ``iteration_timeout``
+counts rollouts, not start-up. At the deadline, unfinished chunks come back failed and the pool
 is restarted (a running episode cannot be cancelled otherwise). When a worker dies, every chunk
 not finished is run again with the same requests on a fresh pool (up to ``MAX_RESUBMITS`` times),
 so a run with a killed worker computes the same numbers as one without.
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 
 import attrs
+from esenas_plugins.backends import _single_thread
 from esenas_plugins.backends._single_thread import init_worker
 
 from esenas_core import Backend, hookimpl
@@ -25,8 +28,10 @@ from esenas_core.rollouts import (
     Job,
     RolloutRequest,
     RolloutResult,
+    WorkerSpec,
     evaluate_requests,
     failed_chunk,
+    prepare,
     split_chunks,
 )
 
@@ -40,6 +45,19 @@ class ProcessesOptions:
 
 
 MAX_RESUBMITS = 3  # a chunk that kills its worker every time fails after 4 tries
+START_TIMEOUT = 300.0  # seconds a fresh pool may take to start and warm up
+
+
+def _warm(spec: WorkerSpec) -> None:
+    """Warm-up task: build ``spec`` here, then wait until every worker has (so the pool's
+    warm-up tasks run one per worker)."""
+    prepare(spec)
+    barrier = _single_thread.START_BARRIER
+    if barrier is not None:
+        try:
+            barrier.wait(timeout=START_TIMEOUT)
+        except Exception:
+            pass
 
 
 class ProcessesBackend(Backend):
@@ -52,16 +70,25 @@ class ProcessesBackend(Backend):
         super().__init__(options)
         self.workers = options.workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._warmed: set[str] = set()  # specs the current pool's workers have built
 
-    def _executor(self) -> cf.ProcessPoolExecutor:
+    def _executor(self, spec: WorkerSpec) -> tuple[cf.ProcessPoolExecutor, float]:
+        """The pool, started and warmed for ``spec``; and the seconds that took."""
+        start = time.monotonic()
         if self._pool is None:
+            context = multiprocessing.get_context("spawn")
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=init_worker,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), context.Barrier(self.workers)),
             )
-        return self._pool
+            self._warmed = set()
+        if spec.key() not in self._warmed:
+            warm = [self._pool.submit(_warm, spec) for _ in range(self.workers)]
+            cf.wait(warm, timeout=START_TIMEOUT)
+            self._warmed.add(spec.key())  # a failed warm-up shows again in the evaluation
+        return self._pool, time.monotonic() - start
 
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
@@ -73,8 +100,14 @@ class ProcessesBackend(Backend):
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
         for _ in range(MAX_RESUBMITS + 1):
-            pool = self._executor()
-            futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in pending}
+            pool, starting = self._executor(job.spec)
+            if deadline is not None:
+                deadline += starting  # start-up is not rollout time
+            try:
+                futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in pending}
+            except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
+                self._kill()
+                continue
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             done, _ = cf.wait(futures.values(), timeout=left)
             lost, restart = [], False
