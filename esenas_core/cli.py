@@ -7,6 +7,7 @@ file, bad TOML) prints one line to stderr and exits with status 2, leaving no ru
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,8 @@ def _fail(message: str) -> None:
 
 
 class _Group(click.Group):
-    """Turns every ``EsenasError`` into the one-line message and exit status 2."""
+    """Turns every ``EsenasError`` (and ``OSError``: a full disk, a run directory that cannot be
+    created) into a one-line message and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         interrupts.install()
@@ -32,6 +34,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except EsenasError as exc:
             _fail(str(exc))
+        except BrokenPipeError:  # `esenas plugins | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:  # the file system or network: a full disk, a path that is a file
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             click.echo(
                 "esenas: interrupted; a run continues from its last checkpoint with"

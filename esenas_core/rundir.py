@@ -53,28 +53,17 @@ class RunDirectory:
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ConfigError(f"run directory {path} already exists and is not empty")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create run directory {path}: {exc.strerror}") from None
         return cls(path)
 
     def truncate_metrics(self, iterations: int) -> None:
-        """Keep metrics.csv's header and its first ``iterations`` rows (resume after a kill)."""
-        target = self.path / "metrics.csv"
-        if not target.exists():
-            return
-        text = target.read_text(encoding="utf-8", errors="replace")
-        if "\n" not in text:  # cut inside its header: no row survived, start the file afresh
-            target.unlink()
-            self._columns = None
-            return
-        with open(target, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        if not rows:
-            return
-        self._columns = rows[0]
-        # A row cut short by a kill has fewer fields: never keep it.
-        complete = [r for r in rows[1:] if len(r) == len(rows[0])]
-        keep = [rows[0]] + [r for r in complete if int(r[0]) <= iterations]
-        _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
+        """Keep metrics.csv's header and its rows of the first ``iterations`` iterations (resume
+        after a kill)."""
+        header = _truncate_csv(self.path / "metrics.csv", iterations)
+        self._columns = header
 
     def append_evaluations(self, rows: list[Mapping[str, Any]]) -> None:
         """Append the iteration's exact evaluations to evaluations.csv (the Pareto front's data)."""
@@ -91,22 +80,7 @@ class RunDirectory:
 
     def truncate_evaluations(self, iterations: int) -> None:
         """Keep evaluations.csv's rows of the first ``iterations`` iterations (resume)."""
-        target = self.path / "evaluations.csv"
-        if not target.exists():
-            return
-        if "\n" not in target.read_text(encoding="utf-8", errors="replace"):
-            target.unlink()  # cut inside its header: no row survived
-            return
-        with open(target, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        if not rows:
-            return
-        keep = [rows[0]] + [
-            r
-            for r in rows[1:]
-            if len(r) == len(rows[0]) and r[0].isdigit() and int(r[0]) <= iterations
-        ]
-        _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
+        _truncate_csv(self.path / "evaluations.csv", iterations)
 
     def write_text(self, name: str, text: str) -> None:
         _atomic_write(self.path / name, lambda fh: fh.write(text))
@@ -155,6 +129,36 @@ class RunDirectory:
         target = self.path / folder
         target.mkdir(exist_ok=True)
         _atomic_write(target / name, lambda fh: json.dump(data, fh, indent=2, sort_keys=True))
+
+
+def _truncate_csv(target: Path, iterations: int) -> list[str] | None:
+    """Keep the header of the CSV ``target`` and its complete rows whose first field (the
+    iteration) is ≤ ``iterations``; return the header. Rows cut short by a kill, or damaged
+    (other field counts, bytes that are not UTF-8, no iteration number) are dropped; a file cut
+    inside its header, or whose header is damaged, is removed (it starts afresh; None)."""
+    if not target.exists():
+        return None
+    text = target.read_text(encoding="utf-8", errors="replace").replace("\x00", "")
+    lines = text.splitlines(keepends=True)
+    rows = [_csv_row(line) for line in lines]  # line by line: no damage spreads to the next
+    if not lines or not lines[0].endswith("\n") or rows[0][:1] != ["iteration"]:
+        target.unlink()
+        return None
+    header = rows[0]
+    keep = [header] + [
+        r
+        for r in rows[1:]
+        if len(r) == len(header) and r[0].isascii() and r[0].isdigit() and int(r[0]) <= iterations
+    ]
+    _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
+    return header
+
+
+def _csv_row(line: str) -> list[str]:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
 
 
 def _fmt(value: Any) -> Any:

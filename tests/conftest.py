@@ -65,13 +65,13 @@ def cli_env(**extra: str) -> dict[str, str]:
 ESENAS = [sys.executable, "-m", "esenas_core.cli"]
 
 
-def esenas(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def esenas(*args: str, timeout: float = 600, cwd: Path = REPO) -> subprocess.CompletedProcess:
     """Run the real `esenas` CLI in a subprocess (test plugins loadable via ESENAS_PLUGINS)."""
     return subprocess.run(
         [*ESENAS, *args],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         env=cli_env(ESENAS_PLUGINS="esenas_test_plugins"),
         timeout=timeout,
     )

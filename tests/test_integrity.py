@@ -209,3 +209,102 @@ def test_resume_after_metrics_csv_was_cut_inside_its_header(
     assert [int(r["iteration"]) for r in rows] == [3, 4, 5]  # the rows before the cut are gone
     with open(copy / "evaluations.csv", newline="") as fh:
         assert {int(r["iteration"]) for r in csv.DictReader(fh)} == {3, 4, 5}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage appended", "garbage row inside", "header garbage", "binary file", "nul bytes"],
+)
+def test_resume_after_metrics_csv_was_damaged(
+    finished_run: Path, tmp_path: Path, damage: str
+) -> None:
+    import csv
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    noise = np.random.default_rng(5).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    for name in ("metrics.csv", "evaluations.csv"):
+        data = (copy / name).read_bytes()
+        head, _, rest = data.partition(b"\n")
+        damaged = {
+            "garbage appended": data + noise,
+            "garbage row inside": head + b"\n" + noise + b"\n" + rest,
+            "header garbage": noise[:40] + b"\n" + rest,
+            "binary file": noise,
+            "nul bytes": data.replace(b",", b"\x00,", 3),
+        }[damage]
+        (copy / name).write_bytes(damaged)
+    for target in ("3", "4"):  # and a later resume works too
+        res = esenas("run", "--resume", str(copy), "--set", f"iterations={target}", "--quiet")
+        assert res.returncode == 0, res.stderr
+    with open(copy / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    iterations = [int(r["iteration"]) for r in rows]
+    assert iterations[-2:] == [3, 4] and iterations == sorted(set(iterations))
+    assert set(iterations) <= {1, 2, 3, 4}
+    with open(copy / "evaluations.csv", newline="") as fh:
+        assert {3, 4} <= {int(r["iteration"]) for r in csv.DictReader(fh)} <= {1, 2, 3, 4}
+
+
+@pytest.mark.parametrize("where", ["a_file/sub", "/proc/no/such/dir"])
+def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a_file").write_text("x")
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(small_config(iterations=1)))
+    res = esenas("run", str(config), "--run-dir", where, "--quiet", cwd=tmp_path)
+    assert "cannot create run directory" in one_line_exit_2(res)
+
+
+def test_report_on_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x")
+    res = esenas("report", str(tmp_path / "a_file"))
+    assert "Not a directory" in one_line_exit_2(res)
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_failing_write_stops_with_one_line_and_resume_loses_nothing(tmp_path: Path) -> None:
+    import csv
+
+    from conftest import ESENAS, cli_env
+
+    config = small_config(iterations=60, checkpoint_every=7, task={"name": "hybrid"})
+    config["search_space"] = {"name": "edges", "hidden": [4], "k": 6}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert (
+        esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(whole), "--quiet").returncode == 0
+    )
+    res = subprocess.run(  # metrics.csv outgrows a 6 kB file-size limit part-way
+        [*ESENAS, "run", str(tmp_path / "c.toml"), "--run-dir", str(cut), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        preexec_fn=_file_size_limit(6000),
+        timeout=300,
+    )
+    line = one_line_exit_2(res)
+    assert "File too large" in line and "resume" in line
+    assert not (cut / "final").exists()
+    assert esenas("run", "--resume", str(cut), "--quiet").returncode == 0
+
+    def rows(run: Path) -> list[dict]:
+        with open(run / "metrics.csv", newline="") as fh:
+            return [
+                {k: v for k, v in r.items() if not k.endswith("_time")} for r in csv.DictReader(fh)
+            ]
+
+    assert rows(cut) == rows(whole) and len(rows(whole)) == 60
+    for name in ("final/weights.npz", "best/weights.npz"):
+        a, b = (np.load(run / name) for run in (cut, whole))
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
