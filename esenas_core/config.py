@@ -33,6 +33,7 @@ import attrs
 import tomli_w
 
 from esenas_core.errors import ConfigError, UnknownPluginError
+from esenas_core.noise import NoiseSpec
 from esenas_core.options import did_you_mean, structure, unstructure
 from esenas_core.plugins import KINDS, Registries
 
@@ -73,6 +74,8 @@ class ESConfig:
     min_valid_fraction: float = attrs.field(default=0.6, validator=_unit)
     max_retries: int = attrs.field(default=2, validator=_ge0)
     iteration_timeout: float = attrs.field(default=0.0, validator=_ge0)
+    noise: Literal["seeded", "table"] = "seeded"
+    noise_table_size: int = attrs.field(default=2**25, validator=_ge1)
 
     def __attrs_post_init__(self) -> None:
         if self.top_k and self.estimator != "antithetic":
@@ -86,6 +89,11 @@ class ESConfig:
     def members(self) -> int:
         """Rollouts per perturbation: 2 for antithetic pairs, 1 for forward differences."""
         return 2 if self.estimator == "antithetic" else 1
+
+    @property
+    def noise_spec(self) -> NoiseSpec:
+        """How perturbation directions are made (esenas_core.noise)."""
+        return NoiseSpec(self.noise, self.noise_table_size)
 
     def sigma_at(self, iteration: int) -> float:
         return max(self.sigma_min, self.sigma * self.sigma_decay**iteration)

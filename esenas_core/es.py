@@ -4,7 +4,8 @@ Antithetic (m valid pairs, shaped rewards s):   g = 1/(m σ) Σ_i ½ (s_i⁺ −
 Forward FD (n valid rollouts, f_0 at θ):         g = 1/(n σ) Σ_i (s_i − s_0) ε_i
 (shaping is applied to [f_1..f_n, f_0] together, as in the original's z-score incl. f_0).
 
-Each ε_i is regenerated from its seed: no (m, d) matrix is ever stored.
+Each ε_i is regenerated from its seed, or read from a shared noise table (esenas_core.noise): no
+(m, d) matrix is ever stored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from esenas_core.seeding import perturbation
+from esenas_core.noise import NoiseSpec
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -94,10 +95,9 @@ def forward_fd_weights(
     return (shaped[:n] - shaped[n]) / (n * sigma)
 
 
-def combine(weights: np.ndarray, seeds: Sequence[int], dim: int) -> np.ndarray:
-    """Σ_i w_i ε(seed_i), regenerating each direction from its seed."""
-    grad = np.zeros(dim)
-    for w, seed in zip(weights, seeds, strict=True):
-        if w != 0.0:
-            grad += w * perturbation(seed, dim)
-    return grad
+def combine(
+    weights: np.ndarray, seeds: Sequence[int], dim: int, noise: NoiseSpec | None = None
+) -> np.ndarray:
+    """Σ_i w_i ε(seed_i): each direction regenerated from its seed, or read from the noise table
+    (``noise``, esenas_core.noise; default: seeded)."""
+    return (noise or NoiseSpec()).combine(weights, seeds, dim)

@@ -92,6 +92,13 @@ def _check_memory(exp: Experiment) -> None:
     rollouts = es.num_perturbations * es.members + es.exact_evals
     genome_bytes = 8 * exp.space.decisions.length
     need = 8 * 5 * exp.space.num_params + rollouts * (genome_bytes + 1024)
+    if es.noise == "table":
+        if es.noise_table_size < exp.space.num_params:
+            raise ConfigError(
+                f"[es] noise_table_size = {es.noise_table_size} is shorter than θ"
+                f" ({exp.space.num_params} parameters): a direction is a slice of the table"
+            )
+        need += 4 * es.noise_table_size
     total = _total_memory()
     if total and need > total // 2:
         raise ConfigError(

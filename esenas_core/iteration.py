@@ -92,10 +92,10 @@ def gradient(
         keep = top_k_pairs(out.rewards[:, 0], out.rewards[:, 1], es.top_k)
         f_plus, f_minus = out.rewards[keep, 0], out.rewards[keep, 1]
         weights = antithetic_weights(f_plus, f_minus, sigma, es.fitness_shaping)
-        return combine(weights, [int(s) for s in ok_seeds[keep]], dim), len(keep)
+        return combine(weights, ok_seeds[keep], dim, es.noise_spec), len(keep)
     f0 = float(out.exact_rewards.mean())
     weights = forward_fd_weights(out.rewards[:, 0], f0, sigma, es.fitness_shaping)
-    return combine(weights, [int(s) for s in ok_seeds], dim), len(ok_seeds)
+    return combine(weights, ok_seeds, dim, es.noise_spec), len(ok_seeds)
 
 
 def controller_feedback(

@@ -1,4 +1,5 @@
-"""Compiled (numba) forward pass of ``LayeredNetwork``: one call per environment step.
+"""Compiled (numba) kernels: the forward pass of ``LayeredNetwork`` (one call per environment
+step), and the noise-table gradient sum (``combine_slices``, esenas_core.noise).
 
 Why compiled: a policy step of a small network is a few thousand multiply-adds, so with numpy its
 cost is the per-call overhead of ~10 numpy operations. Those run right after a MuJoCo step has
@@ -168,3 +169,33 @@ def forward_sparse(floats, ints, meta, codes, obs):  # pragma: no cover (compile
         for j in range(out.shape[1]):
             out[b, j] = v[first_out + j]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def combine_slices(weights, starts, noise, out):  # pragma: no cover (compiled)
+    """out += Σ_i weights[i] · noise[starts[i] : starts[i] + len(out)].
+
+    Eight directions per pass over ``out`` (one load and store of ``out`` per eight slices read:
+    the pass is bound by memory traffic), summed in a fixed order: the same on every call."""
+    dim, n = out.shape[0], weights.shape[0]
+    full = n - n % 8
+    for b in range(0, full, 8):
+        w0, w1, w2, w3 = weights[b], weights[b + 1], weights[b + 2], weights[b + 3]
+        w4, w5, w6, w7 = weights[b + 4], weights[b + 5], weights[b + 6], weights[b + 7]
+        t0 = noise[starts[b] : starts[b] + dim]
+        t1 = noise[starts[b + 1] : starts[b + 1] + dim]
+        t2 = noise[starts[b + 2] : starts[b + 2] + dim]
+        t3 = noise[starts[b + 3] : starts[b + 3] + dim]
+        t4 = noise[starts[b + 4] : starts[b + 4] + dim]
+        t5 = noise[starts[b + 5] : starts[b + 5] + dim]
+        t6 = noise[starts[b + 6] : starts[b + 6] + dim]
+        t7 = noise[starts[b + 7] : starts[b + 7] + dim]
+        for j in range(dim):
+            out[j] += ((w0 * t0[j] + w1 * t1[j]) + (w2 * t2[j] + w3 * t3[j])) + (
+                (w4 * t4[j] + w5 * t5[j]) + (w6 * t6[j] + w7 * t7[j])
+            )
+    for i in range(full, n):
+        w = weights[i]
+        t = noise[starts[i] : starts[i] + dim]
+        for j in range(dim):
+            out[j] += w * t[j]

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core.seeding import perturbation
+from esenas_core.noise import NoiseSpec
 
 
 @attrs.frozen
@@ -40,6 +40,7 @@ class Job:
     sigma: float
     obs_mean: np.ndarray
     obs_std: np.ndarray
+    noise: NoiseSpec = attrs.field(factory=NoiseSpec)
 
 
 @attrs.frozen(eq=False)
@@ -123,7 +124,7 @@ def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
     params = np.repeat(job.theta[None, :], len(requests), axis=0)
     for row, req in enumerate(requests):
         if req.sign:
-            params[row] += req.sign * job.sigma * perturbation(req.perturbation_seed, dim)
+            params[row] += req.sign * job.sigma * job.noise.direction(req.perturbation_seed, dim)
     return params
 
 

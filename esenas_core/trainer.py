@@ -14,9 +14,11 @@ One iteration:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -39,6 +41,10 @@ from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
 from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
 from esenas_core.rundir import RunDirectory
+
+# Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
+# failing file system).
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 
 
 @attrs.define
@@ -96,7 +102,7 @@ class Trainer:
         hook.esenas_run_start(config=self.cfg.to_dict(), run_dir=run_dir)
         start = time.perf_counter() - self.wall_time_before
         every = self.cfg.checkpoint_every
-        with self.exp.backend:
+        with self.exp.backend, self._write_errors():
             while self.iteration < self.cfg.iterations:
                 row = self.step()
                 row["wall_time"] = time.perf_counter() - start
@@ -113,6 +119,23 @@ class Trainer:
         hook.esenas_run_end(summary=self.summary(), run_dir=run_dir)
         return self.best
 
+    @contextlib.contextmanager
+    def _write_errors(self) -> Iterator[None]:
+        """A file that cannot be written (a full disk, a file-size limit) stops the run with one
+        line; the last checkpoint is complete (checkpoints are swapped in whole)."""
+        try:
+            yield
+        except OSError as exc:
+            if not self.run_dir or exc.errno not in WRITE_ERRORS:
+                raise
+            path = self.run_dir.path
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise RunError(
+                f"{path}: cannot write after iteration {self.iteration}: {exc.strerror or exc}"
+                f"{where}; the last checkpoint is intact: resume with"
+                f" `esenas run --resume {path}`"
+            ) from None
+
     def resume(self) -> None:
         """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
         self.wall_time_before = checkpoint.load(self, self.run_dir.path)
@@ -126,7 +149,7 @@ class Trainer:
         sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
         genomes = self.exp.controller.propose(genomes_needed(es))
         obs_mean, obs_std = self._normalization()
-        job = Job(self.exp.worker_spec, self.theta.copy(), sigma, obs_mean, obs_std)
+        job = Job(self.exp.worker_spec, self.theta.copy(), sigma, obs_mean, obs_std, es.noise_spec)
         evaluate_start = time.perf_counter()
         ev = self._evaluate(job, genomes)
         evaluate_time = time.perf_counter() - evaluate_start

@@ -36,8 +36,10 @@ def without_time(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in rows]
 
 
-def test_identical_results_on_every_backend(registries: Registries) -> None:
-    runs = {name: run(registries, backend) for name, backend in BACKENDS.items()}
+@pytest.mark.parametrize("noise", ["seeded", "table"])
+def test_identical_results_on_every_backend(registries: Registries, noise: str) -> None:
+    es = {"noise": noise, "noise_table_size": 2**16}
+    runs = {name: run(registries, backend, es=es) for name, backend in BACKENDS.items()}
     reference = runs["serial"]
     for name, trainer in runs.items():
         assert without_time(trainer.history) == without_time(reference.history), name
