@@ -12,13 +12,7 @@ import attrs
 import numpy as np
 
 from esenas_core.config import ESConfig
-from esenas_core.es import (
-    SHAPINGS,
-    antithetic_weights,
-    combine,
-    forward_fd_weights,
-    top_k_pairs,
-)
+from esenas_core.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
 from esenas_core.rollouts import RolloutRequest, RolloutResult
 from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seed
 
@@ -83,19 +77,19 @@ def accepted(es: ESConfig, out: Outcome) -> bool:
     return out.unit_ok.sum() >= quorum and (es.members == 2 or out.exact_rewards.size > 0)
 
 
-def gradient(
-    es: ESConfig, out: Outcome, seeds: list[int], sigma: float, dim: int
-) -> tuple[np.ndarray, int]:
-    """The ES gradient estimate and the number of directions used."""
-    ok_seeds = np.asarray(seeds)[out.unit_ok]
+def gradient_weights(
+    es: ESConfig, out: Outcome, seeds: list[int], sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ES gradient as scalars: weights w_i and perturbation seeds s_i of the directions used,
+    g = Σ_i w_i ε(s_i) (``es.noise_spec.combine``)."""
+    ok_seeds = np.asarray(seeds, dtype=np.int64)[out.unit_ok]
     if es.estimator == "antithetic":
         keep = top_k_pairs(out.rewards[:, 0], out.rewards[:, 1], es.top_k)
         f_plus, f_minus = out.rewards[keep, 0], out.rewards[keep, 1]
-        weights = antithetic_weights(f_plus, f_minus, sigma, es.fitness_shaping)
-        return combine(weights, ok_seeds[keep], dim, es.noise_spec), len(keep)
+        return antithetic_weights(f_plus, f_minus, sigma, es.fitness_shaping), ok_seeds[keep]
     f0 = float(out.exact_rewards.mean())
     weights = forward_fd_weights(out.rewards[:, 0], f0, sigma, es.fitness_shaping)
-    return combine(weights, ok_seeds, dim, es.noise_spec), len(ok_seeds)
+    return weights, ok_seeds
 
 
 def controller_feedback(

@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 
 from esenas_core.noise import NoiseSpec
+from esenas_core.replica import STALE, ThetaSync, resolve_theta
 
 
 @attrs.frozen
@@ -33,14 +34,25 @@ class WorkerSpec:
 
 @attrs.frozen(eq=False)
 class Job:
-    """Everything shared by the requests of one evaluation: sent once per worker."""
+    """Everything shared by the requests of one evaluation: sent once per worker.
+
+    ``theta`` is None in a slim job (``slim()``): the worker then uses its replica of θ, kept
+    up to date from ``sync`` (esenas_core.replica)."""
 
     spec: WorkerSpec
-    theta: np.ndarray
+    theta: np.ndarray | None
     sigma: float
     obs_mean: np.ndarray
     obs_std: np.ndarray
     noise: NoiseSpec = attrs.field(factory=NoiseSpec)
+    sync: ThetaSync | None = None
+
+    def slim(self) -> Job:
+        """This job without θ and optimizer state: its size does not depend on θ's length.
+        Without ``sync`` (no replica possible) the job itself."""
+        if self.sync is None:
+            return self
+        return attrs.evolve(self, theta=None, sync=attrs.evolve(self.sync, optimizer_state=None))
 
 
 @attrs.frozen(eq=False)
@@ -119,9 +131,9 @@ def prepare(spec: WorkerSpec) -> None:
         pass
 
 
-def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
-    dim = job.theta.shape[0]
-    params = np.repeat(job.theta[None, :], len(requests), axis=0)
+def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
+    dim = theta.shape[0]
+    params = np.repeat(theta[None, :], len(requests), axis=0)
     for row, req in enumerate(requests):
         if req.sign:
             params[row] += req.sign * job.sigma * job.noise.direction(req.perturbation_seed, dim)
@@ -129,12 +141,12 @@ def _params(job: Job, requests: Sequence[RolloutRequest]) -> np.ndarray:
 
 
 def _run(
-    task: Any, space: Any, job: Job, requests: Sequence[RolloutRequest]
+    task: Any, space: Any, job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]
 ) -> list[RolloutResult]:
     archs = [space.decode(req.genome) for req in requests]
     episodes = task.run_episodes(
         space,
-        _params(job, requests),
+        _params(job, theta, requests),
         archs,
         [req.env_seed for req in requests],
         job.obs_mean,
@@ -150,16 +162,19 @@ def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[Roll
 
     If the batch raises, each request is re-run alone so one bad rollout fails only itself.
     """
+    theta = resolve_theta(job.theta, job.sync, job.noise)
+    if theta is None:  # a slim job and no usable replica: the backend resends the full job
+        return failed_chunk(requests, STALE)
     task, space = _build(job.spec)
     try:
-        return _run(task, space, job, requests)
+        return _run(task, space, job, theta, requests)
     except Exception:
         if len(requests) == 1:
             return [RolloutResult.failed(requests[0].index, _short_error())]
     results = []
     for req in requests:
         try:
-            results.extend(_run(task, space, job, [req]))
+            results.extend(_run(task, space, job, theta, [req]))
         except Exception:
             results.append(RolloutResult.failed(req.index, _short_error()))
     return results
@@ -174,6 +189,20 @@ def split_chunks(requests: Sequence[RolloutRequest], chunks: int) -> list[list[R
 
 def failed_chunk(chunk: Sequence[RolloutRequest], error: str) -> list[RolloutResult]:
     return [RolloutResult.failed(r.index, error) for r in chunk]
+
+
+def payload_bytes(job: Job, chunks: Sequence[Sequence[RolloutRequest]], job_copies: int) -> int:
+    """Pickled bytes of sending ``chunks`` and ``job_copies`` copies of the job."""
+    import pickle
+
+    job_bytes = len(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+    requests = sum(len(pickle.dumps(list(c), protocol=pickle.HIGHEST_PROTOCOL)) for c in chunks)
+    return requests + job_bytes * job_copies
+
+
+def is_stale(results: Sequence[RolloutResult]) -> bool:
+    """The chunk's worker had no usable θ replica: send the chunk again with the full job."""
+    return bool(results) and results[0].error == STALE
 
 
 def _short_error() -> str:

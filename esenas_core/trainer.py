@@ -18,6 +18,8 @@ import contextlib
 import errno
 import math
 import time
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -34,11 +36,12 @@ from esenas_core.iteration import (
     build_requests,
     controller_feedback,
     genomes_needed,
-    gradient,
+    gradient_weights,
     outcome,
 )
 from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
+from esenas_core.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update, digest
 from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
 from esenas_core.rundir import RunDirectory
 
@@ -92,6 +95,10 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.wall_time_before = 0.0
         self.first_score: float | None = None  # set when resuming (history starts later)
+        # Workers' replicas of θ (esenas_core.replica): a key no other trainer shares (not a
+        # random stream of the algorithm), and the last updates a slim job carries.
+        self._replica_key = uuid.uuid4().hex
+        self._updates: deque[Update] = deque(maxlen=KEEP_UPDATES)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -149,18 +156,26 @@ class Trainer:
         sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
         genomes = self.exp.controller.propose(genomes_needed(es))
         obs_mean, obs_std = self._normalization()
-        job = Job(self.exp.worker_spec, self.theta.copy(), sigma, obs_mean, obs_std, es.noise_spec)
+        job = Job(
+            self.exp.worker_spec,
+            self.theta.copy(),
+            sigma,
+            obs_mean,
+            obs_std,
+            es.noise_spec,
+            self._sync(),
+        )
         evaluate_start = time.perf_counter()
         ev = self._evaluate(job, genomes)
         evaluate_time = time.perf_counter() - evaluate_start
         out = ev.outcome
 
-        grad, directions = gradient(es, out, ev.seeds, sigma, self.theta.shape[0])
-        if es.weight_decay:
-            grad = grad - es.weight_decay * self.theta
+        weights, seeds = gradient_weights(es, out, ev.seeds, sigma)
+        update = Update(it + 1, weights, seeds, lr, es.weight_decay)
         theta_before = self.theta
-        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            self.theta = self.optimizer.step(self.theta, grad, lr)
+        self.theta, grad = apply_update(self.theta, self.optimizer, update, es.noise_spec)
+        self._updates.append(update)  # workers apply it to their replicas of θ
+        directions = len(weights)
         if not np.all(np.isfinite(self.theta)):
             raise RunError(
                 f"iteration {it + 1}: θ became non-finite (gradient norm"
@@ -217,6 +232,18 @@ class Trainer:
         }
 
     # -- pieces -----------------------------------------------------------------------------------
+
+    def _sync(self) -> ThetaSync:
+        """θ's version and digest and the recent updates, for workers' replicas of θ."""
+        es = self.cfg.es
+        return ThetaSync(
+            key=self._replica_key,
+            version=self.iteration,
+            digest=digest(self.theta),
+            updates=tuple(self._updates),
+            optimizer=OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2),
+            optimizer_state=self.optimizer.state(),
+        )
 
     def _normalization(self) -> tuple[np.ndarray, np.ndarray]:
         dim = self.exp.spec.obs_dim

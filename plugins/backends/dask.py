@@ -9,14 +9,16 @@
   started with ``dask scheduler``, workers with ``dask worker ADDRESS`` on each machine (esenas
   installed there; see docs/distributed.md).
 
-Per evaluation θ travels once per worker (``scatter(broadcast=True)``); requests travel as seeds +
-genomes in chunks; workers keep environments and the search space cached between tasks. At the
-deadline unfinished chunks are cancelled and come back failed. A worker that dies has its tasks
-re-run elsewhere by dask (tasks are seeded, so re-runs give identical numbers); a task lost with
-its worker's scattered data (cancelled) is submitted again by this backend with the same
-requests; a task that kills workers repeatedly fails with ``KilledWorker`` and its requests come
-back failed. With no worker connected, evaluation waits ``connect_timeout`` s for one, then stops
-the run (``RunError``).
+Per evaluation the job is broadcast to every worker (``scatter(broadcast=True)``): with θ until the
+workers hold replicas of it, then slim (the last updates as scalars, esenas_core.replica), so the
+bytes per worker do not grow with θ's length; a worker whose replica is stale gets the full job
+again. Requests travel as seeds + genomes in chunks; workers keep environments and the search space
+cached between tasks. At the deadline unfinished chunks are cancelled and come back failed. A worker
+that dies has its tasks re-run elsewhere by dask (tasks are seeded, so re-runs give identical
+numbers); a task lost with its worker's scattered data (cancelled) is submitted again by this
+backend with the same requests; a task that kills workers repeatedly fails with ``KilledWorker`` and
+its requests come back failed. With no worker connected, evaluation waits ``connect_timeout`` s for
+one, then stops the run (``RunError``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from esenas_core.rollouts import (
     WorkerSpec,
     evaluate_requests,
     failed_chunk,
+    is_stale,
+    payload_bytes,
     prepare,
     split_chunks,
 )
@@ -109,6 +113,8 @@ class DaskBackend(Backend):
         self.cluster: Any = None
         self._count: tuple[list[str], float] | None = None  # (worker addresses, when asked)
         self._warmed: set[tuple[str, str]] = set()  # (worker address, spec key) built there
+        self._holding: set[str] = set()  # workers that received a full job (hold θ replicas)
+        self.bytes_sent = 0  # pickled jobs (× workers) and requests sent (benchmarks, tests)
 
     def __enter__(self) -> DaskBackend:
         self._connect()
@@ -208,6 +214,8 @@ class DaskBackend(Backend):
         deadline = None if timeout is None else time.monotonic() + timeout
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
+        connected = set(self._workers())
+        full = not connected <= self._holding  # a worker without θ: broadcast the full job
         for attempt in range(MAX_RESUBMITS + 1):
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if attempt:  # chunks were lost with their worker: is any worker left?
@@ -217,8 +225,13 @@ class DaskBackend(Backend):
                 if deadline is not None:  # waiting for and warming workers is not rollout time
                     deadline += time.monotonic() - waited
                     left = max(0.0, deadline - time.monotonic())
-            lost = self._run_chunks(job, chunks, pending, left, timeout, results)
-            pending = lost
+            lost, stale = self._run_chunks(
+                job if full else job.slim(), chunks, pending, left, timeout, results
+            )
+            if full:  # every connected worker received θ with the broadcast
+                self._holding |= connected
+            full = bool(stale)  # a worker's replica was unusable: the full job for those
+            pending = sorted(lost + stale)
             if not pending:
                 break
         for i in pending:
@@ -233,12 +246,15 @@ class DaskBackend(Backend):
         left: float | None,
         timeout: float | None,
         results: dict[int, list[RolloutResult]],
-    ) -> list[int]:
-        """Run ``chunks[i]`` for i in ``which``; fill ``results``; return the lost ones."""
+    ) -> tuple[list[int], list[int]]:
+        """Run ``chunks[i]`` for i in ``which``; fill ``results``; return the lost ones and the
+        stale ones (their worker had no usable replica of θ)."""
         from distributed import wait
 
         client = self._connect()
         shared = client.scatter(job, broadcast=True, hash=False)
+        workers = max(1, len(self._workers()))  # the broadcast sends the job to each
+        self.bytes_sent += payload_bytes(job, [chunks[i] for i in which], job_copies=workers)
         futures = {
             i: client.submit(evaluate_requests, shared, chunks[i], pure=False) for i in which
         }
@@ -258,10 +274,12 @@ class DaskBackend(Backend):
             [k for k, i in enumerate(order) if futures[i].status == "finished"],
             [futures[i] for i in order],
         )
-        lost = []
+        lost, stale = [], []
         for k, i in enumerate(order):
             future = futures[i]
-            if k in values:
+            if k in values and is_stale(values[k]):
+                stale.append(i)
+            elif k in values:
                 results[i] = values[k]
             elif future.status in ("cancelled", "lost", "finished"):  # lost with its worker
                 lost.append(i)  # ("finished": its result was lost after it finished)
@@ -277,7 +295,7 @@ class DaskBackend(Backend):
             self._stop(stragglers)
         with contextlib.suppress(Exception):
             shared.release()  # no round trip (``cancel`` waits for the scheduler)
-        return lost
+        return lost, stale
 
     def _await_workers(self) -> None:
         """With no worker connected (all lost), wait up to ``connect_timeout`` s for one, then
@@ -294,6 +312,7 @@ class DaskBackend(Backend):
             ) from None
         self._count = None
         self._warmed.clear()
+        self._holding.clear()
 
     def _gather(self, done: list[int], futures: list[Any]) -> dict[int, Any]:
         """Results of the finished ``futures[i]``, i in ``done``: one round trip for all."""
@@ -314,6 +333,7 @@ class DaskBackend(Backend):
         self.client.cancel(stragglers)
         if busy:
             self._count = None  # restarted workers come back cold, maybe at new addresses
+            self._holding.clear()
             try:
                 self.client.restart_workers(busy, timeout=self.options.connect_timeout)
             except Exception as exc:  # e.g. workers without a nanny cannot be restarted
@@ -324,6 +344,7 @@ class DaskBackend(Backend):
             self.client.close()
             self.client = None
             self._count = None
+            self._holding.clear()
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None

@@ -1,13 +1,16 @@
 """``processes``: a local pool of worker processes (spawned, one BLAS thread each).
 
 Requests are split into contiguous chunks (``chunks_per_worker`` per worker); each chunk travels
-with the job, so θ is sent once per chunk. Worker processes keep their environments and search
-space cached between iterations. Workers are started and warmed (imports, task and search space
-built, each in its own worker) before an evaluation's deadline starts, so ``iteration_timeout``
-counts rollouts, not start-up. At the deadline, unfinished chunks come back failed and the pool
-is restarted (a running episode cannot be cancelled otherwise). When a worker dies, every chunk
-not finished is run again with the same requests on a fresh pool (up to ``MAX_RESUBMITS`` times),
-so a run with a killed worker computes the same numbers as one without.
+with the job. θ travels in full only until the workers hold replicas of it (a fresh pool's first
+evaluation, or a worker that answers that its replica is stale); after that, jobs are slim: the
+last updates as scalars (esenas_core.replica), whatever θ's length. Worker processes keep their
+environments and search space cached between iterations. Workers are started and warmed
+(imports, task and search space built, each in its own worker) before an evaluation's deadline
+starts, so ``iteration_timeout`` counts rollouts, not start-up. At the deadline, unfinished
+chunks come back failed and the pool is restarted (a running episode cannot be cancelled
+otherwise). When a worker dies, every chunk not finished is run again with the same requests on
+a fresh pool (up to ``MAX_RESUBMITS`` times), so a run with a killed worker computes the same
+numbers as one without.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from esenas_core.rollouts import (
     WorkerSpec,
     evaluate_requests,
     failed_chunk,
+    is_stale,
+    payload_bytes,
     prepare,
     split_chunks,
 )
@@ -71,6 +76,8 @@ class ProcessesBackend(Backend):
         self.workers = options.workers or os.cpu_count() or 1
         self._pool: cf.ProcessPoolExecutor | None = None
         self._warmed: set[str] = set()  # specs the current pool's workers have built
+        self._synced = False  # the pool's workers hold θ replicas: slim jobs suffice
+        self.bytes_sent = 0  # pickled jobs and requests sent to workers (benchmarks, tests)
 
     def _executor(self, spec: WorkerSpec) -> tuple[cf.ProcessPoolExecutor, float]:
         """The pool, started and warmed for ``spec``; and the seconds that took."""
@@ -84,6 +91,7 @@ class ProcessesBackend(Backend):
                 initargs=(os.getpid(), context.Barrier(self.workers)),
             )
             self._warmed = set()
+            self._synced = False
         if spec.key() not in self._warmed:
             warm = [self._pool.submit(_warm, spec) for _ in range(self.workers)]
             cf.wait(warm, timeout=START_TIMEOUT)
@@ -99,18 +107,23 @@ class ProcessesBackend(Backend):
         deadline = None if timeout is None else time.monotonic() + timeout
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
+        slim = job.slim()  # θ stays on the workers (their replicas) once they hold it
         for _ in range(MAX_RESUBMITS + 1):
             pool, starting = self._executor(job.spec)
             if deadline is not None:
                 deadline += starting  # start-up is not rollout time
+            send = slim if self._synced else job
+            sent = [chunks[i] for i in pending]  # each chunk travels with the job
+            self.bytes_sent += payload_bytes(send, sent, job_copies=len(sent))
             try:
-                futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in pending}
+                futures = {i: pool.submit(evaluate_requests, send, chunks[i]) for i in pending}
             except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
                 self._kill()
                 continue
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             done, _ = cf.wait(futures.values(), timeout=left)
             lost, restart = [], False
+            self._synced = True
             for i, future in futures.items():
                 if future not in done:
                     results[i] = failed_chunk(
@@ -120,6 +133,9 @@ class ProcessesBackend(Backend):
                     continue
                 try:
                     results[i] = future.result()
+                    if is_stale(results[i]):  # its worker has no replica of θ: the full job
+                        lost.append(i)
+                        self._synced = False
                 except BrokenProcessPool:  # a worker died: every unfinished chunk is lost
                     lost.append(i)
                     restart = True

@@ -1,0 +1,97 @@
+"""Workers' replicas of θ: after the first job only scalars travel (esenas_core.replica)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import small_config
+
+from esenas_core.config import build_config
+from esenas_core.experiment import Experiment
+from esenas_core.plugins import Registries
+from esenas_core.replica import _REPLICAS, KEEP_UPDATES, STALE, resolve_theta
+from esenas_core.rollouts import evaluate_requests
+from esenas_core.trainer import Trainer
+
+
+def trainer(registries: Registries, optimizer: str = "adam", **sections) -> Trainer:
+    es = {"optimizer": optimizer, "weight_decay": 0.01, "noise": "table", "noise_table_size": 2**16}
+    data = small_config(iterations=12, es=es, **sections)
+    data["task"] = {"name": "hybrid", "obs_dim": 4, "act_dim": 2}
+    return Trainer(Experiment.build(build_config(data, registries), registries))
+
+
+def jobs_of(t: Trainer, iterations: int) -> list:
+    """The job of each iteration (as the trainer hands it to its backend)."""
+    seen = []
+    evaluate = t.exp.backend.evaluate
+    t.exp.backend.evaluate = lambda job, requests, timeout=None: (
+        seen.append(job) or evaluate(job, requests, timeout)
+    )
+    for _ in range(iterations):
+        t.step()
+    return seen
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_replica_follows_the_driver_bitwise_from_scalars_alone(registries, optimizer) -> None:
+    t = trainer(registries, optimizer)
+    jobs = jobs_of(t, 8)
+    first = jobs[0]
+    assert resolve_theta(first.theta, first.sync, first.noise) is first.theta  # seeds the replica
+    for job in jobs[1:]:
+        slim = job.slim()
+        assert slim.theta is None and slim.sync.optimizer_state is None
+        theta = resolve_theta(slim.theta, slim.sync, slim.noise)
+        assert theta is not None
+        np.testing.assert_array_equal(theta, job.theta)  # the driver's θ, bit for bit
+    _REPLICAS.clear()
+
+
+def test_a_replica_too_far_behind_or_with_other_bits_is_stale(registries) -> None:
+    t = trainer(registries)
+    jobs = jobs_of(t, KEEP_UPDATES + 3)
+    full = jobs[0]
+    resolve_theta(full.theta, full.sync, full.noise)
+    late = jobs[KEEP_UPDATES + 2].slim()  # its updates start after the replica's version
+    assert resolve_theta(late.theta, late.sync, late.noise) is None
+    # re-seeded by a full job, then its bits are changed: the digest check catches it
+    resolve_theta(jobs[1].theta, jobs[1].sync, jobs[1].noise)
+    _REPLICAS[jobs[1].sync.key].theta[0] += 1e-12
+    nxt = jobs[2].slim()
+    assert resolve_theta(nxt.theta, nxt.sync, nxt.noise) is None
+    _REPLICAS.clear()
+
+
+def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:
+    t = trainer(registries)
+    job = jobs_of(t, 2)[1]
+    _REPLICAS.clear()
+    from esenas_core.iteration import build_requests, genomes_needed
+
+    es = t.cfg.es
+    requests, _ = build_requests(es, t.exp.controller.propose(genomes_needed(es)), 0, 0, 0)
+    results = evaluate_requests(job.slim(), requests[:4])
+    assert [r.error for r in results] == [STALE] * 4
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_bytes_per_iteration_do_not_grow_with_theta(registries, backend: str) -> None:
+    sent = {}
+    for hidden in ([4], [128, 128]):
+        t = trainer(
+            registries,
+            backend={"name": backend, "workers": 2},
+            search_space={"name": "edges", "hidden": hidden, "k": 8},
+        )
+        per_iteration, before = [], 0
+        with t.exp.backend as b:
+            for _ in range(4):
+                t.step()
+                per_iteration.append(b.bytes_sent - before)
+                before = b.bytes_sent
+        sent[t.exp.space.num_params] = per_iteration
+    (small, few), (large, many) = sorted(sent.items())
+    assert large > 50 * small
+    assert many[0] > 8 * large  # the first iteration sends θ (8 bytes per float) ...
+    assert max(many[1:]) < 1.2 * max(few[1:])  # ... later ones only scalars, whatever d
