@@ -92,7 +92,12 @@ def run(
     from esenas_core.config import config_differences, load_config
     from esenas_core.experiment import Experiment
     from esenas_core.plugins import get_registries
-    from esenas_core.rundir import RunDirectory, default_run_path
+    from esenas_core.rundir import (
+        RESULTS_VERSION,
+        RunDirectory,
+        default_run_path,
+        results_version,
+    )
     from esenas_core.trainer import Trainer
 
     registries = get_registries()
@@ -102,6 +107,9 @@ def run(
         saved = load_config(resume_dir / "config.toml", [], registries)
         cfg = load_config(config or resume_dir / "config.toml", overrides, registries)
         changed = config_differences(saved, cfg, ignore=["iterations"])
+        made_by = results_version(resume_dir)
+        if made_by != RESULTS_VERSION:
+            changed.append(f"esenas results version ({made_by} → {RESULTS_VERSION})")
         if changed and not force:
             raise EsenasError(
                 f"{resume_dir}: the config differs from the run's in {', '.join(changed)};"

@@ -42,8 +42,23 @@ class Subset:
         return self.k
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
-        picks = [rng.choice(self.n, self.k, replace=False, shuffle=False) for _ in range(count)]
-        return np.sort(np.array(picks, dtype=np.int64).reshape(count, self.k), axis=1)
+        """``count`` uniform k-subsets, sorted; batched (no per-genome Python).
+
+        k ≤ n/4: k independent draws per row, repeated values drawn again until the row is
+        distinct — the set of the first k distinct values of an i.i.d. uniform sequence, uniform
+        over k-subsets by symmetry. Larger k: the k smallest of n uniform keys."""
+        if 4 * self.k > self.n:
+            keys = rng.random((count, self.n))
+            picks = np.argpartition(keys, self.k - 1, axis=1)[:, : self.k]
+            return np.sort(picks, axis=1).astype(np.int64, copy=False)
+        out = np.sort(rng.integers(self.n, size=(count, self.k)), axis=1)
+        while True:
+            repeated = np.zeros(out.shape, dtype=bool)
+            repeated[:, 1:] = out[:, 1:] == out[:, :-1]
+            if not repeated.any():
+                return out
+            out[repeated] = rng.integers(self.n, size=int(repeated.sum()))
+            out.sort(axis=1)
 
     def validate(self, values: np.ndarray) -> None:
         if values.min(initial=0) < 0 or values.max(initial=0) >= self.n:
@@ -76,6 +91,26 @@ class Subset:
         out = values.copy()
         out[rng.integers(self.k)] = new
         return np.sort(out)
+
+    def mutate_many(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``mutate`` of every row of ``values`` (m, k), batched."""
+        out = values.copy()
+        m = out.shape[0]
+        if self.k == self.n or m == 0:
+            return out
+        new = rng.integers(self.n, size=m)
+        for _ in range(32):  # rejection: redraw rows whose new item is already chosen
+            taken = (out == new[:, None]).any(axis=1)
+            if not taken.any():
+                break
+            new[taken] = rng.integers(self.n, size=int(taken.sum()))
+        else:
+            for row in np.flatnonzero((out == new[:, None]).any(axis=1)):
+                free = np.setdiff1d(np.arange(self.n), out[row], assume_unique=True)
+                new[row] = rng.choice(free)
+        out[np.arange(m), rng.integers(self.k, size=m)] = new
+        out.sort(axis=1)
+        return out
 
 
 @attrs.frozen
@@ -111,6 +146,15 @@ class Choice:
             out[pos] = (out[pos] + rng.integers(1, self.n)) % self.n
         return out
 
+    def mutate_many(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``mutate`` of every row of ``values`` (m, count), batched."""
+        out = values.copy()
+        m = out.shape[0]
+        if self.n > 1 and m:
+            rows, pos = np.arange(m), rng.integers(self.count, size=m)
+            out[rows, pos] = (out[rows, pos] + rng.integers(1, self.n, size=m)) % self.n
+        return out
+
 
 @attrs.frozen
 class Mask:
@@ -141,6 +185,13 @@ class Mask:
         out = values.copy()
         pos = rng.integers(self.n)
         out[pos] = 1 - out[pos]
+        return out
+
+    def mutate_many(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``mutate`` of every row of ``values`` (m, n), batched."""
+        out = values.copy()
+        rows, pos = np.arange(out.shape[0]), rng.integers(self.n, size=out.shape[0])
+        out[rows, pos] = 1 - out[rows, pos]
         return out
 
 
@@ -209,3 +260,20 @@ class DecisionSpace:
         parts = self.split(genome)
         parts[which] = self.groups[which].mutate(parts[which], rng)
         return np.concatenate(parts).astype(np.int64, copy=False)
+
+    def mutate_many(self, genomes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mutate every row of ``genomes`` (m, length) once, like ``mutate``, batched: each row
+        mutates one group, chosen with probability proportional to its length."""
+        genomes = np.asarray(genomes, dtype=np.int64)
+        out = genomes.copy()
+        if not self.groups or out.shape[0] == 0:
+            return out
+        cumulative = np.cumsum([g.length for g in self.groups])
+        which = np.searchsorted(cumulative, rng.integers(cumulative[-1], size=len(out)), "right")
+        off = self.offsets
+        for i, group in enumerate(self.groups):
+            rows = np.flatnonzero(which == i)
+            if rows.size:
+                block = out[rows, off[i] : off[i + 1]]
+                out[rows, off[i] : off[i + 1]] = group.mutate_many(block, rng)
+        return out

@@ -14,7 +14,7 @@ import numpy as np
 from esenas_core.config import ESConfig
 from esenas_core.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
 from esenas_core.rollouts import RolloutRequest, RolloutResult
-from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seed
+from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
 
 
 def genomes_needed(es: ESConfig) -> int:
@@ -29,20 +29,22 @@ def build_requests(
     n, members = es.num_perturbations, es.members
     signs = (1, -1)[:members]
     independent = es.pair_architecture == "independent"
-    requests, seeds = [], []
+    units = np.arange(n + es.exact_evals)
+    p_seeds = derive_seeds(run_seed, STREAM_PERTURBATION, iteration, attempt, last=units[:n])
+    # All members of a unit reset their environment with the same seed (common random numbers).
+    e_seeds = derive_seeds(run_seed, STREAM_ENV, iteration, attempt, last=units).tolist()
+    seeds = p_seeds.tolist()
+    requests = []
     for i in range(n):
-        p_seed = derive_seed(run_seed, STREAM_PERTURBATION, iteration, attempt, i)
-        # All members of a unit reset their environment with the same seed (common random numbers).
-        e_seed = derive_seed(run_seed, STREAM_ENV, iteration, attempt, i)
-        seeds.append(p_seed)
         for s, sign in enumerate(signs):
             idx = members * i + s
             genome = genomes[idx] if independent else genomes[i]
-            requests.append(RolloutRequest(idx, p_seed, sign, genome, e_seed))
+            requests.append(RolloutRequest(idx, seeds[i], sign, genome, e_seeds[i]))
     first_exact = len(genomes) - es.exact_evals
     for j in range(es.exact_evals):
-        e_seed = derive_seed(run_seed, STREAM_ENV, iteration, attempt, n + j)
-        requests.append(RolloutRequest(members * n + j, 0, 0, genomes[first_exact + j], e_seed))
+        requests.append(
+            RolloutRequest(members * n + j, 0, 0, genomes[first_exact + j], e_seeds[n + j])
+        )
     return requests, seeds
 
 
@@ -61,14 +63,11 @@ class Outcome:
 
 def outcome(es: ESConfig, results: list[RolloutResult]) -> Outcome:
     n, members = es.num_perturbations, es.members
-    unit_ok = np.array([all(results[members * i + s].ok for s in range(members)) for i in range(n)])
-    rewards = np.array(
-        [
-            [results[members * i + s].episode.reward for s in range(members)]
-            for i in np.flatnonzero(unit_ok)
-        ]
-    ).reshape(-1, members)
-    return Outcome(unit_ok, rewards, results[members * n :])
+    units = results[: members * n]
+    unit_ok = np.array([r.ok for r in units], dtype=bool).reshape(n, members).all(axis=1)
+    rows = (members * np.flatnonzero(unit_ok)[:, None] + np.arange(members)).ravel()
+    rewards = np.array([units[i].episode.reward for i in rows], dtype=np.float64)
+    return Outcome(unit_ok, rewards.reshape(-1, members), results[members * n :])
 
 
 def accepted(es: ESConfig, out: Outcome) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 from esenas_core.noise import NoiseSpec
 from esenas_core.optimizers import make_optimizer
 
-KEEP_UPDATES = 4  # updates each slim job carries: a worker may skip this many iterations
+KEEP_UPDATES = 2  # updates each slim job carries: a worker may skip an iteration's tasks
 STALE = "stale θ replica: the full job is needed"  # a chunk's error when the replica is unusable
 _MAX_REPLICAS = 4  # runs whose replicas one worker process keeps
 

@@ -79,22 +79,25 @@ class EpisodeResult:
 
 @attrs.frozen(eq=False)
 class RolloutResult:
-    """One request's outcome; ``error`` is set (and ``episode`` None) when it failed."""
+    """One request's outcome; ``error`` is set (and ``episode`` None) when it failed.
+
+    ``ok``: finished, with a finite return and finite observation statistics (an episode that
+    saw a NaN or infinite observation would ruin the merged normalization); computed once, where
+    the result is made (on the worker)."""
 
     index: int
     episode: EpisodeResult | None
     error: str | None = None
+    ok: bool = attrs.field(init=False)
 
-    @property
-    def ok(self) -> bool:
-        """Finished, with a finite return and finite observation statistics (an episode that
-        saw a NaN or infinite observation would ruin the merged normalization)."""
+    @ok.default
+    def _ok(self) -> bool:
         e = self.episode
         return (
             e is not None
             and bool(np.isfinite(e.reward))
-            and bool(np.all(np.isfinite(e.obs_mean)))
-            and bool(np.all(np.isfinite(e.obs_m2)))
+            and bool(np.isfinite(e.obs_mean).all())
+            and bool(np.isfinite(e.obs_m2).all())
         )
 
     @classmethod

@@ -2,6 +2,12 @@
 
 Every file is written atomically (temp file, then rename), so a killed run never leaves a
 half-written file behind.
+
+``esenas.json`` records the results version of the esenas that made the run. The results version
+changes when esenas computes other numbers for the same config and seed (a controller that draws
+its random numbers in another order, say): such a run is then neither resumed nor reused by a
+study without being told to (``--force``, ``--rerun-changed``). A run without the file was made
+by results version 1.
 """
 
 from __future__ import annotations
@@ -41,6 +47,20 @@ def default_run_path(name: str, root: str | Path = "runs") -> Path:
     return path
 
 
+RESULTS_VERSION = 2  # 2: batched controllers (random, regularized_evolution, policy_gradient)
+
+
+def results_version(path: Path) -> int:
+    """The results version of the esenas that made the run in ``path`` (1 without esenas.json;
+    0 when the file is unreadable)."""
+    try:
+        return int(json.loads((Path(path) / "esenas.json").read_text("utf-8"))["results_version"])
+    except FileNotFoundError:
+        return 1
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 class RunDirectory:
     """Files of one run; create it only after the whole config has been validated."""
 
@@ -57,7 +77,9 @@ class RunDirectory:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create run directory {path}: {exc.strerror}") from None
-        return cls(path)
+        directory = cls(path)
+        directory.write_text("esenas.json", json.dumps({"results_version": RESULTS_VERSION}))
+        return directory
 
     def truncate_metrics(self, iterations: int) -> None:
         """Keep metrics.csv's header and its rows of the first ``iterations`` iterations (resume

@@ -12,7 +12,8 @@ Per planned (variant, seed) run folder:
 - ``resume`` — checkpointed but unfinished, identical config;
 - ``extend`` — identical except a larger ``iterations``: continues from the last checkpoint;
 - ``restart`` — the folder holds the identical config but no checkpoint yet (killed early);
-- ``changed`` — anything else: never reused or resumed; replaced only with ``--rerun-changed``.
+- ``changed`` — anything else, or a run made by an esenas of another results version
+  (esenas_core.rundir): never reused or resumed; replaced only with ``--rerun-changed``.
 
 ``study.json`` in the study folder records every planned run with its config hash and state.
 """
@@ -32,6 +33,7 @@ import tomli_w
 
 from esenas_core.ablation import Planned, Study
 from esenas_core.checkpoint import checkpoint_iteration
+from esenas_core.rundir import RESULTS_VERSION, results_version
 
 EXECUTION_KEYS = ("backend", "loggers")  # how a run executes, not what it computes
 
@@ -111,6 +113,11 @@ def classify(item: Planned) -> RunState:
         return RunState(item, "changed", changes={"config.toml": ("missing", "present")})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return RunState(item, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
+    made_by = results_version(folder)
+    if made_by != RESULTS_VERSION:  # other numbers for the same config: never reused
+        return RunState(
+            item, "changed", changes={"esenas results version": (made_by, RESULTS_VERSION)}
+        )
     diff = differences(_resolved(old), new)
     done = checkpoint_iteration(folder)
     wanted = item.config.iterations

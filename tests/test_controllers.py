@@ -155,3 +155,62 @@ def test_every_controller_trains_end_to_end(name: str, registries) -> None:
     trainer = Trainer(Experiment.build(build_config(data, registries), registries))
     trainer.train()
     assert trainer.history[-1]["controller_feedback"] > 0
+
+
+@pytest.mark.parametrize(
+    "group", [Subset(12, 4), Choice(5, 3), Mask(7)], ids=["subset", "choice", "mask"]
+)
+def test_policy_gradient_batched_gradient_matches_finite_differences(group) -> None:
+    from esenas_plugins.controllers.policy_gradient import _DISTRIBUTIONS
+
+    dist = _DISTRIBUTIONS[type(group)](group)
+    rng = np.random.default_rng(4)
+    dist.logits = rng.normal(size=dist.logits.shape)
+    _, draws = dist.sample(rng, 9)
+    coef = rng.normal(size=9)
+    analytic = dist.grad_sum(draws, coef)
+    base = dist.logits.copy()
+    numeric = np.zeros_like(base)
+    for index in np.ndindex(base.shape):
+        values = []
+        for h in (1e-6, -1e-6):
+            shifted = base.copy()
+            shifted[index] += h
+            dist.logits = shifted
+            values.append(float(coef @ dist.logp_many(draws)))
+        numeric[index] = (values[0] - values[1]) / 2e-6
+    dist.logits = base
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_batched_mutation_changes_each_genome_like_one_mutation() -> None:
+    space = DecisionSpace([Subset(30, 5), Choice(4, 3), Mask(6)])
+    rng = np.random.default_rng(1)
+    parents = space.sample(rng, 500)
+    children = space.mutate_many(parents, rng)
+    for parent, child in zip(parents, children, strict=True):
+        space.validate(child)
+        changed = [
+            not np.array_equal(a, b)
+            for a, b in zip(space.split(parent), space.split(child), strict=True)
+        ]
+        assert sum(changed) <= 1  # one group mutated
+    assert (children != parents).any(axis=1).mean() > 0.95
+
+
+@pytest.mark.parametrize("n, k", [(40, 3), (12, 2), (10, 8), (6, 6)])  # rejection / keys
+def test_batched_subset_samples_are_uniform(n: int, k: int) -> None:
+    from itertools import combinations
+    from math import comb
+
+    group = Subset(n, k)
+    samples = group.sample(np.random.default_rng(2), 200_000)
+    assert (np.diff(samples, axis=1) > 0).all() and samples.min() >= 0 and samples.max() < n
+    counts = np.bincount(samples.ravel(), minlength=n) / len(samples)
+    np.testing.assert_allclose(counts, k / n, atol=0.01)  # each item equally often
+    if comb(n, k) <= 70:  # every subset equally often
+        seen = {tuple(s): 0 for s in combinations(range(n), k)}
+        for s in map(tuple, samples):
+            seen[s] += 1
+        freq = np.array(list(seen.values())) / len(samples)
+        np.testing.assert_allclose(freq, 1 / comb(n, k), rtol=0.1)

@@ -318,3 +318,19 @@ def test_an_option_missing_from_a_stored_config_counts_as_its_default(tmp_path: 
     stored.write_text(text.replace("init_std = 0.5\n", "init_std = 0.25\n"))
     res = esenas("ablate", str(study), "--out", str(out), "--quiet")
     assert res.returncode == 2 and "search_space.init_std 0.25 → 0.5" in res.stderr
+
+
+def test_runs_of_another_results_version_are_changed_not_reused(tmp_path: Path) -> None:
+    study = write_study(tmp_path / "s", iterations=2, seeds=(0,))
+    out = tmp_path / "out"
+    assert esenas("ablate", str(study), "--out", str(out), "--quiet").returncode == 0
+    old = sorted((out / "runs").glob("rand-seed*"))[0]
+    (old / "esenas.json").unlink()  # as made by an esenas before results version 2
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet")
+    assert res.returncode == 2 and "esenas results version 1 → 2" in res.stderr, res.stderr
+    # resuming it alone is refused too, unless forced
+    res = esenas("run", "--resume", str(old), "--set", "iterations=3", "--quiet")
+    assert res.returncode == 2 and "esenas results version (1 → 2)" in res.stderr, res.stderr
+    res = esenas("ablate", str(study), "--out", str(out), "--quiet", "--rerun-changed")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((old / "esenas.json").read_text()) == {"results_version": 2}

@@ -80,19 +80,24 @@ class _Subset:
     def likely_order(self, values: np.ndarray) -> np.ndarray:
         return values[np.argsort(-self.logits[values], kind="stable")]
 
-    def _totals(self, order: np.ndarray) -> np.ndarray:
-        return self._total - np.concatenate([[0.0], np.cumsum(self._weights[order])[:-1]])
+    def _totals_many(self, orders: np.ndarray) -> np.ndarray:
+        drawn = np.cumsum(self._weights[orders], axis=1)
+        return self._total - np.concatenate([np.zeros((len(orders), 1)), drawn[:, :-1]], axis=1)
 
-    def logp(self, order: np.ndarray) -> float:
-        return float(np.sum(self._shifted[order] - np.log(self._totals(order))))
+    def logp_many(self, orders: np.ndarray) -> np.ndarray:
+        """log p of each ordered draw (rows of ``orders``)."""
+        return np.sum(self._shifted[orders] - np.log(self._totals_many(orders)), axis=1)
 
-    def logp_and_grad(self, order: np.ndarray) -> tuple[float, np.ndarray]:
-        e, totals = self._weights, self._totals(order)
-        inv = 1.0 / totals
-        grad = -e * inv.sum()
-        grad[order] = -e[order] * np.cumsum(inv)  # item drawn at step l was available for j ≤ l
-        grad[order] += 1.0
-        return float(np.sum(self._shifted[order] - np.log(totals))), grad
+    def grad_sum(self, orders: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """Σ_b coef_b ∇ log p(orders_b): an item not drawn gets −e·Σ_l 1/T_l; the item drawn at
+        step l gets −e·Σ_{j≤l} 1/T_j + 1 (it was available until then)."""
+        e = self._weights
+        inv = 1.0 / self._totals_many(orders)
+        total_inv, cumulative = inv.sum(axis=1), np.cumsum(inv, axis=1)
+        grad = -e * float(coef @ total_inv)
+        drawn = coef[:, None] * (e[orders] * (total_inv[:, None] - cumulative) + 1.0)
+        np.add.at(grad, orders.ravel(), drawn.ravel())
+        return grad
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
         logp = _log_softmax(self.logits)
@@ -114,15 +119,15 @@ class _Choice:
     def likely_order(self, values: np.ndarray) -> np.ndarray:
         return values
 
-    def logp(self, values: np.ndarray) -> float:
-        return float(_log_softmax(self.logits)[np.arange(values.size), values].sum())
-
-    def logp_and_grad(self, values: np.ndarray) -> tuple[float, np.ndarray]:
+    def logp_many(self, values: np.ndarray) -> np.ndarray:
         logp = _log_softmax(self.logits)
-        rows = np.arange(values.size)
-        grad = -np.exp(logp)
-        grad[rows, values] += 1.0
-        return float(logp[rows, values].sum()), grad
+        return logp[np.arange(values.shape[1])[None, :], values].sum(axis=1)
+
+    def grad_sum(self, values: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        grad = -np.exp(_log_softmax(self.logits)) * coef.sum()
+        positions = np.broadcast_to(np.arange(values.shape[1]), values.shape)
+        np.add.at(grad, (positions.ravel(), values.ravel()), np.repeat(coef, values.shape[1]))
+        return grad
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
         logp = _log_softmax(self.logits)
@@ -145,13 +150,13 @@ class _Mask:
     def likely_order(self, values: np.ndarray) -> np.ndarray:
         return values
 
-    def logp(self, values: np.ndarray) -> float:
-        return self.logp_and_grad(values)[0]
-
-    def logp_and_grad(self, values: np.ndarray) -> tuple[float, np.ndarray]:
+    def logp_many(self, values: np.ndarray) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.logits))
-        logp = np.where(values == 1, np.log(p + 1e-300), np.log1p(-p + 1e-300))
-        return float(logp.sum()), values - p
+        return np.where(values == 1, np.log(p + 1e-300), np.log1p(-p + 1e-300)).sum(axis=1)
+
+    def grad_sum(self, values: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-self.logits))
+        return coef @ values - coef.sum() * p
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
         p = np.clip(1.0 / (1.0 + np.exp(-self.logits)), 1e-12, 1 - 1e-12)
@@ -188,15 +193,23 @@ class PolicyGradientController(Controller):
             if parts
             else np.zeros((n, 0), dtype=np.int64)
         )
+        logps = self._logp_many(draws, n)
         for i, genome in enumerate(genomes):
-            row = [d[i] for d in draws]
-            self.proposed[genome.tobytes()] = (row, self._logp(row))
+            self.proposed[genome.tobytes()] = ([d[i] for d in draws], float(logps[i]))
         while len(self.proposed) > 50_000:  # genomes that were never fed back
             self.proposed.pop(next(iter(self.proposed)))
         return genomes
 
-    def _logp(self, draw: list[np.ndarray]) -> float:
-        return sum(d.logp(v) for d, v in zip(self.dists, draw, strict=True))
+    def _logp_many(self, draws: list[np.ndarray], count: int) -> np.ndarray:
+        """log p of ``count`` draws, given per distribution as an array of their rows."""
+        total = np.zeros(count)
+        for dist, values in zip(self.dists, draws, strict=True):
+            total += dist.logp_many(values)
+        return total
+
+    def _stacked(self, batch: list[tuple[list[np.ndarray], float, float]]) -> list[np.ndarray]:
+        """The batch's draws per distribution, as arrays of rows."""
+        return [np.stack([draw[j] for draw, _, _ in batch]) for j in range(len(self.dists))]
 
     def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         genomes, rewards = self.counter.accept(genomes, rewards)
@@ -205,7 +218,7 @@ class PolicyGradientController(Controller):
             if known is None:
                 parts = self.decisions.split(genome)
                 draw = [d.likely_order(v) for d, v in zip(self.dists, parts, strict=True)]
-                known = (draw, self._logp(draw))
+                known = (draw, float(self._logp_many([v[None] for v in draw], 1)[0]))
             self.buffer.append((known[0], known[1], float(reward)))
         while len(self.buffer) >= self.options.update_batch_size:
             batch = self.buffer[: self.options.update_batch_size]
@@ -231,7 +244,9 @@ class PolicyGradientController(Controller):
                         if size < len(batch)
                         else np.arange(len(batch))
                     )
-                    ratio = np.array([np.exp(self._logp(batch[i][0]) - batch[i][1]) for i in idx])
+                    chosen = [batch[i] for i in idx]
+                    old = np.array([lp for _, lp, _ in chosen])
+                    ratio = np.exp(self._logp_many(self._stacked(chosen), len(chosen)) - old)
                     a = adv[idx]
                     clipped = ((a > 0) & (ratio > 1 + opts.ppo_clip)) | (
                         (a < 0) & (ratio < 1 - opts.ppo_clip)
@@ -240,12 +255,14 @@ class PolicyGradientController(Controller):
         self.updates += 1
 
     def _step(self, batch, adv: np.ndarray, weights: np.ndarray) -> None:
-        grads = [np.zeros_like(d.logits) for d in self.dists]
-        for (draw, _, _), a, w in zip(batch, adv, weights, strict=True):
-            if a * w == 0.0:
-                continue
-            for g, dist, values in zip(grads, self.dists, draw, strict=True):
-                g += a * w * dist.logp_and_grad(values)[1]
+        """logits += lr · (mean_b A_b w_b ∇log p_b + entropy bonus), batched per distribution."""
+        if not batch:
+            return
+        coef = np.asarray(adv, dtype=np.float64) * weights
+        grads = [
+            dist.grad_sum(values, coef)
+            for dist, values in zip(self.dists, self._stacked(batch), strict=True)
+        ]
         for g, dist in zip(grads, self.dists, strict=True):
             step = g / len(batch)
             if self.options.entropy_coef:

@@ -50,14 +50,13 @@ class RegularizedEvolution(Controller):
     def propose(self, n: int) -> np.ndarray:
         if len(self.population) < self.options.population_size:
             return self.decisions.sample(self.rng, n)
+        genomes = np.stack([g for g, _ in self.population])
         rewards = np.array([r for _, r in self.population])
-        out = np.empty((n, self.decisions.length), dtype=np.int64)
-        for i in range(n):
-            # Tournament sampled with replacement, as in Real et al.'s reference implementation.
-            picks = self.rng.integers(len(rewards), size=self.options.tournament_size)
-            parent = self.population[int(picks[np.argmax(rewards[picks])])][0]
-            out[i] = self.decisions.mutate(parent, self.rng)
-        return out
+        # n tournaments at once, sampled with replacement as in Real et al.'s reference code;
+        # each winner (the first best of its tournament) is mutated once.
+        picks = self.rng.integers(len(rewards), size=(n, self.options.tournament_size))
+        winners = picks[np.arange(n), np.argmax(rewards[picks], axis=1)]
+        return self.decisions.mutate_many(genomes[winners], self.rng)
 
     def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         genomes, rewards = self.counter.accept(genomes, rewards)
