@@ -121,7 +121,9 @@ def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> d
     out_ = outcome(es, results)
     weights, used = gradient_weights(es, out_, seeds, es.sigma)
     optimizer = OptimizerSpec("adam", 0.9, 0.999).build(theta.size)
-    updates = tuple(Update(v, weights, used, 0.01, 0.0) for v in range(1, KEEP_UPDATES + 1))
+    updates = tuple(  # distinct arrays, as in a run (pickle would share one array)
+        Update(v, weights.copy(), used.copy(), 0.01, 0.0) for v in range(1, KEEP_UPDATES + 1)
+    )
     sync = ThetaSync("k", KEEP_UPDATES, digest(theta), updates, OptimizerSpec("adam", 0.9, 0.999))
     obs = np.zeros(exp.spec.obs_dim)
     full = Job(exp.worker_spec, theta, es.sigma, obs, obs + 1, es.noise_spec, sync)
@@ -195,6 +197,7 @@ def scheduler_costs(workers: int, chunks: int, iterations: int) -> dict[str, flo
             threads_per_worker=1,
             processes=False,
             dashboard_address=None,
+            memory_limit=0,  # W threads share this process: no per-worker memory pausing
         ) as cluster,
         Client(cluster) as client,
     ):

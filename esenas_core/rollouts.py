@@ -1,7 +1,9 @@
 """Rollout requests and results, and the one worker-side function every backend calls.
 
-Only seeds and genomes travel per request; θ travels once per job. The worker regenerates each
-perturbation ε from its seed, so serial, process and dask backends compute identical numbers.
+Only seeds and genomes travel per request; θ travels with a job, or is replaced by the updates
+that bring the worker's replica of θ up to date (a slim job, esenas_core.replica). The worker
+rebuilds each perturbation ε from its seed, so serial, process and dask backends compute
+identical numbers.
 """
 
 from __future__ import annotations

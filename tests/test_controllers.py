@@ -214,3 +214,23 @@ def test_batched_subset_samples_are_uniform(n: int, k: int) -> None:
             seen[s] += 1
         freq = np.array(list(seen.values())) / len(samples)
         np.testing.assert_allclose(freq, 1 / comb(n, k), rtol=0.1)
+
+
+@pytest.mark.parametrize("logits", [[0.3, -0.2, 0.1, 0.0, 0.5], [6.0, 0.0, 0.5, -3.0, 1.0]])
+def test_policy_gradient_subset_draws_follow_plackett_luce(logits) -> None:
+    # the second set of scores is peaked: most rows finish with the exponential race
+    from itertools import permutations
+
+    from esenas_plugins.controllers.policy_gradient import _Subset
+
+    dist = _Subset(Subset(5, 2))
+    dist.logits = np.array(logits)
+    _, orders = dist.sample(np.random.default_rng(3), 200_000)
+    w = np.exp(dist.logits)
+    counts: dict[tuple[int, int], int] = {}
+    for a, b in map(tuple, orders):
+        counts[(a, b)] = counts.get((a, b), 0) + 1
+    for a, b in permutations(range(5), 2):
+        exact = w[a] / w.sum() * w[b] / (w.sum() - w[a])
+        observed = counts.get((a, b), 0) / len(orders)
+        assert abs(observed - exact) < 4 * np.sqrt(exact / len(orders)) + 1e-4, (a, b)

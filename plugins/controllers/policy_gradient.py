@@ -4,11 +4,12 @@ Open-source PyGlove has no PPO, so the original's policy-gradient controller can
 Google; this one is numpy only. One distribution per decision group:
 - ``Choice(n, count)``: independent categoricals (count × n logits);
 - ``Mask(n)``: independent Bernoullis (n logits);
-- ``Subset(n, k)``: Plackett–Luce over n item scores, sampled with the Gumbel top-k trick. The
-  order in which items were drawn is remembered per proposed genome, and the update uses the
-  log-probability of that ordered draw (a genome fed back without a known order uses the
-  most likely order under the current scores). Sampling uses the exponential race, which is
-  equivalent to Gumbel top-k and cheaper.
+- ``Subset(n, k)``: Plackett–Luce over n item scores: the first k distinct items of i.i.d.
+  draws from the scores' softmax, batched over all genomes (a row that keeps repeating its
+  favourites finishes with the exponential race ≡ Gumbel top-k). The order in which items were
+  drawn is remembered per proposed genome, and the update uses the log-probability of that
+  ordered draw (a genome fed back without a known order uses the most likely order under the
+  current scores).
 
 Update every ``update_batch_size`` finished genomes: advantage A = r − b (b a moving average of
 rewards, A optionally divided by its std), logits ← logits + lr · mean(A ∇log p) + entropy bonus
@@ -69,13 +70,71 @@ class _Subset:
         shifted = value - value.max()
         self._shifted, self._weights = shifted, np.exp(shifted)  # cached until logits change
         self._total = self._weights.sum()
+        self._alias_table: tuple[np.ndarray, np.ndarray] | None = None
 
     def sample(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        # Exponential race (≡ Gumbel top-k): the k smallest E_i / w_i, E ~ Exp(1), in draw order.
-        keys = rng.standard_exponential((count, self._weights.size)) / self._weights
-        top = np.argpartition(keys, self.k - 1, axis=1)[:, : self.k]
-        order = np.take_along_axis(top, np.argsort(np.take_along_axis(keys, top, 1), 1), 1)
+        """``count`` ordered draws of k items without replacement (Plackett–Luce).
+
+        The first k distinct items of i.i.d. draws from p ∝ w are exactly such a draw (a new
+        item is drawn with probability ∝ w among the items not yet drawn). Draws go in rounds of
+        2k per row, all rows at once; a row still short of k items after a few rounds (a peaked
+        p repeats its favourites) finishes with the exponential race over its remaining items
+        (≡ Gumbel top-k), which continues the same distribution given the items drawn so far."""
+        n, k = self._weights.size, self.k
+        never = np.iinfo(np.int32).max
+        first = np.full((count, n), never, dtype=np.int32)  # index of each item's first draw
+        prob, alias = self._alias()
+        drawn, distinct = [], np.zeros(count, dtype=np.int64)
+        short = np.arange(count)
+        for r in range(4):  # rounds of 2k draws for the rows still short of k items
+            at = np.broadcast_to(r * 2 * k + np.arange(2 * k, dtype=np.int32), (short.size, 2 * k))
+            pick = rng.integers(n, size=at.shape)
+            values = np.where(rng.random(at.shape) < prob[pick], pick, alias[pick])
+            where = np.broadcast_to(short[:, None], at.shape)
+            np.minimum.at(first, (where, values), at)
+            new = first[where, values] == at  # this draw is its item's first in the row
+            distinct[short] += new.sum(axis=1)
+            drawn.append((where[new], values[new]))
+            short = short[distinct[short] < k]
+            if short.size == 0:
+                break
+        if len(drawn) == 1:  # rows ascending, each in draw order
+            where, values = drawn[0]
+        else:  # stable by row: rounds, and draws within a round, stay in order
+            where, values = (np.concatenate(parts) for parts in zip(*drawn, strict=True))
+            by_row = np.argsort(where, kind="stable")
+            where, values = where[by_row], values[by_row]
+        starts = np.concatenate([[0], np.cumsum(np.bincount(where, minlength=count))[:-1]])
+        rank = np.arange(where.size) - starts[where]  # the item's place in its row's draw
+        keep = rank < k
+        order = np.zeros((count, k), dtype=np.int64)
+        order[where[keep], rank[keep]] = values[keep]
+        filled = np.minimum(distinct, k)
+        if short.size:  # the race over the items each short row has not drawn yet
+            keys = rng.standard_exponential((short.size, n)) / self._weights
+            keys[first[short] < never] = np.inf
+            for i, row in enumerate(short):
+                need = k - filled[row]
+                rest = np.argpartition(keys[i], need - 1)[:need]
+                order[row, filled[row] :] = rest[np.argsort(keys[i, rest])]
         return np.sort(order, axis=1), order
+
+    def _alias(self) -> tuple[np.ndarray, np.ndarray]:
+        """Walker's alias table of p ∝ w (Vose's construction): item i is drawn as
+        ``i if u < prob[i] else alias[i]`` for i uniform, u ~ U(0, 1): O(1) per draw."""
+        if self._alias_table is None:
+            n = self._weights.size
+            scaled = self._weights * (n / self._total)
+            prob, alias = np.ones(n), np.arange(n)
+            small = list(np.flatnonzero(scaled < 1.0))
+            large = list(np.flatnonzero(scaled >= 1.0))
+            while small and large:
+                s, g = small.pop(), large.pop()
+                prob[s], alias[s] = scaled[s], g
+                scaled[g] -= 1.0 - scaled[s]
+                (small if scaled[g] < 1.0 else large).append(g)
+            self._alias_table = (prob, alias)
+        return self._alias_table
 
     def likely_order(self, values: np.ndarray) -> np.ndarray:
         return values[np.argsort(-self.logits[values], kind="stable")]
