@@ -36,6 +36,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/dask_scaling.py --iterations 6 --perturbations 32 --latency-iterations 3 \
 		--out bench/results/dask_scaling_32.json
 	$(BIN)/python bench/dask_tls.py
+	$(BIN)/python bench/scale.py --quick --out bench/results/scale_quick.json
 	$(BIN)/python bench/ablation_parallel.py
 	$(BIN)/python bench/ablation_stats.py
 

@@ -5,6 +5,7 @@ from esenas_core.errors import (
     ConfigError,
     DuplicatePluginError,
     EsenasError,
+    EsenasWarning,
     GenomeError,
     PluginError,
     RunError,
@@ -22,7 +23,7 @@ from esenas_core.interfaces import (
     TaskSpec,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Architecture",
@@ -33,6 +34,7 @@ __all__ = [
     "DecisionSpace",
     "DuplicatePluginError",
     "EsenasError",
+    "EsenasWarning",
     "GenomeError",
     "Mask",
     "Network",

@@ -24,12 +24,33 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _show_warnings_as_one_line() -> None:
+    """``EsenasWarning``: one ``esenas: warning: …`` line on stderr (other warnings as Python
+    shows them)."""
+    import warnings
+
+    from esenas_core.errors import EsenasWarning
+
+    default = warnings.formatwarning
+    if getattr(default, "esenas", False):
+        return
+
+    def format_warning(message, category, filename, lineno, line=None):
+        if issubclass(category, EsenasWarning):
+            return f"esenas: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    format_warning.esenas = True  # type: ignore[attr-defined]
+    warnings.formatwarning = format_warning
+
+
 class _Group(click.Group):
     """Turns every ``EsenasError`` (and ``OSError``: a full disk, a run directory that cannot be
     created) into a one-line message and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         interrupts.install()
+        _show_warnings_as_one_line()
         try:
             return super().invoke(ctx)
         except EsenasError as exc:

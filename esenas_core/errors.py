@@ -33,3 +33,8 @@ class GenomeError(EsenasError):
 
 class RunError(EsenasError):
     """A run cannot continue (for instance too many failed rollouts after every retry)."""
+
+
+class EsenasWarning(UserWarning):
+    """Something the user should know that does not stop the run (the CLI prints it as one
+    ``esenas: warning: …`` line)."""

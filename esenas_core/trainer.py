@@ -19,6 +19,7 @@ import errno
 import math
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -27,7 +28,7 @@ import attrs
 import numpy as np
 
 from esenas_core import checkpoint, interrupts
-from esenas_core.errors import RunError
+from esenas_core.errors import EsenasWarning, RunError
 from esenas_core.experiment import Experiment
 from esenas_core.interfaces import Architecture
 from esenas_core.iteration import (
@@ -47,6 +48,7 @@ from esenas_core.rundir import RunDirectory
 
 # Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
 # failing file system).
+CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once
 WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 
 
@@ -99,6 +101,7 @@ class Trainer:
         # random stream of the algorithm), and the last updates a slim job carries.
         self._replica_key = uuid.uuid4().hex
         self._updates: deque[Update] = deque(maxlen=KEEP_UPDATES)
+        self._warned_controller = False
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -154,7 +157,9 @@ class Trainer:
         started = time.perf_counter()
         es, it = self.cfg.es, self.iteration
         sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
+        tick = time.perf_counter()
         genomes = self.exp.controller.propose(genomes_needed(es))
+        controller_time = time.perf_counter() - tick
         obs_mean, obs_std = self._normalization()
         job = Job(
             self.exp.worker_spec,
@@ -185,7 +190,9 @@ class Trainer:
 
         fed, rewards = controller_feedback(es, genomes, out)
         if len(fed):
+            tick = time.perf_counter()
             self.exp.controller.feedback(fed, self.exp.space.controller_rewards(fed, rewards))
+            controller_time += time.perf_counter() - tick
         exact_genomes = genomes[len(genomes) - es.exact_evals :]
         space = self.exp.space
         sizes = [space.describe(space.decode(g)) for g in exact_genomes]
@@ -205,7 +212,7 @@ class Trainer:
                 self.env_steps += r.episode.steps
         self.iteration += 1
         scores, perturbed = out.exact_rewards, out.rewards.ravel()
-        return {
+        row = {
             "iteration": self.iteration,
             "episodes": self.episodes,
             "env_steps": self.env_steps,
@@ -228,10 +235,30 @@ class Trainer:
             **{f"controller_{k}": float(v) for k, v in self.exp.controller.stats().items()},
             # timing columns (the only ones that differ between identical runs):
             "evaluate_time": evaluate_time,
+            "controller_time": controller_time,
             "iteration_time": time.perf_counter() - started,
         }
+        self._check_controller_cost(row, len(genomes))
+        return row
 
     # -- pieces -----------------------------------------------------------------------------------
+
+    def _check_controller_cost(self, row: Mapping[str, Any], genomes: int) -> None:
+        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration
+        (from the second one on: the first includes start-up)."""
+        share = row["controller_time"] / max(row["iteration_time"], 1e-9)
+        if self._warned_controller or self.iteration < 2 or share <= CONTROLLER_SHARE:
+            return
+        self._warned_controller = True
+        warnings.warn(
+            f"iteration {self.iteration}: controller {self.cfg.controller.name!r} took"
+            f" {100 * share:.0f} % of the iteration ({row['controller_time']:.2f} s of"
+            f" {row['iteration_time']:.2f} s, {1e3 * row['controller_time'] / genomes:.2f} ms"
+            " per genome): it, not the rollouts, sets the pace (docs/controllers.md has the"
+            " cost of each controller)",
+            EsenasWarning,
+            stacklevel=2,
+        )
 
     def _sync(self) -> ThetaSync:
         """θ's version and digest and the recent updates, for workers' replicas of θ."""

@@ -234,3 +234,21 @@ def test_policy_gradient_subset_draws_follow_plackett_luce(logits) -> None:
         exact = w[a] / w.sum() * w[b] / (w.sum() - w[a])
         observed = counts.get((a, b), 0) / len(orders)
         assert abs(observed - exact) < 4 * np.sqrt(exact / len(orders)) + 1e-4, (a, b)
+
+
+def test_a_controller_that_sets_the_pace_is_warned_about_once(tmp_path) -> None:
+    import tomli_w
+    from conftest import esenas, small_config
+
+    # PyGlove costs milliseconds per genome; the hybrid task's rollouts cost microseconds
+    config = small_config(iterations=4, controller={"name": "pyglove"})
+    config["task"] = {"name": "hybrid"}
+    config["search_space"] = {"name": "edges", "hidden": [2], "k": 3}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(tmp_path / "r"), "--quiet")
+    assert res.returncode == 0, res.stderr
+    warned = [line for line in res.stderr.splitlines() if line.startswith("esenas: warning:")]
+    assert len(warned) == 1 and "controller 'pyglove' took" in warned[0], res.stderr
+    assert "Traceback" not in res.stderr and "UserWarning" not in res.stderr
+    header = (tmp_path / "r" / "metrics.csv").read_text().splitlines()[0]
+    assert "controller_time" in header
