@@ -34,13 +34,14 @@ PATHS = [
     ("es", "iteration_timeout"), ("controller", "name"), ("search_space", "mode"),
     ("search_space", "k_per_layer"), ("backend", "name"), ("backend", "workers"), ("loggers",),
     ("nosuch",), ("es", "nosuch"), ("task", "objective"), ("search_space", "hidden"),
+    ("es", "noise"), ("es", "noise_table_size"), ("backend", "local_tls"),
 ]  # fmt: skip
 
 EXTREMES: list[Any] = [
     0, 1, -1, 2, 2**31, 2**63, -(2**63), 10**12, 10**30,
     math.nan, math.inf, -math.inf, 1e308, -1e308, -0.0, 5e-324, 0.5, 1e-12,
     "", " ", "../x", "../../escape", "a/b", "/abs", "\x00", "tanh", "residual", "random",
-    "serial", "processes", "dask", "CartPole-v1", "nosuchmod:Foo-v0", "é", "1" * 300,
+    "serial", "processes", "dask", "CartPole-v1", "nosuchmod:Foo-v0", "é", "1" * 300, "table",
     True, False, [], [0], [-1, 2], [10**9], [1.5], ["x"], {}, {"a": 1}, {"name": "serial"},
 ]  # fmt: skip
 
