@@ -48,7 +48,8 @@ from esenas_core.rundir import RunDirectory
 
 # Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
 # failing file system).
-CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once
+CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
+CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
 WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 
 
@@ -244,10 +245,12 @@ class Trainer:
     # -- pieces -----------------------------------------------------------------------------------
 
     def _check_controller_cost(self, row: Mapping[str, Any], genomes: int) -> None:
-        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration
-        (from the second one on: the first includes start-up)."""
+        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration and
+        at least ``CONTROLLER_FLOOR_S`` (from the second iteration on: the first includes
+        start-up)."""
         share = row["controller_time"] / max(row["iteration_time"], 1e-9)
-        if self._warned_controller or self.iteration < 2 or share <= CONTROLLER_SHARE:
+        slow = share > CONTROLLER_SHARE and row["controller_time"] >= CONTROLLER_FLOOR_S
+        if self._warned_controller or self.iteration < 2 or not slow:
             return
         self._warned_controller = True
         warnings.warn(

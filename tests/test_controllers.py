@@ -241,7 +241,9 @@ def test_a_controller_that_sets_the_pace_is_warned_about_once(tmp_path) -> None:
     from conftest import esenas, small_config
 
     # PyGlove costs milliseconds per genome; the hybrid task's rollouts cost microseconds
-    config = small_config(iterations=4, controller={"name": "pyglove"})
+    config = small_config(
+        iterations=4, controller={"name": "pyglove"}, es={"num_perturbations": 24}
+    )
     config["task"] = {"name": "hybrid"}
     config["search_space"] = {"name": "edges", "hidden": [2], "k": 3}
     (tmp_path / "c.toml").write_text(tomli_w.dumps(config))

@@ -20,7 +20,7 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config, spawn_esenas
 
-TIMING = {"wall_time", "evaluate_time", "iteration_time"}
+TIMING = {"wall_time", "evaluate_time", "controller_time", "iteration_time"}
 
 
 def write_study(
