@@ -143,6 +143,7 @@ def test_learning_controllers_beat_random_search() -> None:
 
 
 @pytest.mark.parametrize("name", controllers())
+@pytest.mark.filterwarnings("ignore::esenas_core.EsenasWarning")  # pyglove's cost: tested below
 def test_every_controller_trains_end_to_end(name: str, registries) -> None:
     from conftest import small_config
 
