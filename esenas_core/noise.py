@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from esenas_core.seeding import perturbation
+
 TABLE_SEED = 20_170_310  # fixed: the table is the same in every process, run and machine
 
 
@@ -34,7 +36,7 @@ class NoiseSpec:
     def direction(self, seed: int, dim: int) -> np.ndarray:
         """ε for one perturbation seed (float64)."""
         if self.kind == "seeded":
-            return np.random.default_rng(seed).standard_normal(dim)
+            return perturbation(seed, dim)
         offset = int(offsets([seed], self.table_size, dim)[0])
         return table(self.table_size)[offset : offset + dim].astype(np.float64)
 
@@ -45,7 +47,7 @@ class NoiseSpec:
             grad = np.zeros(dim)
             for w, seed in zip(weights, seeds, strict=True):
                 if w != 0.0:
-                    grad += w * np.random.default_rng(int(seed)).standard_normal(dim)
+                    grad += w * perturbation(int(seed), dim)
             return grad
         if len(weights) != len(seeds):
             raise ValueError(f"{len(weights)} weights for {len(seeds)} seeds")

@@ -58,15 +58,16 @@ class OptimizerSpec:
 
 @attrs.frozen(eq=False)
 class ThetaSync:
-    """What a worker needs to keep its replica of θ: θ's version and digest, the recent updates,
-    and (in a full job only) the optimizer's state at that version."""
+    """What a worker needs to keep its replica of θ: θ's version, the recent updates, and either
+    the optimizer's state at that version (a full job, which carries θ) or θ's digest (a slim
+    job, ``Job.slim()``)."""
 
     key: str  # the run's replica key (random per trainer)
     version: int
-    digest: str
     updates: tuple[Update, ...]
     optimizer: OptimizerSpec
     optimizer_state: Mapping[str, Any] | None = None
+    digest: str | None = None
 
 
 def digest(theta: np.ndarray) -> str:
@@ -87,10 +88,23 @@ def apply_update(
 
 @attrs.define
 class _Replica:
+    """θ and the optimizer at ``version``. Seeded from a full job by reference (jobs are never
+    modified, updates make new arrays); the optimizer is built and the digest taken only when a
+    slim job needs them."""
+
     theta: np.ndarray
-    optimizer: Any
     version: int
-    digest: str
+    spec: OptimizerSpec
+    state: Mapping[str, Any] | None
+    optimizer: Any = None
+    digest: str | None = None
+
+    def advance(self, update: Update, noise: NoiseSpec) -> None:
+        if self.optimizer is None:
+            self.optimizer = self.spec.build(self.theta.shape[0], self.state)
+            self.state = None
+        self.theta, _ = apply_update(self.theta, self.optimizer, update, noise)
+        self.version, self.digest = update.version, None
 
 
 _REPLICAS: OrderedDict[str, _Replica] = OrderedDict()
@@ -110,17 +124,16 @@ def _resolve(theta: np.ndarray | None, sync: ThetaSync, noise: NoiseSpec) -> Any
     if theta is not None:
         known = _REPLICAS.get(sync.key)
         if sync.optimizer_state is not None and (known is None or known.version != sync.version):
-            optimizer = sync.optimizer.build(theta.shape[0], sync.optimizer_state)
-            _remember(sync.key, _Replica(theta.copy(), optimizer, sync.version, sync.digest))
+            _remember(sync.key, _Replica(theta, sync.version, sync.optimizer, sync.optimizer_state))
         return theta
     replica = _REPLICAS.get(sync.key)
     if replica is None:
         return None
     for update in sync.updates:
         if update.version == replica.version + 1:
-            replica.theta, _ = apply_update(replica.theta, replica.optimizer, update, noise)
-            replica.version = update.version
-            replica.digest = digest(replica.theta)
+            replica.advance(update, noise)
+    if replica.version == sync.version and replica.digest is None:
+        replica.digest = digest(replica.theta)  # once per version, not per update
     if replica.version != sync.version or replica.digest != sync.digest:
         del _REPLICAS[sync.key]  # behind, or other bits: the full job re-seeds it
         return None

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 
 from esenas_core.noise import NoiseSpec
-from esenas_core.replica import STALE, ThetaSync, resolve_theta
+from esenas_core.replica import STALE, ThetaSync, digest, resolve_theta
 
 
 @attrs.frozen
@@ -50,11 +50,12 @@ class Job:
     sync: ThetaSync | None = None
 
     def slim(self) -> Job:
-        """This job without θ and optimizer state: its size does not depend on θ's length.
-        Without ``sync`` (no replica possible) the job itself."""
-        if self.sync is None:
+        """This job with θ's digest instead of θ and the optimizer state: its size does not
+        depend on θ's length. Without ``sync`` (no replica possible) the job itself."""
+        if self.sync is None or self.theta is None:
             return self
-        return attrs.evolve(self, theta=None, sync=attrs.evolve(self.sync, optimizer_state=None))
+        sync = attrs.evolve(self.sync, optimizer_state=None, digest=digest(self.theta))
+        return attrs.evolve(self, theta=None, sync=sync)
 
 
 @attrs.frozen(eq=False)
@@ -196,13 +197,12 @@ def failed_chunk(chunk: Sequence[RolloutRequest], error: str) -> list[RolloutRes
     return [RolloutResult.failed(r.index, error) for r in chunk]
 
 
-def payload_bytes(job: Job, chunks: Sequence[Sequence[RolloutRequest]], job_copies: int) -> int:
-    """Pickled bytes of sending ``chunks`` and ``job_copies`` copies of the job."""
+def job_bytes(job: Job) -> int:
+    """The job's pickled size: what sending it costs, θ included or not (requests are ≈ 70 bytes
+    each whatever θ's length)."""
     import pickle
 
-    job_bytes = len(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-    requests = sum(len(pickle.dumps(list(c), protocol=pickle.HIGHEST_PROTOCOL)) for c in chunks)
-    return requests + job_bytes * job_copies
+    return len(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def is_stale(results: Sequence[RolloutResult]) -> bool:

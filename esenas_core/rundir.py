@@ -12,19 +12,21 @@ by results version 1.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from esenas_core.errors import ConfigError
+from esenas_core.errors import ConfigError, RunError
 
 
 def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
@@ -47,6 +49,9 @@ def default_run_path(name: str, root: str | Path = "runs") -> Path:
     return path
 
 
+# Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
+# failing file system).
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 RESULTS_VERSION = 2  # 2: batched controllers (random, regularized_evolution, policy_gradient)
 
 
@@ -80,6 +85,23 @@ class RunDirectory:
         directory = cls(path)
         directory.write_text("esenas.json", json.dumps({"results_version": RESULTS_VERSION}))
         return directory
+
+    @contextlib.contextmanager
+    def stop_on_write_errors(self, iteration: Callable[[], int]) -> Iterator[None]:
+        """A file of the run that cannot be written (a full disk, a file-size limit) stops it
+        with one line naming ``iteration()``, the last one done; the last checkpoint is complete
+        (checkpoints are swapped in whole)."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRORS:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise RunError(
+                f"{self.path}: cannot write after iteration {iteration()}: {exc.strerror or exc}"
+                f"{where}; the last checkpoint is intact: resume with"
+                f" `esenas run --resume {self.path}`"
+            ) from None
 
     def truncate_metrics(self, iterations: int) -> None:
         """Keep metrics.csv's header and its rows of the first ``iterations`` iterations (resume

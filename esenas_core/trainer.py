@@ -15,13 +15,12 @@ One iteration:
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import time
 import uuid
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -42,15 +41,12 @@ from esenas_core.iteration import (
 )
 from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
-from esenas_core.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update, digest
+from esenas_core.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update
 from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
 from esenas_core.rundir import RunDirectory
 
-# Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
-# failing file system).
 CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
 CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
-WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
 
 
 @attrs.define
@@ -113,7 +109,12 @@ class Trainer:
         hook.esenas_run_start(config=self.cfg.to_dict(), run_dir=run_dir)
         start = time.perf_counter() - self.wall_time_before
         every = self.cfg.checkpoint_every
-        with self.exp.backend, self._write_errors():
+        stop_on_write_errors = (
+            self.run_dir.stop_on_write_errors(lambda: self.iteration)
+            if self.run_dir
+            else contextlib.nullcontext()
+        )
+        with self.exp.backend, stop_on_write_errors:
             while self.iteration < self.cfg.iterations:
                 row = self.step()
                 row["wall_time"] = time.perf_counter() - start
@@ -129,23 +130,6 @@ class Trainer:
                 interrupts.check()  # a Ctrl-C that a finalizer swallowed stops the run here
         hook.esenas_run_end(summary=self.summary(), run_dir=run_dir)
         return self.best
-
-    @contextlib.contextmanager
-    def _write_errors(self) -> Iterator[None]:
-        """A file that cannot be written (a full disk, a file-size limit) stops the run with one
-        line; the last checkpoint is complete (checkpoints are swapped in whole)."""
-        try:
-            yield
-        except OSError as exc:
-            if not self.run_dir or exc.errno not in WRITE_ERRORS:
-                raise
-            path = self.run_dir.path
-            where = f" ({exc.filename})" if exc.filename else ""
-            raise RunError(
-                f"{path}: cannot write after iteration {self.iteration}: {exc.strerror or exc}"
-                f"{where}; the last checkpoint is intact: resume with"
-                f" `esenas run --resume {path}`"
-            ) from None
 
     def resume(self) -> None:
         """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
@@ -264,12 +248,12 @@ class Trainer:
         )
 
     def _sync(self) -> ThetaSync:
-        """θ's version and digest and the recent updates, for workers' replicas of θ."""
+        """θ's version, the recent updates and the optimizer state, for workers' replicas of θ
+        (a backend that sends ``job.slim()`` adds θ's digest there)."""
         es = self.cfg.es
         return ThetaSync(
             key=self._replica_key,
             version=self.iteration,
-            digest=digest(self.theta),
             updates=tuple(self._updates),
             optimizer=OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2),
             optimizer_state=self.optimizer.state(),

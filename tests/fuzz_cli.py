@@ -46,7 +46,7 @@ SET_VALUES = [
 ]  # fmt: skip
 
 
-def make_case(rng: np.random.Generator, number: int) -> dict[str, Any]:
+def make_case(rng: np.random.Generator) -> dict[str, Any]:
     """A case: the config's bytes, extra CLI arguments and a label."""
     kind = ["leaf", "leaf", "leaf", "set", "bytes"][rng.integers(5)]
     path = PATHS[rng.integers(len(PATHS))]
@@ -144,7 +144,7 @@ def _started(folder: Path) -> bool:
 def fuzz(cases: int, seed: int, out: Path, jobs: int = 2) -> list[dict[str, Any]]:
     """Run ``cases`` cases under ``out`` (each in its own folder ``out/group/case-N``)."""
     rng = np.random.default_rng(seed)
-    made = [make_case(rng, n) for n in range(cases)]
+    made = [make_case(rng) for _ in range(cases)]
     with ThreadPoolExecutor(jobs) as pool:
         return list(
             pool.map(lambda n: run_case(made[n], out / f"group-{n}" / f"case-{n}"), range(cases))

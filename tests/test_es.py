@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from esenas_core.es import antithetic_weights, combine, zscore
 from esenas_core.obsstats import ObsStats
-from esenas_core.seeding import derive_seed, perturbation
+from esenas_core.seeding import derive_seed, derive_seeds, perturbation
 
 
 def quadratic(x: np.ndarray, center: np.ndarray) -> float:
@@ -82,3 +82,12 @@ def test_obs_std_floor() -> None:
     stats = ObsStats.empty(2)
     stats.merge(3, np.array([1.0, 2.0]), np.array([0.0, 12.0]))
     np.testing.assert_allclose(stats.std(0.01), [0.01, 2.0])
+
+
+def test_vectorized_seeds_are_bitwise_the_seed_sequence_ones() -> None:
+    last = np.r_[np.arange(0, 3000, 7), 2**32 - 1, 2**32, 2**40]  # the last two: several words
+    for run_seed in (0, 3, 2**40 + 5, 2**63 - 1):
+        for keys in ((2, 5, 0), (3, 0, 1), (1,), (2, 10**10, 0), ()):
+            expected = [derive_seed(run_seed, *keys, int(k)) for k in last]
+            assert derive_seeds(run_seed, *keys, last=last).tolist() == expected
+            assert derive_seeds(run_seed, *keys, last=last[:400]).tolist() == expected[:400]

@@ -88,8 +88,8 @@ def test_bytes_per_iteration_do_not_grow_with_theta(registries, backend: str) ->
         with t.exp.backend as b:
             for _ in range(4):
                 t.step()
-                per_iteration.append(b.bytes_sent - before)
-                before = b.bytes_sent
+                per_iteration.append(b.job_bytes_sent - before)
+                before = b.job_bytes_sent
         sent[t.exp.space.num_params] = per_iteration
     (small, few), (large, many) = sorted(sent.items())
     assert large > 50 * small

@@ -42,7 +42,7 @@ from esenas_core.rollouts import (
     evaluate_requests,
     failed_chunk,
     is_stale,
-    payload_bytes,
+    job_bytes,
     prepare,
     split_chunks,
 )
@@ -114,7 +114,7 @@ class DaskBackend(Backend):
         self._count: tuple[list[str], float] | None = None  # (worker addresses, when asked)
         self._warmed: set[tuple[str, str]] = set()  # (worker address, spec key) built there
         self._holding: set[str] = set()  # workers that received a full job (hold θ replicas)
-        self.bytes_sent = 0  # pickled jobs (× workers) and requests sent (benchmarks, tests)
+        self.job_bytes_sent = 0  # pickled jobs broadcast to workers (benchmarks, tests)
 
     def __enter__(self) -> DaskBackend:
         self._connect()
@@ -216,6 +216,7 @@ class DaskBackend(Backend):
         pending = list(range(len(chunks)))
         connected = set(self._workers())
         full = not connected <= self._holding  # a worker without θ: broadcast the full job
+        slim = job.slim()
         for attempt in range(MAX_RESUBMITS + 1):
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if attempt:  # chunks were lost with their worker: is any worker left?
@@ -226,7 +227,7 @@ class DaskBackend(Backend):
                     deadline += time.monotonic() - waited
                     left = max(0.0, deadline - time.monotonic())
             lost, stale = self._run_chunks(
-                job if full else job.slim(), chunks, pending, left, timeout, results
+                job if full else slim, chunks, pending, left, timeout, results
             )
             if full:  # every connected worker received θ with the broadcast
                 self._holding |= connected
@@ -253,8 +254,7 @@ class DaskBackend(Backend):
 
         client = self._connect()
         shared = client.scatter(job, broadcast=True, hash=False)
-        workers = max(1, len(self._workers()))  # the broadcast sends the job to each
-        self.bytes_sent += payload_bytes(job, [chunks[i] for i in which], job_copies=workers)
+        self.job_bytes_sent += job_bytes(job) * max(1, len(self._workers()))  # one per worker
         futures = {
             i: client.submit(evaluate_requests, shared, chunks[i], pure=False) for i in which
         }

@@ -35,7 +35,7 @@ from esenas_core.rollouts import (
     evaluate_requests,
     failed_chunk,
     is_stale,
-    payload_bytes,
+    job_bytes,
     prepare,
     split_chunks,
 )
@@ -77,7 +77,7 @@ class ProcessesBackend(Backend):
         self._pool: cf.ProcessPoolExecutor | None = None
         self._warmed: set[str] = set()  # specs the current pool's workers have built
         self._synced = False  # the pool's workers hold θ replicas: slim jobs suffice
-        self.bytes_sent = 0  # pickled jobs and requests sent to workers (benchmarks, tests)
+        self.job_bytes_sent = 0  # pickled jobs sent with the chunks (benchmarks, tests)
 
     def _executor(self, spec: WorkerSpec) -> tuple[cf.ProcessPoolExecutor, float]:
         """The pool, started and warmed for ``spec``; and the seconds that took."""
@@ -113,8 +113,7 @@ class ProcessesBackend(Backend):
             if deadline is not None:
                 deadline += starting  # start-up is not rollout time
             send = slim if self._synced else job
-            sent = [chunks[i] for i in pending]  # each chunk travels with the job
-            self.bytes_sent += payload_bytes(send, sent, job_copies=len(sent))
+            self.job_bytes_sent += job_bytes(send) * len(pending)  # one per chunk
             try:
                 futures = {i: pool.submit(evaluate_requests, send, chunks[i]) for i in pending}
             except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
