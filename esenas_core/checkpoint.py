@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core.errors import RunError
+from esenas_core.errors import PluginError, RunError
 from esenas_core.interfaces import Architecture
 from esenas_core.obsstats import ObsStats
+from esenas_core.plugins import call_plugin
 
 FORMAT = 1
 
@@ -43,7 +44,7 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
         "obs_count": trainer.obs.count,
         "wall_time": wall_time,
         "first_score": trainer.summary()["first_score"],
-        "controller": trainer.exp.controller.state(),
+        "controller": controller_state(trainer),
         "best": None
         if best.architecture is None
         else {
@@ -54,6 +55,7 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
             "architecture": best.architecture.to_json(),
         },
     }
+    text = json.dumps(state)  # before any file: nothing half-written if it fails
     tmp = run_dir / "checkpoint.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -62,11 +64,24 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     with open(tmp / "state.json", "w", encoding="utf-8") as fh:
-        json.dump(state, fh)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     fsync_dir(tmp)
     swap_in(tmp, run_dir / "checkpoint")
+
+
+def controller_state(trainer: Any) -> Any:
+    """The controller's ``state()`` as JSON data, or ``PluginError`` naming the controller."""
+    name = trainer.cfg.controller.name
+    state = call_plugin(trainer.exp.controller.state, "controller", name, "")
+    try:
+        return json.loads(json.dumps(state))
+    except (TypeError, ValueError) as exc:
+        raise PluginError(
+            f"[controller] {name}: state() must return JSON-serializable data (dicts, lists,"
+            f" str, int, float, bool, None): {exc}; the last checkpoint is intact"
+        ) from None
 
 
 def swap_in(tmp: Path, final: Path) -> None:

@@ -1,7 +1,11 @@
-"""Public conformance checkers for plugin authors (in the spirit of gymnasium's ``check_env``).
+"""Public conformance checkers for plugin authors (in the spirit of gymnasium's ``check_env``),
+one per plugin kind, all exported from ``esenas_core``:
 
-    from esenas_core.checks import check_search_space
+    from esenas_core import TaskSpec, check_controller, check_search_space
     check_search_space(MySpace(MySpace.Options(), TaskSpec(obs_dim=5, act_dim=2)))
+    check_controller(MyController)
+    check_backend(MyBackend)          # results equal the in-process reference, in order
+    check_task(MyTask)                # episodes deterministic, independent of batching
 
 Each raises ``ConformanceError`` saying what is wrong, or returns the names of the checks it ran.
 """
@@ -13,16 +17,21 @@ import json
 import numpy as np
 
 from esenas_core.actions import to_env_actions
+from esenas_core.check_utils import ConformanceError, require
+from esenas_core.checks_controller import check_controller
+from esenas_core.checks_runtime import check_backend, check_task
+from esenas_core.decisions import DecisionSpace, Mask
+from esenas_core.errors import GenomeError
 from esenas_core.interfaces import Architecture, SearchSpace, TaskSpec
 
-
-class ConformanceError(AssertionError):
-    """A plugin breaks the interface contract."""
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConformanceError(message)
+__all__ = [
+    "ConformanceError",
+    "check_backend",
+    "check_controller",
+    "check_search_space",
+    "check_task",
+]
+_require = require
 
 
 def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> list[str]:
@@ -38,13 +47,32 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
         decisions.validate(decisions.mutate(genome, rng))
     ran.append("genomes valid (sampled and mutated)")
 
-    archs = [space.decode(g) for g in genomes]
+    for genome in genomes:
+        copy = genome.copy()
+        space.decode(copy)
+        _require(np.array_equal(copy, genome), f"{name}: decode() modifies its input genome")
+    archs = [space.decode(g.copy()) for g in genomes]
     for genome, arch in zip(genomes, archs, strict=True):
         again = space.decode(genome.copy())
         _require(_same(arch, again), f"{name}: decode() is not deterministic")
         restored = Architecture.from_json(json.loads(json.dumps(arch.to_json())))
         _require(_same(arch, restored), f"{name}: Architecture does not round-trip through JSON")
-    ran.append("decode deterministic and JSON round trip")
+    ran.append("decode deterministic, leaves its input alone, JSON round trip")
+    for what, bad in _invalid_genomes(decisions, genomes[0]):
+        try:
+            space.decode(bad)
+        except GenomeError:
+            continue
+        except Exception as exc:
+            raise ConformanceError(
+                f"{name}: decode() of {what} raised {type(exc).__name__}: {exc}; reject invalid"
+                " genomes with GenomeError (call self.decisions.validate(genome) first)"
+            ) from None
+        raise ConformanceError(
+            f"{name}: decode() accepted {what} {bad.tolist()}; reject invalid genomes with"
+            " GenomeError (call self.decisions.validate(genome) first)"
+        )
+    ran.append("decode rejects out-of-range and non-integer genomes")
 
     theta = space.init_params(np.random.default_rng(seed))
     _require(theta.shape == (space.num_params,), f"{name}: init_params length != num_params")
@@ -119,12 +147,48 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
             )
     ran.append("describe() and param_mask()")
 
+    for row, arch in enumerate(archs):
+        unused = ~space.param_mask(arch)
+        if not unused.any():
+            continue
+        changed = params[row : row + 1].copy()
+        changed[0, unused] += rng.normal(size=int(unused.sum())) * 3.0
+        moved = space.network(changed, [arch])(obs[row : row + 1])[0]
+        _require(
+            np.allclose(moved, out[row], rtol=1e-5, atol=1e-6),
+            f"{name}: the network of genome {genomes[row].tolist()} reads θ outside its"
+            " param_mask (its outputs change when only unused parameters do): the network"
+            " must use only what the architecture keeps, as describe() and param_mask() say",
+        )
+    ran.append("θ outside param_mask() changes nothing")
+
     rewards = rng.normal(size=batch)
     scored = np.asarray(space.controller_rewards(genomes, rewards))
     expected = (batch,) if space.objectives == 1 else (batch, space.objectives)
     _require(scored.shape == expected, f"{name}: controller_rewards shape {scored.shape}")
     ran.append("controller rewards")
     return ran
+
+
+def _invalid_genomes(decisions: DecisionSpace, valid: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Genomes every decode must reject: one value out of range per group, and floats."""
+    out = []
+    if decisions.length:
+        out.append(("a float genome", valid.astype(np.float64)))
+        out.append(("a genome one value too short", valid[:-1].copy()))
+    off = decisions.offsets
+    for i, group in enumerate(decisions.groups):
+        if group.length == 0:
+            continue
+        high = valid.copy()
+        high[off[i + 1] - 1] = getattr(group, "n", 2)  # past the range (a Mask's n is its length)
+        if isinstance(group, Mask):
+            high[off[i + 1] - 1] = 2
+        out.append((f"a genome with {group.label} value {high[off[i + 1] - 1]}", high))
+        low = valid.copy()
+        low[off[i]] = -1
+        out.append((f"a genome with {group.label} value -1", low))
+    return out
 
 
 def _same(a: Architecture, b: Architecture) -> bool:

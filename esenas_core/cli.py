@@ -70,8 +70,32 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+def _disable(ctx: click.Context, param: click.Parameter, names: Sequence[str]) -> None:
+    """``--disable-plugin NAME``: added to ``$ESENAS_DISABLE_PLUGINS`` (worker processes inherit
+    it) before any plugin loads."""
+    if not names:
+        return
+    from esenas_core.plugins import DISABLE_ENV, disabled_plugins, get_registries
+
+    os.environ[DISABLE_ENV] = ",".join(disabled_plugins(names))
+    get_registries.cache_clear()
+
+
+disable_plugin = click.option(
+    "--disable-plugin",
+    multiple=True,
+    metavar="NAME",
+    expose_value=False,
+    is_eager=True,
+    callback=_disable,
+    help="Do not load this plugin (a module, entry-point or distribution name as `esenas"
+    " plugins` lists them; repeatable; also $ESENAS_DISABLE_PLUGINS=a,b).",
+)
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="esenas")
+@disable_plugin
 def main() -> None:
     """ES-ENAS: Evolution Strategies + neural architecture search for RL policies."""
 
@@ -100,6 +124,7 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="With --resume: accept a config that differs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@disable_plugin
 def run(
     config: Path | None,
     overrides: Sequence[str],
@@ -163,9 +188,11 @@ def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
 
     space = trainer.exp.space
     click.echo(
-        f"esenas: {cfg.task.name} {_task_label(cfg)} | search space {cfg.search_space.name}"
+        f"esenas: {' '.join(filter(None, [cfg.task.name, trainer.exp.task.label()]))}"
+        f" | search space {cfg.search_space.name}"
         f" ({space.num_params} params) | controller {cfg.controller.name}"
-        f" | backend {_backend_label(cfg)} | iterations {trainer.iteration + 1}..{cfg.iterations}"
+        f" | backend {_label(cfg.backend.name, trainer.exp.backend.label())}"
+        f" | iterations {trainer.iteration + 1}..{cfg.iterations}"
         f" → {directory.path}"
     )
     with tqdm(
@@ -186,19 +213,8 @@ def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
     _print_summary(trainer.summary(), cfg, directory.path)
 
 
-def _backend_label(cfg: Any) -> str:
-    import os
-
-    opts = cfg.backend.options
-    if getattr(opts, "address", ""):
-        return f"{cfg.backend.name} ({opts.address})"
-    if hasattr(opts, "workers"):
-        return f"{cfg.backend.name} ({opts.workers or os.cpu_count()} workers)"
-    return cfg.backend.name
-
-
-def _task_label(cfg: Any) -> str:
-    return str(getattr(cfg.task.options, "env_id", ""))
+def _label(name: str, label: str) -> str:
+    return f"{name} ({label})" if label else name
 
 
 def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
@@ -242,6 +258,7 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
     help="Also render one episode to this GIF (environments that render headless).",
 )
 @click.option("--video-steps", default=1000, show_default=True, type=click.IntRange(min=1))
+@disable_plugin
 def evaluate(run_dir: Path, episodes: int, seed: int, video: Path | None, video_steps: int) -> None:
     """Replay the best architecture of RUN_DIR with its weights; print mean ± std return."""
     from esenas_core.evaluate import evaluate_best, record_video
@@ -262,6 +279,7 @@ def evaluate(run_dir: Path, episodes: int, seed: int, video: Path | None, video_
 
 @main.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@disable_plugin
 def report(run_dirs: Sequence[Path]) -> None:
     """Write RUN_DIR/report/: learning curves, best architecture picture, summary.md."""
     from esenas_core.plugins import get_registries
@@ -300,6 +318,7 @@ def report(run_dirs: Sequence[Path]) -> None:
     help="Replace runs whose config changed since they ran (deletes their run folders).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@disable_plugin
 def ablate(
     study_file: Path,
     out: Path | None,
@@ -339,8 +358,10 @@ def ablate(
 
 
 @main.command()
+@disable_plugin
 def plugins() -> None:
-    """List every registered plugin per kind, with the package it came from."""
+    """List every registered plugin per kind with the package it came from, then the plugin
+    modules (the names --disable-plugin takes) and any that are broken."""
     from esenas_core.plugins import KINDS, get_registries
 
     registries = get_registries()
@@ -355,6 +376,16 @@ def plugins() -> None:
         problem = registries.loggers[name]()
         note = f" (unavailable: {problem})" if problem else ""
         click.echo(f"  {name:<24} [{registries.logger_sources[name]}]{note}")
+    pm = registries.pm
+    click.echo("plugin modules:")
+    for name, _ in pm.list_name_plugin():
+        click.echo(f"  {name} [{pm.sources.get(name, '?')}]")
+    if pm.disabled:
+        click.echo(f"disabled: {', '.join(pm.disabled)}")
+    if registries.broken:
+        click.echo("broken:")
+        for broken in registries.broken:
+            click.echo(f"  {broken.name} [{broken.source}] {broken.reason}")
 
 
 if __name__ == "__main__":

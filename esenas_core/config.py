@@ -127,6 +127,7 @@ class RunConfig:
     backend: PluginChoice
     es: ESConfig
     loggers: tuple[str, ...] = ()
+    source: str = attrs.field(default="", eq=False)  # the file (or text) it was read from
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -246,6 +247,7 @@ def build_config(
         checkpoint_every=top.checkpoint_every,
         es=es,
         loggers=_loggers(top.loggers, registries, source),
+        source=source,
         **choices,
     )
 
@@ -312,7 +314,7 @@ def _hint_foreign_keys(
     kind: str, name: str, flat: Mapping[str, Any], registries: Registries, source: str
 ) -> None:
     """A flat key that belongs to another plugin of this kind: say so, and how to keep it."""
-    own = {f.name for f in attrs.fields(registries[kind].get(name).cls.Options)}
+    own = {f.name for f in attrs.fields(registries[kind].get(name).cls.Options) if f.init}
     for key, value in flat.items():
         if key in own:
             continue
@@ -322,7 +324,7 @@ def _hint_foreign_keys(
         owners = [
             other
             for other, entry in registries[kind].entries.items()
-            if other != name and key in {f.name for f in attrs.fields(entry.cls.Options)}
+            if other != name and key in {f.name for f in attrs.fields(entry.cls.Options) if f.init}
         ]
         if owners:
             raise ConfigError(

@@ -238,6 +238,39 @@ class DecisionSpace:
             group.validate(values)
         return arr
 
+    def validate_many(self, genomes: np.ndarray) -> np.ndarray:
+        """``genomes`` (m, length) as an int64 array, or ``GenomeError`` naming the first bad
+        row and what is wrong with it; vectorized over rows (a few µs per genome)."""
+        arr = np.asarray(genomes)
+        if arr.ndim != 2 or arr.shape[1] != self.length:
+            raise GenomeError(f"genomes must be an (n, {self.length}) array, got shape {arr.shape}")
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise GenomeError(f"genomes must hold integers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64, copy=False)
+        off = self.offsets
+        for i, group in enumerate(self.groups):
+            block = arr[:, off[i] : off[i + 1]]
+            try:
+                group.validate(block)  # every check works row-wise on a 2-D block
+            except GenomeError:
+                for row, values in enumerate(block):
+                    try:
+                        group.validate(values)
+                    except GenomeError as exc:
+                        raise GenomeError(f"genome {row} {arr[row].tolist()}: {exc}") from None
+                raise
+        return arr
+
+    def describe(self, genome: np.ndarray) -> str:
+        """Each group's label and values (``edges=[0, 4, 9]; ops=[1, 0]``)."""
+        return (
+            "; ".join(
+                f"{g.label}={values.tolist()}"
+                for g, values in zip(self.groups, self.split(np.asarray(genome)), strict=True)
+            )
+            or "(no choices)"
+        )
+
     def to_pyglove(self):
         """The space as a PyGlove hyper value (``pg.List`` of the groups').
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from esenas_core.config import load_config
 from esenas_core.errors import RunError
-from esenas_core.interfaces import Architecture
-from esenas_core.plugins import Registries
-from esenas_core.seeding import derive_seed
+from esenas_core.interfaces import Architecture, Task
+from esenas_core.plugins import Registries, call_plugin
+from esenas_core.seeding import STREAM_EVALUATE, STREAM_VIDEO, derive_seed
 
 
 @attrs.frozen
@@ -79,14 +79,10 @@ def evaluate_best(
 ) -> Evaluation:
     """Run the best (architecture, θ, normalization) for ``episodes`` seeded episodes."""
     run_dir = Path(run_dir)
-    cfg = load_config(run_dir / "config.toml", [], registries)
+    _, task, space = load_run_plugins(run_dir, registries)
     meta, arrays = load_best(run_dir)
-    task = registries.create("task", cfg.task.name, cfg.task.options)
-    space = registries.create(
-        "search_space", cfg.search_space.name, cfg.search_space.options, task.spec()
-    )
     arch = _best_policy(run_dir, meta, arrays, space, task.spec().obs_dim)
-    seeds = env_seeds or [derive_seed(seed, 99, i) for i in range(episodes)]
+    seeds = env_seeds or [derive_seed(seed, STREAM_EVALUATE, i) for i in range(episodes)]
     params = np.repeat(arrays["theta"][None, :], len(seeds), axis=0)
     results = task.run_episodes(
         space, params, [arch] * len(seeds), seeds, arrays["obs_mean"], arrays["obs_std"]
@@ -105,49 +101,43 @@ def record_video(
     steps: int = 1000,
     every: int = 2,
 ) -> int:
-    """Render one episode of the best policy to a GIF (gym tasks whose env renders headless).
-
-    MuJoCo renders offscreen through EGL (``MUJOCO_GL=egl`` unless set). Returns the frame count.
-    """
-    import os
-
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    import gymnasium as gym
+    """Render one episode of the best policy to a GIF (tasks that implement
+    ``Task.render_episode``). Returns the frame count."""
     import imageio.v2 as imageio
-
-    from esenas_core.actions import to_env_actions
 
     run_dir, path = Path(run_dir), Path(path)
     if path.suffix.lower() != ".gif":
         raise RunError(f"{path}: videos are written as GIF; use a .gif file name")
-    cfg = load_config(run_dir / "config.toml", [], registries)
-    if cfg.task.name != "gym":
-        raise RunError(f"{run_dir}: video needs the gym task, not {cfg.task.name!r}")
+    cfg, task, space = load_run_plugins(run_dir, registries)
     meta, arrays = load_best(run_dir)
-    task = registries.create("task", cfg.task.name, cfg.task.options)
-    spec = task.spec()
-    space = registries.create("search_space", cfg.search_space.name, cfg.search_space.options, spec)
-    arch = _best_policy(run_dir, meta, arrays, space, spec.obs_dim)
-    net = space.network(arrays["theta"][None, :], [arch]).with_input_normalization(
-        arrays["obs_mean"], arrays["obs_std"]
+    arch = _best_policy(run_dir, meta, arrays, space, task.spec().obs_dim)
+    if type(task).render_episode is Task.render_episode:
+        raise RunError(f"{run_dir}: task {cfg.task.name!r} cannot render episodes")
+    frames = call_plugin(
+        task.render_episode,
+        "task",
+        cfg.task.name,
+        "",
+        space,
+        arrays["theta"],
+        arch,
+        arrays["obs_mean"],
+        arrays["obs_std"],
+        derive_seed(seed, STREAM_VIDEO),
+        steps,
+        every,
     )
-    try:
-        env = gym.make(
-            cfg.task.options.env_id, render_mode="rgb_array", **cfg.task.options.env_kwargs
-        )
-        obs, _ = env.reset(seed=derive_seed(seed, 98))
-        frames = [env.render()]
-    except Exception as exc:  # no OpenGL/EGL, or an env without rgb_array rendering
-        raise RunError(
-            f"cannot render {cfg.task.options.env_id} headless here: {type(exc).__name__}: {exc}"
-        ) from None
-    for t in range(steps):
-        action = to_env_actions(net(np.asarray(obs, dtype=np.float64)[None, :]), spec)[0]
-        obs, _, terminated, truncated, _ = env.step(action)
-        if t % every == 0:
-            frames.append(env.render())
-        if terminated or truncated:
-            break
-    env.close()
+    task.close()
     imageio.mimsave(path, [np.asarray(f)[::2, ::2] for f in frames], duration=every * 0.02, loop=0)
     return len(frames)
+
+
+def load_run_plugins(run_dir: Path, registries: Registries) -> tuple[Any, Any, Any]:
+    """A finished or running run's config, task and search space (as its config builds them)."""
+    cfg = load_config(Path(run_dir) / "config.toml", [], registries)
+    task = registries.create("task", cfg.task.name, cfg.task.options, where=cfg.source)
+    spec = call_plugin(task.spec, "task", cfg.task.name, cfg.source)
+    space = registries.create(
+        "search_space", cfg.search_space.name, cfg.search_space.options, spec, where=cfg.source
+    )
+    return cfg, task, space

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
@@ -11,7 +13,7 @@ from esenas_core.config import RunConfig
 from esenas_core.errors import ConfigError
 from esenas_core.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
 from esenas_core.options import unstructure
-from esenas_core.plugins import Registries
+from esenas_core.plugins import Entry, Registries, call_plugin
 from esenas_core.rollouts import WorkerSpec
 from esenas_core.seeding import STREAM_CONTROLLER, STREAM_INIT, derive_seed
 
@@ -44,10 +46,11 @@ class Experiment:
 
     @classmethod
     def _build(cls, config: RunConfig, registries: Registries) -> Experiment:
-        task = registries.create("task", config.task.name, config.task.options)
-        spec = task.spec()
+        where = config.source
+        task = registries.create("task", config.task.name, config.task.options, where=where)
+        spec = call_plugin(task.spec, "task", config.task.name, where)
         space = registries.create(
-            "search_space", config.search_space.name, config.search_space.options, spec
+            "search_space", config.search_space.name, config.search_space.options, spec, where=where
         )
         controller = registries.create(
             "controller",
@@ -55,6 +58,7 @@ class Experiment:
             config.controller.options,
             space.decisions,
             derive_seed(config.seed, STREAM_CONTROLLER),
+            where=where,
         )
         if space.objectives > 1 and not controller.accepts_vectors:
             raise ConfigError(
@@ -62,12 +66,19 @@ class Experiment:
                 f" {config.search_space.name!r} reports {space.objectives} objectives; choose a"
                 " controller that accepts reward vectors or a single objective"
             )
-        backend = registries.create("backend", config.backend.name, config.backend.options)
+        backend = registries.create(
+            "backend", config.backend.name, config.backend.options, where=where
+        )
+        task_entry = registries["task"].get(config.task.name)
+        space_entry = registries["search_space"].get(config.search_space.name)
         worker_spec = WorkerSpec(
             task=config.task.name,
             task_options=unstructure(config.task.options),
             search_space=config.search_space.name,
             search_space_options=unstructure(config.search_space.options),
+            task_cls=task_entry.cls,
+            search_space_cls=space_entry.cls,
+            requires=plugin_requirements([task_entry, space_entry]),
         )
         return cls(config, registries, task, spec, space, controller, backend, worker_spec)
 
@@ -75,6 +86,20 @@ class Experiment:
         return self.space.init_params(
             np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT))
         )
+
+
+def plugin_requirements(entries: Sequence[Entry]) -> tuple[tuple[str, str, str | None], ...]:
+    """(module, distribution, version) of each entry's class; version None where the plugin is
+    not from an installed distribution (``ESENAS_PLUGINS`` modules, ``extra=`` objects)."""
+    out = []
+    for entry in entries:
+        try:
+            version: str | None = importlib.metadata.version(entry.source)
+        except (importlib.metadata.PackageNotFoundError, ValueError):
+            version = None
+        if entry.cls.__module__ != "__main__":  # a script's own classes travel by value (dask)
+            out.append((entry.cls.__module__, entry.source, version))
+    return tuple(dict.fromkeys(out))
 
 
 def _total_memory() -> int | None:

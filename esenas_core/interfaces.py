@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from esenas_core.controller_utils import FeedbackCounter, rng_state, set_rng_state
 from esenas_core.decisions import DecisionSpace
 from esenas_core.rollouts import EpisodeResult, Job, RolloutRequest, RolloutResult
 
@@ -147,8 +148,20 @@ class SearchSpace(abc.ABC):
         """Which coordinates of θ this architecture reads (bool, length ``num_params``).
 
         The default says all of them; spaces that prune override it (the ``hybrid`` task uses it).
+        ``check_search_space`` checks that θ outside the mask does not change the outputs.
         """
         return np.ones(self.num_params, dtype=bool)
+
+    def label(self, architecture: Architecture) -> str:
+        """The architecture's choices in words, for summaries (``report``'s summary.md).
+
+        The default names each decision group's values; spaces override it with what the
+        values mean (which edges, which ops)."""
+        return self.decisions.describe(architecture.genome)
+
+    def draw(self, architecture: Architecture, ax: Any) -> bool:
+        """Draw the architecture on a matplotlib ``Axes``; False: this space has no picture."""
+        return False
 
 
 class Task(abc.ABC):
@@ -179,42 +192,108 @@ class Task(abc.ABC):
     def close(self) -> None:
         """Release environments (optional)."""
 
+    def label(self) -> str:
+        """What this task runs, in a few words for headers and titles (e.g. the environment
+        id); empty: the plugin name says it all."""
+        return ""
+
+    @property
+    def batch_size(self) -> int:
+        """How many episodes ``run_episodes`` handles well at once: in-process backends hand it
+        batches of this size (between batches they check their deadline)."""
+        return 32
+
+    def render_episode(
+        self,
+        space: SearchSpace,
+        params: np.ndarray,
+        architecture: Architecture,
+        obs_mean: np.ndarray,
+        obs_std: np.ndarray,
+        seed: int,
+        steps: int,
+        every: int,
+    ) -> list[np.ndarray]:
+        """RGB frames (H, W, 3) of one episode of this policy, every ``every`` steps (optional:
+        ``esenas evaluate --video``). Raise ``RunError`` if it cannot render here."""
+        raise NotImplementedError
+
 
 class Controller(abc.ABC):
-    """Ask/tell architecture search over a decision space."""
+    """Ask/tell architecture search over a decision space.
+
+    A controller implements ``propose`` (its sampling) and, if it learns, ``learn`` (its update
+    from finished rollouts). The base class owns the rest:
+
+    - ``self.rng``: a ``np.random.Generator`` seeded by the run; draw every random number from it;
+    - ``feedback``: checks shapes, skips and counts non-finite rewards (``self.counter``), then
+      calls ``learn`` with the finite ones;
+    - ``state`` / ``restore``: the JSON round trip of the RNG, the counters and whatever
+      ``algorithm_state`` returns (``restore_algorithm`` gets it back);
+    - ``stats``: the counters plus ``algorithm_stats``.
+
+    ``esenas_core.check_controller`` checks a controller against this contract.
+    """
 
     name: ClassVar[str]
     Options: ClassVar[type] = NoOptions
-    #: True if ``feedback`` accepts reward vectors (n, objectives) from multi-objective spaces.
+    #: True if ``learn`` accepts reward vectors (n, objectives) from multi-objective spaces.
     accepts_vectors: ClassVar[bool] = False
 
     def __init__(self, options: Any, decisions: DecisionSpace, seed: int) -> None:
         self.options = options
         self.decisions = decisions
         self.rng = np.random.default_rng(seed)
+        self.counter = FeedbackCounter()
 
     @abc.abstractmethod
     def propose(self, n: int) -> np.ndarray:
-        """``n`` genomes as an ``(n, L)`` int64 array (any n ≥ 0, also before any feedback)."""
+        """``n`` genomes as an ``(n, L)`` int64 array (any n ≥ 0, also before any feedback);
+        every row valid in ``self.decisions`` (the aggregator checks)."""
 
-    @abc.abstractmethod
+    def learn(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
+        """Update from finished rollouts: ``genomes`` (m, L) int64 with finite ``rewards`` (m,)
+        — or (m, objectives) if ``accepts_vectors`` —, m ≥ 1. Feedback may come in any split
+        (one call per iteration, or several). The default learns nothing (random search)."""
+
+    def algorithm_state(self) -> dict[str, Any]:
+        """The algorithm's own state as JSON-serializable data (keys other than ``rng`` and
+        ``counter``); together with the RNG it must determine the next proposals exactly."""
+        return {}
+
+    def restore_algorithm(self, state: Mapping[str, Any]) -> None:
+        """Inverse of ``algorithm_state``."""
+
+    def algorithm_stats(self) -> dict[str, float]:
+        """Numbers for the metrics row besides the counters (same keys every call)."""
+        return {}
+
     def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         """Rewards (n,) — or (n, objectives) if ``accepts_vectors`` — of finished rollouts.
 
-        Non-finite rewards are skipped and counted.
+        Non-finite rewards are skipped and counted; the others go to ``learn``.
         """
+        genomes, rewards = self.counter.accept(genomes, rewards)
+        if len(genomes):
+            self.learn(genomes, rewards)
 
-    @abc.abstractmethod
     def state(self) -> dict[str, Any]:
         """Everything needed to continue exactly (JSON-serializable)."""
+        return {
+            "rng": rng_state(self.rng),
+            "counter": self.counter.state(),
+            **self.algorithm_state(),
+        }
 
-    @abc.abstractmethod
     def restore(self, state: Mapping[str, Any]) -> None:
         """Inverse of ``state()``: the next proposals equal those of the original."""
+        set_rng_state(self.rng, state["rng"])
+        self.counter = FeedbackCounter.from_state(state["counter"])
+        self.restore_algorithm({k: v for k, v in state.items() if k not in ("rng", "counter")})
 
     def stats(self) -> dict[str, float]:
         """Numbers for the metrics row (same keys every call)."""
-        return {}
+        return {**self.counter.stats(), **self.algorithm_stats()}
 
 
 class Backend(abc.ABC):
@@ -234,6 +313,11 @@ class Backend(abc.ABC):
 
     def close(self) -> None:
         """Release workers."""
+
+    def label(self) -> str:
+        """Where rollouts run, in a few words for the run's header (e.g. "4 workers");
+        empty: the plugin name says it all."""
+        return ""
 
     @abc.abstractmethod
     def evaluate(

@@ -8,10 +8,14 @@ request indices members·i + s, followed by the exact evaluations at θ. With
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import numpy as np
 
 from esenas_core.config import ESConfig
+from esenas_core.decisions import DecisionSpace
+from esenas_core.errors import GenomeError, PluginError
 from esenas_core.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
 from esenas_core.rollouts import RolloutRequest, RolloutResult
 from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
@@ -115,3 +119,25 @@ def controller_feedback(
     if es.controller_reward == "shaped":
         all_rewards = SHAPINGS[es.fitness_shaping](all_rewards)
     return np.concatenate(fed, axis=0), all_rewards
+
+
+def check_proposals(name: str, genomes: Any, n: int, decisions: DecisionSpace) -> np.ndarray:
+    """The controller's proposals as an (n, L) int64 array, or ``PluginError`` naming the
+    controller: the wrong count, a non-integer dtype or an invalid genome stops the run before
+    anything is evaluated."""
+    try:
+        arr = np.asarray(genomes)
+    except (TypeError, ValueError):
+        arr = np.zeros(0)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        shape = (
+            getattr(genomes, "shape", None) or f"a {type(genomes).__name__} of shape {arr.shape}"
+        )
+        raise PluginError(
+            f"[controller] {name}: propose({n}) returned {shape}; it must return an"
+            f" ({n}, {decisions.length}) integer array"
+        )
+    try:
+        return decisions.validate_many(arr)
+    except GenomeError as exc:
+        raise PluginError(f"[controller] {name}: propose({n}) returned an invalid {exc}") from None

@@ -38,7 +38,6 @@ OPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "step": lambda x: (x >= 0.0).astype(x.dtype),
     "reciprocal": _safe_reciprocal,
 }
-ACTIVATIONS = {name: OPS[name] for name in ("tanh", "relu")}
 
 
 class LayeredNetwork(Network):

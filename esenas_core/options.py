@@ -83,7 +83,7 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
 def structure(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build the frozen attrs ``cls`` from ``data``; errors name ``where`` and the key."""
     attrs.resolve_types(cls)
-    fields = {f.name: f for f in attrs.fields(cls)}
+    fields = {f.name: f for f in attrs.fields(cls) if f.init}  # init=False: not a config key
     for key in data:
         if key not in fields:
             valid = ", ".join(fields) or "none"
@@ -107,4 +107,5 @@ def unstructure(obj: Any) -> dict[str, Any]:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    return {k: plain(v) for k, v in attrs.asdict(obj, recurse=False).items()}
+    keys = {f.name for f in attrs.fields(type(obj)) if f.init}
+    return {k: plain(v) for k, v in attrs.asdict(obj, recurse=False).items() if k in keys}

@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core.config import load_config
 from esenas_core.errors import RunError
-from esenas_core.evaluate import load_best
+from esenas_core.evaluate import load_best, load_run_plugins
 from esenas_core.interfaces import Architecture
 from esenas_core.pareto import front_rows, plot_fronts, read_evaluations
-from esenas_core.plugins import Registries
+from esenas_core.plugins import Registries, call_plugin
 
 
 def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
@@ -56,67 +55,39 @@ def plot_learning_curves(metrics: dict[str, np.ndarray], target: Path, title: st
 
 
 def plot_architecture(space: Any, arch: Architecture, target: Path, title: str) -> bool:
-    """Nodes by layer, kept edges as lines (colour = shared weight, node colour = op)."""
-    net = getattr(space, "net", None)
-    if net is None:
-        return False
+    """The space's own picture of ``arch`` (``SearchSpace.draw``); False if it has none."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = net.sizes
-    pos = {}
-    for layer, size in enumerate(sizes):
-        for j in range(size):
-            pos[int(net.starts[layer]) + j] = (layer, (j - (size - 1) / 2) / max(sizes))
-    mask = space.edge_mask(arch)
-    colours = arch.parts.get("colours")
-    fig, ax = plt.subplots(figsize=(2.5 + 1.8 * len(sizes), 6))
-    cmap = plt.get_cmap("tab20")
-    for e, (src, dst) in enumerate(net.edge_list()):
-        if mask[e]:
-            (x0, y0), (x1, y1) = pos[int(src)], pos[int(dst)]
-            colour = cmap(int(colours[e]) % 20) if colours is not None else "0.35"
-            ax.plot([x0, x1], [y0, y1], color=colour, linewidth=0.6, alpha=0.7)
-    ops = arch.parts.get("node_ops")
-    xs, ys = zip(*pos.values(), strict=True)
-    ax.scatter(xs, ys, s=18, color="black", zorder=3)
-    if ops is not None:
-        hidden = [n for n in pos if sizes[0] <= n < int(net.starts[-2])]
-        for node, op in zip(hidden, ops, strict=True):
-            x, y = pos[node]
-            ax.annotate(
-                space.op_names[int(op)],
-                (x, y),
-                fontsize=6,
-                xytext=(3, 2),
-                textcoords="offset points",
-            )
-    ax.set_xticks(range(len(sizes)))
-    ax.set_xticklabels(["input", *[f"hidden {i + 1}" for i in range(len(sizes) - 2)], "output"])
-    ax.set_yticks([])
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return True
+    width = 2.5 + 1.8 * len(getattr(getattr(space, "net", None), "sizes", [0, 0, 0]))
+    fig, ax = plt.subplots(figsize=(width, 6))
+    try:
+        drawn = call_plugin(space.draw, "search_space", space.name, "", arch, ax)
+        if drawn:
+            ax.set_title(title)
+            fig.tight_layout()
+            fig.savefig(target, dpi=110)
+    finally:
+        plt.close(fig)
+    return bool(drawn)
 
 
 def make_report(run_dir: Path, registries: Registries) -> Path:
     """Write ``run_dir/report/`` (learning_curves.png, architecture.png, pareto.png, summary.md)."""
     run_dir = Path(run_dir)
     metrics = read_metrics(run_dir)
-    cfg = load_config(run_dir / "config.toml", [], registries)
+    cfg, task, space = load_run_plugins(run_dir, registries)
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
-    env = getattr(cfg.task.options, "env_id", cfg.task.name)
+    env = call_plugin(task.label, "task", cfg.task.name, "") or cfg.task.name
     title = f"{cfg.name}: {env}, {cfg.search_space.name} / {cfg.controller.name}"
     plot_learning_curves(metrics, out / "learning_curves.png", title)
     lines = [
         f"# {cfg.name}",
         "",
-        f"- task: {cfg.task.name} {env}",
+        f"- task: {' '.join(dict.fromkeys([cfg.task.name, env]))}",
         f"- search space: {cfg.search_space.name}, controller: {cfg.controller.name},"
         f" backend: {cfg.backend.name}, seed {cfg.seed}",
         f"- iterations: {len(metrics['iteration'])} of {cfg.iterations},"
@@ -156,10 +127,6 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
     except RunError:
         meta = None
     if meta is not None:
-        task = registries.create("task", cfg.task.name, cfg.task.options)
-        space = registries.create(
-            "search_space", cfg.search_space.name, cfg.search_space.options, task.spec()
-        )
         arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
         size = space.describe(arch)
         lines += [
@@ -173,6 +140,16 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
             space, arch, out / "architecture.png", f"best architecture ({size['edges']} edges)"
         ):
             lines += ["![best architecture](architecture.png)", ""]
-        lines += ["```json", json.dumps(meta["architecture"]["genome"]), "```", ""]
+        label = call_plugin(space.label, "search_space", cfg.search_space.name, "", arch)
+        lines += [
+            f"Choices: {label}",
+            "",
+            "Genome:",
+            "",
+            "```json",
+            json.dumps(meta["architecture"]["genome"]),
+            "```",
+            "",
+        ]
     (out / "summary.md").write_text("\n".join(lines), encoding="utf-8")
     return out

@@ -23,15 +23,78 @@ from esenas_core.replica import STALE, ThetaSync, digest, resolve_theta
 
 @attrs.frozen
 class WorkerSpec:
-    """What a worker needs to build (and cache) the task and the search space."""
+    """What a worker needs to build (and cache) the task and the search space: the plugin
+    classes the driver resolved (so a worker builds exactly what the driver validated, however
+    the plugins were registered) and their options.
+
+    ``requires``: (module, distribution, version) of every plugin module the run needs; a
+    backend with remote workers checks them there before the first iteration
+    (``check_worker_plugins``)."""
 
     task: str
     task_options: dict[str, Any]
     search_space: str
     search_space_options: dict[str, Any]
+    task_cls: type
+    search_space_cls: type
+    requires: tuple[tuple[str, str, str | None], ...] = ()
 
     def key(self) -> str:
-        return json.dumps(attrs.asdict(self), sort_keys=True)
+        return json.dumps(
+            [
+                self.task,
+                self.task_options,
+                _qualified(self.task_cls),
+                self.search_space,
+                self.search_space_options,
+                _qualified(self.search_space_cls),
+            ],
+            sort_keys=True,
+        )
+
+    def build(self) -> tuple[Any, Any]:
+        """The task and the search space (built here, not cached)."""
+        from esenas_core.options import structure
+
+        task = self.task_cls(
+            structure(self.task_cls.Options, self.task_options, f"[task] {self.task}")
+        )
+        space_options = structure(
+            self.search_space_cls.Options,
+            self.search_space_options,
+            f"[search_space] {self.search_space}",
+        )
+        return task, self.search_space_cls(space_options, task.spec())
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def check_worker_plugins(
+    requires: Sequence[tuple[str, str, str | None]],
+) -> list[str]:
+    """Run on a worker: what is wrong with its copies of the run's plugin modules (empty: all
+    importable, at the driver's distribution versions)."""
+    import importlib
+    import importlib.metadata
+
+    problems = []
+    for module, dist, version in requires:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            problems.append(f"{module} ({dist}) cannot be imported: {type(exc).__name__}: {exc}")
+            continue
+        if version is None:
+            continue
+        try:
+            here = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            here = None
+        if here != version:
+            problems.append(f"{dist} is {here or 'not installed'} here, {version} on the driver")
+    return problems
 
 
 @attrs.frozen(eq=False)
@@ -115,15 +178,13 @@ _WORKER_CACHE: dict[str, tuple[Any, Any]] = {}
 def _build(spec: WorkerSpec) -> tuple[Any, Any]:
     key = spec.key()
     if key not in _WORKER_CACHE:
-        from esenas_core.plugins import get_registries
-
-        reg = get_registries()
-        task = reg.create("task", spec.task, spec.task_options)
-        space = reg.create(
-            "search_space", spec.search_space, spec.search_space_options, task.spec()
-        )
-        _WORKER_CACHE[key] = (task, space)
+        _WORKER_CACHE[key] = spec.build()
     return _WORKER_CACHE[key]
+
+
+def worker_task(spec: WorkerSpec) -> Any:
+    """This process's (cached) task of ``spec``."""
+    return _build(spec)[0]
 
 
 def prepare(spec: WorkerSpec) -> None:

@@ -13,6 +13,8 @@ STREAM_INIT = 0
 STREAM_CONTROLLER = 1
 STREAM_PERTURBATION = 2
 STREAM_ENV = 3
+STREAM_EVALUATE = 99  # `esenas evaluate`: episode i of seed s runs env seed derive_seed(s, 99, i)
+STREAM_VIDEO = 98  # `esenas evaluate --video`: the recorded episode's env seed
 
 
 def derive_seed(run_seed: int, *keys: int) -> int:

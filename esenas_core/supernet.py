@@ -1,9 +1,11 @@
 """Layered supernets: node layout, candidate edges, and a base class for search spaces over them.
 
-Layers are ``[obs_dim, *hidden, act_dim]``. Candidate edges connect consecutive layers, or with
-``residual=True`` any layer to any later layer. Edges are numbered grouped by target layer t, then
-source layer (ascending), source node, target node; so the edges into layer t form one contiguous
-slice that reshapes straight into t's (in_t × n_t) weight matrix (in_t = sizes of its sources).
+Layers are ``[obs_dim, *hidden, act_dim]``. Nodes are numbered globally, layer by layer (inputs
+first, outputs last). Candidate edges connect consecutive layers, or with ``residual=True`` any
+layer to any later layer. Edges are numbered grouped by target layer t, then source layer
+(ascending), source node, target node; so the edges into layer t form one contiguous slice that
+reshapes straight into t's (in_t × n_t) weight matrix (in_t = sizes of its sources).
+docs/search_spaces.md draws the numbering for a small net.
 
 θ layout of every built-in network space: [edge weights or shared weights | one bias per hidden
 and output node].
@@ -12,13 +14,19 @@ and output node].
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import numpy as np
 
+from esenas_core.decisions import DecisionSpace
+from esenas_core.drawing import draw_layered
 from esenas_core.errors import ConfigError
 from esenas_core.interfaces import Architecture, SearchSpace, TaskSpec
+from esenas_core.kernels import OP_CODES
 from esenas_core.nets import OPS, LayeredNetwork
+
+OP_NAMES = OP_CODES  # every nonlinearity a node can use (``LayeredSpace.op_names`` ⊆ this)
 
 MAX_EDGES = 2**31  # 16 GiB of float64 weights
 
@@ -78,22 +86,49 @@ class Supernet:
         ]
 
 
+@attrs.frozen
+class LayeredOptions:
+    """Options every ``LayeredSpace`` reads; a layered space's Options subclass this and add
+    their own fields (all with defaults). Redefine a field to change its default, or with
+    ``attrs.field(default=..., init=False)`` to drop it from the config (the ``ops`` space has no
+    single ``activation``)."""
+
+    hidden: tuple[int, ...] = attrs.field(default=(16, 16), validator=positive_sizes)
+    activation: Literal["tanh", "relu"] = "tanh"
+    init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
+
+
 class LayeredSpace(SearchSpace):
     """Base of the built-in network search spaces (and a good base for plugins).
 
-    Subclasses set ``self.net`` (a ``Supernet``) and ``self._decisions`` in ``__init__`` and
-    implement ``decode`` and ``edge_weights``; optionally ``num_weights`` (default: one weight per
-    candidate edge), ``node_ops`` and ``describe``.
+    A subclass builds its ``Supernet`` and ``DecisionSpace`` in ``__init__`` and hands both to
+    ``super().__init__(options, task, net=..., decisions=...)``; it implements ``decode``,
+    whose ``Architecture`` carries ``parts["edge_mask"]`` (bool, one per candidate edge) unless
+    it overrides ``edge_mask``. Optional: ``edge_weights`` (default: θ's edge weights times the
+    mask), ``num_weights`` (default: one weight per candidate edge), ``node_ops`` with
+    ``op_names``, ``edge_groups`` (shared-weight colours in pictures), ``max_edges_in_use``.
+
+    θ is laid out as [``num_weights`` weights | one bias per hidden and output node]; the
+    options are a ``LayeredOptions`` (hidden sizes, activation, init scale).
     """
 
     net: Supernet
     op_names: tuple[str, ...] = ()
 
-    def __init__(self, options: Any, task: TaskSpec) -> None:
+    def __init__(
+        self, options: Any, task: TaskSpec, *, net: Supernet, decisions: DecisionSpace
+    ) -> None:
+        if not isinstance(options, LayeredOptions):
+            raise TypeError(
+                f"{type(self).__name__}.Options must subclass esenas_core.supernet.LayeredOptions"
+                f" (hidden, activation, init_std), got {type(options).__name__}"
+            )
         super().__init__(options, task)
+        self.net = net
+        self._decisions = decisions
 
     @property
-    def decisions(self):
+    def decisions(self) -> DecisionSpace:
         return self._decisions
 
     @property
@@ -110,8 +145,10 @@ class LayeredSpace(SearchSpace):
         return theta
 
     def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        """(B, num_edges) effective weight of every candidate edge (0 where absent)."""
-        raise NotImplementedError
+        """(B, num_edges) effective weight of every candidate edge (0 where absent): by default
+        θ's first ``num_edges`` entries times each architecture's ``edge_mask``."""
+        masks = np.stack([self.edge_mask(a) for a in architectures])
+        return params[:, : self.net.num_edges] * masks
 
     @property
     def max_edges_in_use(self) -> int | None:
@@ -126,6 +163,10 @@ class LayeredSpace(SearchSpace):
         """Per hidden layer, (B, n_t) op indices into ``op_names``; None: one activation."""
         return None
 
+    def edge_groups(self, architecture: Architecture) -> np.ndarray | None:
+        """Per candidate edge, which shared weight it uses (None: every edge its own)."""
+        return None
+
     def network(self, params: np.ndarray, architectures: Sequence[Architecture]) -> LayeredNetwork:
         weights = self.net.weight_matrices(self.edge_weights(params, architectures))
         biases, offset = [], self.num_weights
@@ -135,7 +176,7 @@ class LayeredSpace(SearchSpace):
         return LayeredNetwork(
             weights,
             biases,
-            getattr(self.options, "activation", "tanh"),
+            self.options.activation,
             self.net.residual,
             self.node_ops(architectures),
             self.op_names,
@@ -158,13 +199,33 @@ class LayeredSpace(SearchSpace):
             "params_in_use": int(self.param_mask(architecture).sum()),
         }
 
+    def label(self, architecture: Architecture) -> str:
+        size = self.describe(architecture)
+        text = f"{size['edges']} of {self.net.num_edges} candidate edges"
+        edges = self.net.edge_list()[self.edge_mask(architecture)]
+        if len(edges) <= 64:
+            text += " (" + ", ".join(f"{s}→{d}" for s, d in edges) + ")"
+        groups = self.edge_groups(architecture)
+        if groups is not None:
+            text += f"; {len(np.unique(groups))} shared weights"
+        ops = self.node_ops([architecture])
+        if ops is not None:
+            names = [self.op_names[int(o)] for layer in ops for o in layer[0]]
+            text += "; hidden node ops: " + ", ".join(names)
+        return text
+
+    def draw(self, architecture: Architecture, ax: Any) -> bool:
+        """Nodes by layer, kept edges as lines (colour = shared weight), hidden nodes' ops."""
+        draw_layered(self, architecture, ax)
+        return True
+
     def reference_forward(
         self, params: np.ndarray, architecture: Architecture, obs: np.ndarray
     ) -> np.ndarray:
         """A slow per-edge, per-node evaluation (like the original loop), for conformance tests."""
         weights = self.edge_weights(params[None, :], [architecture])[0]
         ops = self.node_ops([architecture])
-        act = getattr(self.options, "activation", "tanh")
+        act = self.options.activation
         values = np.zeros(int(self.net.starts[-1]))
         values[: self.net.sizes[0]] = obs
         edges = self.net.edge_list()

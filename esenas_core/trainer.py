@@ -34,6 +34,7 @@ from esenas_core.iteration import (
     Outcome,
     accepted,
     build_requests,
+    check_proposals,
     controller_feedback,
     genomes_needed,
     gradient_weights,
@@ -41,6 +42,7 @@ from esenas_core.iteration import (
 )
 from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
+from esenas_core.plugins import call_hook, call_plugin
 from esenas_core.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update
 from esenas_core.rollouts import Job, RolloutRequest, RolloutResult
 from esenas_core.rundir import RunDirectory
@@ -104,9 +106,9 @@ class Trainer:
 
     def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
         """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
-        hook = self.exp.registries.pm.hook
+        pm = self.exp.registries.pm
         run_dir = str(self.run_dir.path) if self.run_dir else ""
-        hook.esenas_run_start(config=self.cfg.to_dict(), run_dir=run_dir)
+        call_hook(pm, "esenas_run_start", config=self.cfg.to_dict(), run_dir=run_dir)
         start = time.perf_counter() - self.wall_time_before
         every = self.cfg.checkpoint_every
         stop_on_write_errors = (
@@ -124,11 +126,11 @@ class Trainer:
                     last = self.iteration == self.cfg.iterations
                     if last or (every and self.iteration % every == 0):
                         checkpoint.save(self, self.run_dir.path, row["wall_time"])
-                hook.esenas_iteration_end(row=row, run_dir=run_dir)
+                call_hook(pm, "esenas_iteration_end", row=row, run_dir=run_dir)
                 if on_iteration:
                     on_iteration(row)
                 interrupts.check()  # a Ctrl-C that a finalizer swallowed stops the run here
-        hook.esenas_run_end(summary=self.summary(), run_dir=run_dir)
+        call_hook(pm, "esenas_run_end", summary=self.summary(), run_dir=run_dir)
         return self.best
 
     def resume(self) -> None:
@@ -137,13 +139,19 @@ class Trainer:
         self.run_dir.truncate_metrics(self.iteration)
         self.run_dir.truncate_evaluations(self.iteration)
 
+    def _propose(self, n: int) -> np.ndarray:
+        """n valid genomes from the controller, or one line naming it."""
+        name = self.cfg.controller.name
+        genomes = call_plugin(self.exp.controller.propose, "controller", name, "", n)
+        return check_proposals(name, genomes, n, self.exp.space.decisions)
+
     def step(self) -> dict[str, Any]:
         """One iteration; returns its metrics row (without wall time)."""
         started = time.perf_counter()
         es, it = self.cfg.es, self.iteration
         sigma, lr = es.sigma_at(it), es.learning_rate_at(it)
         tick = time.perf_counter()
-        genomes = self.exp.controller.propose(genomes_needed(es))
+        genomes = self._propose(genomes_needed(es))
         controller_time = time.perf_counter() - tick
         obs_mean, obs_std = self._normalization()
         job = Job(
@@ -176,7 +184,15 @@ class Trainer:
         fed, rewards = controller_feedback(es, genomes, out)
         if len(fed):
             tick = time.perf_counter()
-            self.exp.controller.feedback(fed, self.exp.space.controller_rewards(fed, rewards))
+            scored = self.exp.space.controller_rewards(fed, rewards)
+            call_plugin(
+                self.exp.controller.feedback,
+                "controller",
+                self.cfg.controller.name,
+                "",
+                fed,
+                scored,
+            )
             controller_time += time.perf_counter() - tick
         exact_genomes = genomes[len(genomes) - es.exact_evals :]
         space = self.exp.space

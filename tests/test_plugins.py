@@ -52,24 +52,30 @@ def test_third_party_plugin_registers_like_builtins() -> None:
     assert reg["controller"].get("echo").cls is _Extra.Echo
 
 
-def test_duplicate_name_is_an_error() -> None:
+def test_duplicate_name_is_held_by_neither() -> None:
     class Dup:
         @hookimpl
         def esenas_register_controllers(self, register):
             register(RandomController)
 
-    with pytest.raises(DuplicatePluginError, match="'random' is registered twice"):
-        Registries(get_plugin_manager(extra=[Dup()]))
+    reg = Registries(get_plugin_manager(extra=[Dup()]))
+    with pytest.raises(DuplicatePluginError, match="'random' is registered by 2 plugins"):
+        reg["controller"].get("random")
+    assert "regularized_evolution" in reg["controller"].names()  # the others still work
+    assert any("'random' is registered twice" in b.reason for b in reg.broken)
 
 
-def test_registering_a_non_plugin_class_is_an_error() -> None:
+def test_registering_a_non_plugin_class_breaks_only_that_plugin() -> None:
     class Bad:
         @hookimpl
         def esenas_register_controllers(self, register):
-            register(dict)
+            register(RandomController.__mro__[0])  # fine on its own…
+            register(dict)  # …but the plugin registers a non-plugin too: all of it is left out
 
-    with pytest.raises(PluginError, match=r"not a subclass of esenas_core\.Controller"):
-        Registries(get_plugin_manager(extra=[Bad()]))
+    reg = Registries(get_plugin_manager(extra=[Bad()]))
+    (broken,) = reg.broken
+    assert "not a subclass of esenas_core.Controller" in broken.reason
+    assert reg["controller"].get("random").source == "esenas"  # not registered twice
 
 
 def test_misspelled_hook_is_reported() -> None:
@@ -78,8 +84,22 @@ def test_misspelled_hook_is_reported() -> None:
         def esenas_register_controler(self, register):
             pass
 
-    with pytest.raises(PluginError, match="esenas_register_controler"):
-        get_plugin_manager(extra=[Typo()])
+    pm = get_plugin_manager(extra=[Typo()])
+    (broken,) = pm.broken
+    assert "esenas_register_controler" in broken.reason
+    assert "random" in Registries(pm)["controller"].names()
+
+
+def test_a_raising_registration_hook_is_isolated() -> None:
+    class Raises:
+        @hookimpl
+        def esenas_register_search_spaces(self, register):
+            raise RuntimeError("cannot find my data files")
+
+    reg = Registries(get_plugin_manager(extra=[Raises()]))
+    (broken,) = reg.broken
+    assert broken.reason.startswith("RuntimeError: cannot find my data files (at test_plugins.py:")
+    assert "edges" in reg["search_space"].names()
 
 
 def test_builtins_can_be_blocked() -> None:
@@ -94,8 +114,12 @@ def test_plugins_from_environment_variable(registries: Registries) -> None:
 
 def test_unimportable_environment_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESENAS_PLUGINS", "no_such_module_xyz")
-    with pytest.raises(PluginError, match="no_such_module_xyz"):
-        get_plugin_manager()
+    reg = Registries(get_plugin_manager())
+    (broken,) = reg.broken
+    assert broken.name == "no_such_module_xyz"
+    assert broken.reason.startswith("cannot import: ModuleNotFoundError")
+    with pytest.raises(PluginError, match=r"plugin 'no_such_module_xyz' .* is broken"):
+        reg["task"].get("my_task")
 
 
 def test_lifecycle_hooks_receive_rows_and_summary() -> None:

@@ -33,12 +33,13 @@ from typing import Any
 import attrs
 from esenas_plugins.backends._single_thread import THREAD_VARS
 
-from esenas_core import Backend, ConfigError, RunError, hookimpl
+from esenas_core import Backend, ConfigError, PluginError, RunError, __version__, hookimpl
 from esenas_core.rollouts import (
     Job,
     RolloutRequest,
     RolloutResult,
     WorkerSpec,
+    check_worker_plugins,
     evaluate_requests,
     failed_chunk,
     is_stale,
@@ -116,6 +117,9 @@ class DaskBackend(Backend):
         self._holding: set[str] = set()  # workers that received a full job (hold θ replicas)
         self.job_bytes_sent = 0  # pickled jobs broadcast to workers (benchmarks, tests)
 
+    def label(self) -> str:
+        return self.options.address or f"{self.options.workers or os.cpu_count()} workers"
+
     def __enter__(self) -> DaskBackend:
         self._connect()
         return self
@@ -186,6 +190,7 @@ class DaskBackend(Backend):
         key = spec.key()
         cold = [w for w in self._workers() if (w, key) not in self._warmed]
         if cold:
+            self._check_plugins(spec, cold)
             pending = {
                 w: self.client.submit(
                     prepare, spec, workers=[w], allow_other_workers=False, pure=False
@@ -201,6 +206,28 @@ class DaskBackend(Backend):
                     alive = self.client.scheduler_info().get("workers", {})
                     pending = {w: f for w, f in pending.items() if w in alive}
             self._warmed |= {(w, key) for w in cold}
+
+    def _check_plugins(self, spec: WorkerSpec, workers: list[str]) -> None:
+        """Every worker must import the run's plugin modules at the driver's distribution
+        versions; otherwise stop before any rollout with one line naming the workers."""
+        try:
+            found = self.client.run(check_worker_plugins, spec.requires, workers=workers)
+        except Exception as exc:  # e.g. a worker without esenas cannot even run the check
+            raise PluginError(
+                f"[backend] dask: workers cannot check the run's plugins"
+                f" ({type(exc).__name__}: {exc}); install esenas {__version__} and the run's"
+                " plugins on every worker"
+            ) from None
+        bad: dict[str, list[str]] = {}
+        for worker, problems in found.items():
+            for problem in problems:
+                bad.setdefault(problem, []).append(worker)
+        if bad:
+            raise PluginError(
+                "[backend] dask: workers do not match this process's plugins: "
+                + "; ".join(f"{p} on {', '.join(sorted(w))}" for p, w in bad.items())
+                + "; install the same versions on every worker"
+            )
 
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None

@@ -79,6 +79,9 @@ class ProcessesBackend(Backend):
         self._synced = False  # the pool's workers hold θ replicas: slim jobs suffice
         self.job_bytes_sent = 0  # pickled jobs sent with the chunks (benchmarks, tests)
 
+    def label(self) -> str:
+        return f"{self.workers} workers"
+
     def _executor(self, spec: WorkerSpec) -> tuple[cf.ProcessPoolExecutor, float]:
         """The pool, started and warmed for ``spec``; and the seconds that took."""
         start = time.monotonic()

@@ -1,8 +1,8 @@
 """``serial``: evaluate every request in this process (the reference backend).
 
 It calls the same worker function as every other backend, so results are identical. A running
-episode cannot be interrupted in-process: the timeout is checked between lockstep batches, and
-requests not started by then come back failed.
+episode cannot be interrupted in-process: the timeout is checked between batches of the task's
+``batch_size``, and requests not started by then come back failed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from esenas_core.rollouts import (
     RolloutResult,
     evaluate_requests,
     failed_chunk,
+    worker_task,
 )
 
 
@@ -32,7 +33,7 @@ class SerialBackend(Backend):
             return evaluate_requests(job, requests)
         deadline = time.monotonic() + timeout
         results: list[RolloutResult] = []
-        batch = _lockstep_size(job)
+        batch = worker_task(job.spec).batch_size
         for start in range(0, len(requests), batch):
             chunk = requests[start : start + batch]
             if time.monotonic() > deadline:
@@ -40,10 +41,6 @@ class SerialBackend(Backend):
             else:
                 results += evaluate_requests(job, chunk)
         return results
-
-
-def _lockstep_size(job: Job) -> int:
-    return int(job.spec.task_options.get("lockstep", 32))
 
 
 @hookimpl

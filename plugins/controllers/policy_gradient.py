@@ -26,7 +26,6 @@ import attrs
 import numpy as np
 
 from esenas_core import Choice, Controller, DecisionSpace, Mask, Subset, hookimpl
-from esenas_core.controller_utils import FeedbackCounter, rng_state, set_rng_state
 
 _gt0 = attrs.validators.gt(0.0)
 _ge0 = attrs.validators.ge(0)
@@ -235,7 +234,6 @@ class PolicyGradientController(Controller):
     def __init__(self, options: PolicyGradientOptions, decisions: DecisionSpace, seed: int) -> None:
         super().__init__(options, decisions, seed)
         self.dists = [_DISTRIBUTIONS[type(g)](g) for g in decisions.groups]
-        self.counter = FeedbackCounter()
         self.baseline: float | None = None
         self.updates = 0
         self.buffer: list[tuple[list[np.ndarray], float, float]] = []  # (draws, logp_old, reward)
@@ -270,8 +268,7 @@ class PolicyGradientController(Controller):
         """The batch's draws per distribution, as arrays of rows."""
         return [np.stack([draw[j] for draw, _, _ in batch]) for j in range(len(self.dists))]
 
-    def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
-        genomes, rewards = self.counter.accept(genomes, rewards)
+    def learn(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         for genome, reward in zip(genomes, rewards, strict=True):
             known = self.proposed.get(genome.tobytes())
             if known is None:
@@ -328,10 +325,8 @@ class PolicyGradientController(Controller):
                 step += self.options.entropy_coef * dist.entropy_and_grad()[1]
             dist.logits = dist.logits + self.options.learning_rate * step
 
-    def state(self) -> dict[str, Any]:
+    def algorithm_state(self) -> dict[str, Any]:
         return {
-            "rng": rng_state(self.rng),
-            "counter": self.counter.state(),
             "logits": [d.logits.tolist() for d in self.dists],
             "baseline": self.baseline,
             "updates": self.updates,
@@ -342,9 +337,7 @@ class PolicyGradientController(Controller):
             ],
         }
 
-    def restore(self, state: Mapping[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
-        self.counter = FeedbackCounter.from_state(state["counter"])
+    def restore_algorithm(self, state: Mapping[str, Any]) -> None:
         for dist, logits in zip(self.dists, state["logits"], strict=True):
             dist.logits = np.array(logits, dtype=np.float64)
         self.baseline = state["baseline"]
@@ -356,10 +349,9 @@ class PolicyGradientController(Controller):
             for g, d, lp in state["proposed"]
         }
 
-    def stats(self) -> dict[str, float]:
+    def algorithm_stats(self) -> dict[str, float]:
         entropies = [d.entropy_and_grad()[0] for d in self.dists]
         return {
-            **self.counter.stats(),
             "entropy": float(np.mean(entropies)) if entropies else 0.0,
             "baseline": float("nan") if self.baseline is None else float(self.baseline),
             "updates": float(self.updates),

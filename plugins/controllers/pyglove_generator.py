@@ -72,10 +72,13 @@ class PyGloveController(Controller):
         self.generator.setup(self.spec)
         self.pending: dict[bytes, list[Any]] = {}
         self.log: list[Any] = []
-        self.counter = FeedbackCounter()
+        self.counter = FeedbackCounter()  # the replayed log counts feedback again
 
     def propose(self, n: int) -> np.ndarray:
         out = np.empty((n, self.decisions.length), dtype=np.int64)
+        if not self.decisions.length:  # nothing to choose (e.g. ``dense``): PyGlove has no DNA
+            self.log.append(["propose", n])
+            return out
         for i in range(n):
             try:
                 dna = self.generator.propose()
@@ -89,8 +92,7 @@ class PyGloveController(Controller):
         self.log.append(["propose", n])
         return out
 
-    def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
-        genomes, rewards = self.counter.accept(genomes, rewards)
+    def learn(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         self.log.append(["feedback", genomes.tolist(), rewards.tolist()])
         multi = self.options.generator == "nsga2"
         for genome, reward in zip(genomes, rewards, strict=True):
@@ -103,7 +105,7 @@ class PyGloveController(Controller):
                 dna, tuple(float(v) for v in value) if multi else float(value[0])
             )
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any]:  # the generator is rebuilt by replaying the log
         return {"seed": self.seed, "log": self.log}
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -118,8 +120,8 @@ class PyGloveController(Controller):
                     np.array(event[2], dtype=np.float64),
                 )
 
-    def stats(self) -> dict[str, float]:
-        return {**self.counter.stats(), "pending": float(sum(map(len, self.pending.values())))}
+    def algorithm_stats(self) -> dict[str, float]:
+        return {"pending": float(sum(map(len, self.pending.values())))}
 
 
 @hookimpl

@@ -18,7 +18,6 @@ import attrs
 import numpy as np
 
 from esenas_core import Controller, hookimpl
-from esenas_core.controller_utils import FeedbackCounter, rng_state, set_rng_state
 
 
 @attrs.frozen
@@ -45,7 +44,6 @@ class RegularizedEvolution(Controller):
     def __init__(self, options: RegularizedEvolutionOptions, decisions: Any, seed: int) -> None:
         super().__init__(options, decisions, seed)
         self.population: deque[tuple[np.ndarray, float]] = deque(maxlen=options.population_size)
-        self.counter = FeedbackCounter()
 
     def propose(self, n: int) -> np.ndarray:
         if len(self.population) < self.options.population_size:
@@ -58,30 +56,22 @@ class RegularizedEvolution(Controller):
         winners = picks[np.arange(n), np.argmax(rewards[picks], axis=1)]
         return self.decisions.mutate_many(genomes[winners], self.rng)
 
-    def feedback(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
-        genomes, rewards = self.counter.accept(genomes, rewards)
+    def learn(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
         for genome, reward in zip(genomes, rewards, strict=True):
             self.population.append((genome.copy(), float(reward)))
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "rng": rng_state(self.rng),
-            "counter": self.counter.state(),
-            "population": [[g.tolist(), r] for g, r in self.population],
-        }
+    def algorithm_state(self) -> dict[str, Any]:
+        return {"population": [[g.tolist(), r] for g, r in self.population]}
 
-    def restore(self, state: Mapping[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
-        self.counter = FeedbackCounter.from_state(state["counter"])
+    def restore_algorithm(self, state: Mapping[str, Any]) -> None:
         self.population = deque(
             ((np.asarray(g, dtype=np.int64), float(r)) for g, r in state["population"]),
             maxlen=self.options.population_size,
         )
 
-    def stats(self) -> dict[str, float]:
+    def algorithm_stats(self) -> dict[str, float]:
         rewards = np.array([r for _, r in self.population])
         return {
-            **self.counter.stats(),
             "population_size": float(len(rewards)),
             "population_best": float(rewards.max()) if rewards.size else float("nan"),
             "population_mean": float(rewards.mean()) if rewards.size else float("nan"),

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 
 from esenas_core import Architecture, DecisionSpace, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
+from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet, positive_sizes
 
 
 def _init_std(_inst: object, attr: attrs.Attribute, value: float | str) -> None:
@@ -27,11 +27,10 @@ def _init_std(_inst: object, attr: attrs.Attribute, value: float | str) -> None:
 
 
 @attrs.frozen
-class DenseOptions:
+class DenseOptions(LayeredOptions):
     """Options of the ``dense`` search space."""
 
     hidden: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
-    activation: Literal["tanh", "relu"] = "tanh"
     init_std: float | Literal["auto"] = attrs.field(default="auto", validator=_init_std)
 
 
@@ -42,9 +41,8 @@ class DenseSearchSpace(LayeredSpace):
     Options = DenseOptions
 
     def __init__(self, options: DenseOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        self.net = Supernet([task.obs_dim, *options.hidden, task.act_dim])
-        self._decisions = DecisionSpace([])
+        net = Supernet([task.obs_dim, *options.hidden, task.act_dim])
+        super().__init__(options, task, net=net, decisions=DecisionSpace([]))
         self._all = np.ones(self.net.num_edges, dtype=bool)
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
@@ -58,11 +56,11 @@ class DenseSearchSpace(LayeredSpace):
         return theta
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
+        genome = self.decisions.validate(genome)
         return Architecture(genome=genome, parts={})
 
     def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        return params[:, : self.net.num_edges]
+        return params[:, : self.net.num_edges]  # every edge, always: no mask to multiply
 
     def edge_mask(self, architecture: Architecture) -> np.ndarray:
         return self._all

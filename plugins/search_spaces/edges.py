@@ -19,26 +19,22 @@ node (the original kept a dense T×T matrix over all nodes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import attrs
 import numpy as np
 
 from esenas_core import Architecture, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
+from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet, positive_sizes
 
 
 @attrs.frozen
-class EdgesOptions:
-    """Options of the ``edges`` search space."""
+class EdgesOptions(LayeredOptions):
+    """Options of the ``edges`` search space (and ``hidden``, ``activation``, ``init_std``)."""
 
-    hidden: tuple[int, ...] = attrs.field(default=(16, 16), validator=positive_sizes)
     mode: Literal["aggregate", "independent", "residual"] = "aggregate"
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     k_per_layer: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
-    activation: Literal["tanh", "relu"] = "tanh"
-    init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
     keep_linear: bool = False
 
 
@@ -49,25 +45,21 @@ class EdgesSearchSpace(LayeredSpace):
     Options = EdgesOptions
 
     def __init__(self, options: EdgesOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        self.net = Supernet(
-            [task.obs_dim, *options.hidden, task.act_dim], options.mode == "residual"
-        )
-        self.sizes = self.net.sizes
-        self.num_edges = self.net.num_edges
-        where = "[search_space] edges"
+        net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.mode == "residual")
+        self.sizes = net.sizes
+        self.num_edges = net.num_edges
         if options.mode == "independent":
-            blocks = self.net.blocks()
+            blocks = net.blocks()
             if len(options.k_per_layer) != len(blocks):
                 raise ConfigError(
-                    f"{where}: mode 'independent' needs k_per_layer with one entry per layer after"
+                    f"mode 'independent' needs k_per_layer with one entry per layer after"
                     f" the input ({len(blocks)} for layer sizes {self.sizes}),"
                     f" got {list(options.k_per_layer)}"
                 )
             for t, ((_, count), k) in enumerate(zip(blocks, options.k_per_layer, strict=True)):
                 if k > count:
                     raise ConfigError(
-                        f"{where}: k_per_layer[{t}]={k} is larger than the {count} candidate edges"
+                        f"k_per_layer[{t}]={k} is larger than the {count} candidate edges"
                         f" into layer {t + 1} (size {self.sizes[t + 1]})"
                     )
             groups = [
@@ -76,12 +68,12 @@ class EdgesSearchSpace(LayeredSpace):
             ]
         else:
             if options.k_per_layer:
-                raise ConfigError(f"{where}: k_per_layer is only used with mode 'independent'")
+                raise ConfigError("k_per_layer is only used with mode 'independent'")
             if options.k > self.num_edges:
                 raise ConfigError(
-                    f"{where}: k={options.k} is larger than the number of candidate edges"
+                    f"k={options.k} is larger than the number of candidate edges"
                     f" ({self.num_edges}) for layer sizes {self.sizes}"
-                    + (" with residual edges" if self.net.residual else "")
+                    + (" with residual edges" if net.residual else "")
                 )
             groups = [Subset(self.num_edges, options.k, label="edges")]
         self.direct = np.zeros(0, dtype=np.int64)  # edges kept in every architecture
@@ -89,26 +81,25 @@ class EdgesSearchSpace(LayeredSpace):
         if options.keep_linear:
             if options.mode != "residual":
                 raise ConfigError(
-                    f"{where}: keep_linear needs mode 'residual' (the input→output edges are"
-                    " residual edges)"
+                    "keep_linear needs mode 'residual' (the input→output edges are residual edges)"
                 )
-            lo = self.net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
+            lo = net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
             self.direct = np.arange(lo, lo + task.obs_dim * task.act_dim)
             if options.k <= self.direct.size:
                 raise ConfigError(
-                    f"{where}: keep_linear keeps the {self.direct.size} input→output edges;"
+                    f"keep_linear keeps the {self.direct.size} input→output edges;"
                     f" k={options.k} leaves no edge to choose (k must exceed {self.direct.size})"
                 )
             self.chosen = np.setdiff1d(np.arange(self.num_edges), self.direct)
             groups = [Subset(self.chosen.size, options.k - self.direct.size, label="edges")]
-        self._decisions = DecisionSpace(groups)
+        super().__init__(options, task, net=net, decisions=DecisionSpace(groups))
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
+        genome = self.decisions.validate(genome)
         mask = np.zeros(self.num_edges, dtype=bool)
         if self.options.mode == "independent":
             for (lo, _), values in zip(
-                self.net.blocks(), self._decisions.split(genome), strict=True
+                self.net.blocks(), self.decisions.split(genome), strict=True
             ):
                 mask[lo + values] = True
         else:
@@ -126,10 +117,6 @@ class EdgesSearchSpace(LayeredSpace):
         if self.options.mode == "independent":
             return sum(self.options.k_per_layer)
         return self.options.k
-
-    def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        masks = np.stack([a.parts["edge_mask"] for a in architectures])
-        return params[:, : self.num_edges] * masks
 
 
 @hookimpl

@@ -10,28 +10,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import attrs
 import numpy as np
 
 from esenas_core import Architecture, DecisionSpace, Mask, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
+from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet
 
 
 @attrs.frozen
-class MaskOptions:
-    """Options of the ``mask`` search space."""
+class MaskOptions(LayeredOptions):
+    """Options of the ``mask`` search space (and ``hidden``, ``activation``, ``init_std``)."""
 
-    hidden: tuple[int, ...] = attrs.field(default=(16, 16), validator=positive_sizes)
     residual: bool = False
     objective: Literal["reward", "scalarized", "pareto"] = "reward"
     target_multiplications: int = attrs.field(default=64, validator=attrs.validators.ge(1))
     alpha: float = 0.0
     beta: float = -1.0
-    activation: Literal["tanh", "relu"] = "tanh"
-    init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
 
 
 class MaskSearchSpace(LayeredSpace):
@@ -41,21 +37,18 @@ class MaskSearchSpace(LayeredSpace):
     Options = MaskOptions
 
     def __init__(self, options: MaskOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        self.net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.residual)
-        self._decisions = DecisionSpace([Mask(self.net.num_edges, label="edges")])
+        net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.residual)
+        super().__init__(
+            options, task, net=net, decisions=DecisionSpace([Mask(net.num_edges, label="edges")])
+        )
 
     @property
     def objectives(self) -> int:
         return 2 if self.options.objective == "pareto" else 1
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
+        genome = self.decisions.validate(genome)
         return Architecture(genome=genome, parts={"edge_mask": genome.astype(bool)})
-
-    def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        masks = np.stack([a.parts["edge_mask"] for a in architectures])
-        return params[:, : self.net.num_edges] * masks
 
     def controller_rewards(self, genomes: np.ndarray, rewards: np.ndarray) -> np.ndarray:
         opts = self.options

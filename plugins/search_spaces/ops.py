@@ -15,23 +15,17 @@ import attrs
 import numpy as np
 
 from esenas_core import Architecture, Choice, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
-from esenas_core.nets import OPS
-from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
-
-ALL_OPS = (
-    "tanh", "relu", "exp", "identity", "sin", "sigmoid", "abs", "cos", "square", "step",
-    "reciprocal",
-)  # fmt: skip
+from esenas_core.supernet import OP_NAMES, LayeredOptions, LayeredSpace, Supernet
 
 
 @attrs.frozen
-class OpsOptions:
-    """Options of the ``ops`` search space."""
+class OpsOptions(LayeredOptions):
+    """Options of the ``ops`` search space (and ``hidden``, ``init_std``; each hidden node's op
+    is chosen, so there is no ``activation``)."""
 
-    hidden: tuple[int, ...] = attrs.field(default=(16, 16), validator=positive_sizes)
+    activation: str = attrs.field(default="tanh", init=False)
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
-    ops: tuple[str, ...] = ALL_OPS
-    init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
+    ops: tuple[str, ...] = OP_NAMES
 
 
 class OpsSearchSpace(LayeredSpace):
@@ -41,33 +35,31 @@ class OpsSearchSpace(LayeredSpace):
     Options = OpsOptions
 
     def __init__(self, options: OpsOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        where = "[search_space] ops"
         if not options.hidden:
-            raise ConfigError(f"{where}: needs at least one hidden layer (ops act on hidden nodes)")
-        unknown = [op for op in options.ops if op not in OPS]
+            raise ConfigError("needs at least one hidden layer (ops act on hidden nodes)")
+        unknown = [op for op in options.ops if op not in OP_NAMES]
         if unknown or not options.ops or len(set(options.ops)) != len(options.ops):
             raise ConfigError(
-                f"{where}: ops must be distinct names among {', '.join(ALL_OPS)};"
-                f" got {list(options.ops)}"
+                f"ops must be distinct names among {', '.join(OP_NAMES)}; got {list(options.ops)}"
             )
-        self.net = Supernet([task.obs_dim, *options.hidden, task.act_dim], residual=True)
-        if options.k > self.net.num_edges:
+        net = Supernet([task.obs_dim, *options.hidden, task.act_dim], residual=True)
+        if options.k > net.num_edges:
             raise ConfigError(
-                f"{where}: k={options.k} is larger than the number of candidate residual edges"
-                f" ({self.net.num_edges}) for layer sizes {self.net.sizes}"
+                f"k={options.k} is larger than the number of candidate residual edges"
+                f" ({net.num_edges}) for layer sizes {net.sizes}"
             )
         self.op_names = tuple(options.ops)
-        self._decisions = DecisionSpace(
+        decisions = DecisionSpace(
             [
-                Subset(self.net.num_edges, options.k, label="edges"),
-                Choice(len(self.op_names), count=self.net.num_hidden, label="node_ops"),
+                Subset(net.num_edges, options.k, label="edges"),
+                Choice(len(self.op_names), count=net.num_hidden, label="node_ops"),
             ]
         )
+        super().__init__(options, task, net=net, decisions=decisions)
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
-        edges, ops = self._decisions.split(genome)
+        genome = self.decisions.validate(genome)
+        edges, ops = self.decisions.split(genome)
         mask = np.zeros(self.net.num_edges, dtype=bool)
         mask[edges] = True
         return Architecture(genome=genome, parts={"edge_mask": mask, "node_ops": ops.copy()})
@@ -75,10 +67,6 @@ class OpsSearchSpace(LayeredSpace):
     @property
     def max_edges_in_use(self) -> int:
         return self.options.k
-
-    def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        masks = np.stack([a.parts["edge_mask"] for a in architectures])
-        return params[:, : self.net.num_edges] * masks
 
     def node_ops(self, architectures: Sequence[Architecture]) -> list[np.ndarray]:
         ops = np.stack([a.parts["node_ops"] for a in architectures])

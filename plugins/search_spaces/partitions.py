@@ -9,23 +9,19 @@ size; the original default is P = 17).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import attrs
 import numpy as np
 
 from esenas_core import Architecture, Choice, DecisionSpace, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet, positive_sizes
+from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet
 
 
 @attrs.frozen
-class PartitionsOptions:
-    """Options of the ``partitions`` search space."""
+class PartitionsOptions(LayeredOptions):
+    """Options of the ``partitions`` search space (and ``hidden``, ``activation``, ``init_std``)."""
 
-    hidden: tuple[int, ...] = attrs.field(default=(16, 16), validator=positive_sizes)
     num_partitions: int = attrs.field(default=17, validator=attrs.validators.ge(1))
-    activation: Literal["tanh", "relu"] = "tanh"
-    init_std: float = attrs.field(default=0.5, validator=attrs.validators.ge(0.0))
 
 
 class PartitionsSearchSpace(LayeredSpace):
@@ -35,23 +31,24 @@ class PartitionsSearchSpace(LayeredSpace):
     Options = PartitionsOptions
 
     def __init__(self, options: PartitionsOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        self.net = Supernet([task.obs_dim, *options.hidden, task.act_dim])
-        self._decisions = DecisionSpace(
-            [Choice(options.num_partitions, count=self.net.num_edges, label="colours")]
-        )
+        net = Supernet([task.obs_dim, *options.hidden, task.act_dim])
+        colours = Choice(options.num_partitions, count=net.num_edges, label="colours")
+        super().__init__(options, task, net=net, decisions=DecisionSpace([colours]))
 
     @property
     def num_weights(self) -> int:
         return self.options.num_partitions
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
+        genome = self.decisions.validate(genome)
         return Architecture(genome=genome, parts={"colours": genome.copy()})
 
     def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
         colours = np.stack([a.parts["colours"] for a in architectures])
         return np.take_along_axis(params[:, : self.num_weights], colours, axis=1)
+
+    def edge_groups(self, architecture: Architecture) -> np.ndarray:
+        return architecture.parts["colours"]
 
     def edge_mask(self, architecture: Architecture) -> np.ndarray:
         return np.ones(self.net.num_edges, dtype=bool)

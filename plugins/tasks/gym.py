@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
-from esenas_core import ConfigError, Task, TaskSpec, hookimpl
-from esenas_core.actions import ActionMap
+from esenas_core import ConfigError, RunError, Task, TaskSpec, hookimpl
+from esenas_core.actions import ActionMap, to_env_actions
 from esenas_core.rollouts import EpisodeResult
 
 
@@ -67,6 +67,43 @@ class GymTask(Task):
             finally:
                 env.close()
         return self._spec
+
+    def label(self) -> str:
+        return self.options.env_id
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.lockstep
+
+    def render_episode(self, space, params, architecture, obs_mean, obs_std, seed, steps, every):
+        """MuJoCo renders offscreen through EGL (``MUJOCO_GL=egl`` unless set)."""
+        import os
+
+        os.environ.setdefault("MUJOCO_GL", "egl")
+        opts = self.options
+        spec = self.spec()
+        net = space.network(params[None, :], [architecture]).with_input_normalization(
+            obs_mean, obs_std
+        )
+        try:
+            env = gym.make(opts.env_id, render_mode="rgb_array", **opts.env_kwargs)
+            obs, _ = env.reset(seed=seed)
+            frames = [env.render()]
+        except Exception as exc:  # no OpenGL/EGL, or an env without rgb_array rendering
+            raise RunError(
+                f"cannot render {opts.env_id} headless here: {type(exc).__name__}: {exc}"
+            ) from None
+        try:
+            for t in range(steps):
+                action = to_env_actions(net(np.asarray(obs, dtype=np.float64)[None, :]), spec)[0]
+                obs, _, terminated, truncated, _ = env.step(action)
+                if t % every == 0:
+                    frames.append(env.render())
+                if terminated or truncated:
+                    break
+        finally:
+            env.close()
+        return [np.asarray(f) for f in frames]
 
     def _env_pool(self, count: int) -> list[gym.Env]:
         while len(self._envs) < count:

@@ -5,19 +5,29 @@ A search space in one file: an options class, a ``LayeredSpace`` subclass, a hoo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, DecisionSpace, Mask, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredSpace, Supernet
+from esenas_core import (
+    Architecture,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Mask,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+)
 
 
 @attrs.frozen
-class InputMaskOptions:
-    """Config keys of ``[search_space] name = "input_mask"``."""
+class InputMaskOptions(LayeredOptions):
+    """Config keys of ``[search_space] name = "input_mask"``: only ``init_std`` (the policy is
+    linear, so ``hidden`` and ``activation`` are fixed: ``init=False`` keeps them out of the
+    config)."""
 
+    hidden: tuple[int, ...] = attrs.field(default=(), init=False)
+    activation: str = attrs.field(default="tanh", init=False)
     init_std: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
 
 
@@ -28,21 +38,20 @@ class InputMaskSpace(LayeredSpace):
     Options = InputMaskOptions
 
     def __init__(self, options: InputMaskOptions, task: TaskSpec) -> None:
-        super().__init__(options, task)
-        self.net = Supernet([task.obs_dim, task.act_dim])  # one weight layer
-        self._decisions = DecisionSpace([Mask(task.obs_dim, label="inputs")])
+        super().__init__(
+            options,
+            task,
+            net=Supernet([task.obs_dim, task.act_dim]),  # one weight layer
+            decisions=DecisionSpace([Mask(task.obs_dim, label="inputs")]),
+        )
 
     def decode(self, genome: np.ndarray) -> Architecture:
-        genome = self._decisions.validate(genome)
+        genome = self.decisions.validate(genome)
         # An input feature switched off removes all of its outgoing edges.
         edges = np.repeat(genome.astype(bool), self.task.act_dim)
         return Architecture(
             genome=genome, parts={"inputs": genome.astype(bool), "edge_mask": edges}
         )
-
-    def edge_weights(self, params: np.ndarray, architectures: Sequence[Architecture]) -> np.ndarray:
-        masks = np.stack([a.parts["edge_mask"] for a in architectures])
-        return params[:, : self.net.num_edges] * masks
 
 
 @hookimpl

@@ -1,0 +1,63 @@
+"""Every registered plugin — built-in, installed third-party (the example package's entry
+point) and test plugins — passes the public checker of its kind."""
+
+from __future__ import annotations
+
+import attrs
+import esenas_test_plugins
+import pytest
+from contract_plugins import ExtraPlugin
+
+from esenas_core import (
+    TaskSpec,
+    check_backend,
+    check_controller,
+    check_search_space,
+    check_task,
+)
+from esenas_core.checks_controller import SPACES
+from esenas_core.plugins import Registries, get_plugin_manager
+
+# The installed plugins plus the test plugins (not the contract tests' broken ones).
+REGISTRIES = Registries(get_plugin_manager(extra=[esenas_test_plugins, ExtraPlugin()]))
+
+
+def _entries(kind: str) -> list:
+    return [REGISTRIES[kind].get(name) for name in REGISTRIES[kind].names()]
+
+
+def test_every_kind_has_plugins_to_check() -> None:
+    for kind in ("search_space", "controller", "backend", "task"):
+        assert _entries(kind), kind
+    assert "input_mask" in REGISTRIES["search_space"].names()  # a third-party entry point
+    assert {"flaky", "hill", "first_layer"} <= {e.name for k in ("task", "controller",
+        "search_space") for e in _entries(k)}  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", _entries("search_space"), ids=lambda e: e.name)
+def test_search_space(entry) -> None:
+    for spec in (TaskSpec(obs_dim=5, act_dim=2), TaskSpec(obs_dim=3, act_dim=1, discrete=True)):
+        assert check_search_space(entry.cls(entry.cls.Options(), spec))
+
+
+@pytest.mark.parametrize("entry", _entries("controller"), ids=lambda e: e.name)
+def test_controller(entry) -> None:
+    if entry.name == "pyglove":  # 9-32 ms per genome: the contract on small spaces, no learning
+        ran = check_controller(entry.cls, spaces=[SPACES[0], SPACES[2]], rounds=0, batch=4)
+    else:
+        ran = check_controller(entry.cls)
+    assert "state() JSON, restore reproduces the next proposals" in ran
+    if entry.name in ("regularized_evolution", "policy_gradient"):
+        assert "improves on a toy objective" in ran
+
+
+@pytest.mark.parametrize("entry", _entries("task"), ids=lambda e: e.name)
+def test_task(entry) -> None:
+    assert check_task(entry.cls)
+
+
+@pytest.mark.parametrize("entry", _entries("backend"), ids=lambda e: e.name)
+def test_backend(entry) -> None:
+    fields = {f.name for f in attrs.fields(entry.cls.Options)}
+    options = entry.cls.Options(workers=2) if "workers" in fields else None
+    assert check_backend(entry.cls, options)

@@ -1,0 +1,258 @@
+"""The plugin contract end to end: one registry for driver and workers (``extra=`` plugins on
+every backend), proposals validated by the aggregator, broken plugins isolated and reported in
+one line, ``--disable-plugin`` on every command."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from conftest import ESENAS, REPO, cli_env, small_config
+from contract_plugins import ExtraPlugin, FirstLayerSpace, HillClimbing, LazySpace
+
+from esenas_core import ConformanceError, TaskSpec, check_controller, check_search_space
+from esenas_core.config import build_config
+from esenas_core.experiment import Experiment
+from esenas_core.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.trainer import Trainer
+
+PLUGINS = "esenas_test_plugins,contract_plugins"
+
+
+def _cli(*args: str, plugins: str = PLUGINS, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*ESENAS, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env(ESENAS_PLUGINS=plugins, **env),
+        timeout=300,
+    )
+
+
+def _write(tmp_path: Path, **sections) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(small_config(**sections)))
+    return path
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("esenas: error:")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return errors[0]
+
+
+# --- one registry ---------------------------------------------------------------------------------
+
+
+def test_extra_plugins_train_on_every_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins registered only with ``extra=`` (not in $ESENAS_PLUGINS, so no worker's own
+    registry knows them) train on serial, processes and dask, to the same θ."""
+    monkeypatch.delenv("ESENAS_PLUGINS", raising=False)
+    get_registries.cache_clear()
+    reg = Registries(get_plugin_manager(extra=[ExtraPlugin()]))
+    assert "hill" not in get_registries()["controller"].names()
+    thetas = {}
+    for backend in ("serial", "processes", "dask"):
+        table = {"name": backend} if backend == "serial" else {"name": backend, backend: {}}
+        if backend != "serial":
+            table[backend]["workers"] = 2
+        data = small_config(
+            iterations=2,
+            search_space={"name": "first_layer"},
+            controller={"name": "hill"},
+            backend=table,
+        )
+        trainer = Trainer(Experiment.build(build_config(data, reg), reg))
+        trainer.train()
+        assert all(row["failures"] == 0 for row in trainer.history), backend
+        thetas[backend] = trainer.theta
+    get_registries.cache_clear()
+    np.testing.assert_array_equal(thetas["processes"], thetas["serial"])
+    np.testing.assert_array_equal(thetas["dask"], thetas["serial"])
+
+
+def test_a_controller_written_from_the_docs_passes_its_checker() -> None:
+    ran = check_controller(HillClimbing)
+    assert "improves on a toy objective" in ran
+    assert "state() JSON, restore reproduces the next proposals" in ran
+
+
+def test_space_that_ignores_its_architecture_is_caught() -> None:
+    spec = TaskSpec(obs_dim=4, act_dim=2)
+    check_search_space(FirstLayerSpace(FirstLayerSpace.Options(), spec))
+    with pytest.raises(ConformanceError, match="reads θ outside its param_mask"):
+        check_search_space(LazySpace(LazySpace.Options(), spec))
+
+
+# --- the aggregator validates proposals ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("controller", "expected"),
+    [
+        ("short", "[controller] short: propose(8) returned (7, 20)"),
+        ("out_of_range", "[controller] out_of_range: propose(8) returned an invalid genome 0"),
+        ("float_genomes", "[controller] float_genomes: propose(8) returned an invalid"),
+    ],
+)
+def test_bad_proposals_stop_the_run_in_one_line(tmp_path: Path, controller, expected) -> None:
+    proc = _cli("run", str(_write(tmp_path, controller={"name": controller})), "--run-dir",
+                str(tmp_path / "run"), "--quiet")  # fmt: skip
+    assert expected in _one_line_error(proc)
+
+
+def test_non_json_state_fails_in_one_line_and_leaves_no_temporary(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = _write(tmp_path, controller={"name": "non_json"})
+    proc = _cli("run", str(config), "--run-dir", str(run), "--quiet")
+    line = _one_line_error(proc)
+    assert "[controller] non_json: state() must return JSON-serializable data" in line
+    assert not (run / "checkpoint.tmp").exists() and not (run / "checkpoint").exists()
+
+
+# --- isolation ----------------------------------------------------------------------------------
+
+
+def test_constructor_errors_name_the_plugin(tmp_path: Path) -> None:
+    proc = _cli("run", str(_write(tmp_path, controller={"name": "crashing"})), "--quiet")
+    line = _one_line_error(proc)
+    assert "[controller] crashing (contract_plugins) failed to start: ZeroDivisionError" in line
+    assert "contract_plugins.py:" in line  # where it was raised
+    config = _write(tmp_path, search_space={"name": "picky"})
+    line = _one_line_error(_cli("run", str(config), "--quiet"))
+    assert line == f"esenas: error: {config}: [search_space] picky: k must be even"
+
+
+def test_a_raising_lifecycle_hook_is_one_line(tmp_path: Path) -> None:
+    proc = _cli("run", str(_write(tmp_path, name="hook-crash")), "--run-dir", str(tmp_path / "r"))
+    line = _one_line_error(proc)
+    assert "plugin 'contract_plugins' (contract_plugins): esenas_run_start raised KeyError" in line
+
+
+def test_a_module_that_fails_to_import_is_isolated(tmp_path: Path) -> None:
+    plugins = f"{PLUGINS},contract_broken_import"
+    listing = _cli("plugins", plugins=plugins)
+    assert listing.returncode == 0, listing.stderr
+    assert "contract_broken_import [contract_broken_import] cannot import: ModuleNotFoundError" in (
+        listing.stdout
+    )
+    assert "hill" not in listing.stdout and "short" in listing.stdout  # the others still load
+    config = _write(tmp_path, iterations=1)
+    ok = _cli("run", str(config), "--quiet", "--run-dir", str(tmp_path / "run"), plugins=plugins)
+    assert ok.returncode == 0, ok.stderr
+    warnings = [line for line in ok.stderr.splitlines() if "contract_broken_import" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("esenas: warning: plugin")
+    unknown = _write(tmp_path, controller={"name": "from_broken"})
+    line = _one_line_error(_cli("run", str(unknown), plugins=plugins))
+    assert "unknown controller 'from_broken'" in line
+    assert "plugin 'contract_broken_import' (contract_broken_import) is broken" in line
+
+
+def test_disable_plugin_on_every_command(tmp_path: Path) -> None:
+    plugins = f"{PLUGINS},contract_broken_import"
+    off = ["--disable-plugin", "contract_broken_import"]
+    run = tmp_path / "run"
+    proc = _cli("run", *off, str(_write(tmp_path, iterations=1)), "--quiet", "--run-dir", str(run),
+                plugins=plugins)  # fmt: skip
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    edges = ["--disable-plugin", "esenas_plugins.search_spaces.edges"]
+    for command in (["evaluate", str(run)], ["report", str(run)]):
+        line = _one_line_error(_cli(command[0], *edges, *command[1:]))
+        assert "unknown search_space 'edges'" in line, command
+        assert _cli(command[0], *off, *command[1:], plugins=plugins).returncode == 0, command
+    listing = _cli("--disable-plugin", "esenas", "plugins")  # a distribution: all built-ins
+    assert "regularized_evolution" not in listing.stdout and "short" in listing.stdout
+    assert "disabled: esenas" in listing.stdout
+    env_off = _cli("plugins", ESENAS_DISABLE_PLUGINS="contract_plugins")
+    assert "short " not in env_off.stdout and "random " in env_off.stdout
+    study = tmp_path / "study.toml"
+    study.write_text(
+        tomli_w.dumps(
+            {
+                "name": "s",
+                "seeds": [1],
+                "base": small_config(iterations=1),
+                "variants": {"a": {"iterations": 1}},
+            }
+        )
+    )
+    line = _one_line_error(_cli("ablate", *edges, str(study), "--out", str(tmp_path / "study")))
+    assert "unknown search_space 'edges'" in line
+
+
+# --- external dask clusters -----------------------------------------------------------------------
+
+
+def test_dask_workers_without_the_runs_plugins_are_refused(tmp_path: Path) -> None:
+    """A worker that cannot import the run's task plugin: one line naming the worker and the
+    module before the first iteration (not failed rollouts after retries)."""
+    import json
+    import os
+    import sys
+    import time
+
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ESENAS_PLUGINS")}
+    sched_file = tmp_path / "scheduler.json"
+    common = {"env": env, "cwd": tmp_path, "stdout": subprocess.DEVNULL,
+              "stderr": subprocess.DEVNULL}  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            **common,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                **common,
+            )
+        )
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        config = _write(
+            tmp_path,
+            task={"name": "flaky", "flaky": {"env_id": "CartPole-v1", "max_episode_steps": 20}},
+            backend={"name": "dask", "dask": {"address": address}},
+        )
+        proc = _cli("run", str(config), "--quiet", "--run-dir", str(tmp_path / "run"))
+        line = _one_line_error(proc)
+        assert "[backend] dask: workers do not match this process's plugins" in line
+        assert "esenas_test_plugins (esenas_test_plugins) cannot be imported" in line
+        assert "tcp://127.0.0.1:" in line  # the worker's address
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
