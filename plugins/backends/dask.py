@@ -27,13 +27,13 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
 from esenas_plugins.backends._single_thread import THREAD_VARS
 
-from esenas_core import Backend, ConfigError, PluginError, RunError, __version__, hookimpl
+from esenas_core import ConfigError, PluginError, RunError, __version__, hookimpl
+from esenas_core.pool import PoolBackend, PoolOptions
 from esenas_core.rollouts import (
     Job,
     RolloutRequest,
@@ -45,7 +45,6 @@ from esenas_core.rollouts import (
     is_stale,
     job_bytes,
     prepare,
-    split_chunks,
 )
 
 # LocalCluster settings. Its workers share this machine's cores with the aggregator, so dask's
@@ -62,17 +61,14 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.work-stealing": False,
 }
 WORKER_COUNT_TTL = 5.0  # seconds
-MAX_RESUBMITS = 3  # a chunk lost with its worker runs again, at most this many times
 START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
 
 
 @attrs.frozen
-class DaskOptions:
+class DaskOptions(PoolOptions):
     """Options of the ``dask`` backend."""
 
     address: str = ""
-    workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     connect_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0.0))
     local_tls: bool = True
     tls_ca_file: str = ""
@@ -101,11 +97,12 @@ def _check_options(opts: DaskOptions) -> None:
         )
 
 
-class DaskBackend(Backend):
+class DaskBackend(PoolBackend):
     """dask.distributed: LocalCluster or an existing scheduler."""
 
     name = "dask"
     Options = DaskOptions
+    gave_up = "worker lost {tries} times"
 
     def __init__(self, options: DaskOptions) -> None:
         super().__init__(options)
@@ -229,44 +226,22 @@ class DaskBackend(Backend):
                 + "; install the same versions on every worker"
             )
 
-    def evaluate(
-        self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
-    ) -> list[RolloutResult]:
-        """Chunks run as tasks; chunks whose task was lost with its worker (cancelled, or its
-        scattered job gone) are run again with the same requests, up to ``MAX_RESUBMITS`` times,
-        so a lost worker does not change the run's numbers."""
-        self._warm(job.spec)  # workers start before the deadline does
-        workers = max(1, len(self._workers()))
-        chunks = split_chunks(requests, workers * self.options.chunks_per_worker)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        results: dict[int, list[RolloutResult]] = {}
-        pending = list(range(len(chunks)))
-        connected = set(self._workers())
-        full = not connected <= self._holding  # a worker without θ: broadcast the full job
-        slim = job.slim()
-        for attempt in range(MAX_RESUBMITS + 1):
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if attempt:  # chunks were lost with their worker: is any worker left?
-                waited, self._count = time.monotonic(), None
-                self._await_workers()
-                self._warm(job.spec)
-                if deadline is not None:  # waiting for and warming workers is not rollout time
-                    deadline += time.monotonic() - waited
-                    left = max(0.0, deadline - time.monotonic())
-            lost, stale = self._run_chunks(
-                job if full else slim, chunks, pending, left, timeout, results
-            )
-            if full:  # every connected worker received θ with the broadcast
-                self._holding |= connected
-            full = bool(stale)  # a worker's replica was unusable: the full job for those
-            pending = sorted(lost + stale)
-            if not pending:
-                break
-        for i in pending:
-            results[i] = failed_chunk(chunks[i], f"worker lost {MAX_RESUBMITS + 1} times")
-        return [r for i in range(len(chunks)) for r in results[i]]
+    def prepare(self, spec: WorkerSpec, retry: bool) -> None:
+        if retry:  # chunks were lost with their worker: is any worker left?
+            self._count = None
+            self._await_workers()
+        self._warm(spec)
 
-    def _run_chunks(
+    def worker_count(self) -> int:
+        return len(self._workers())
+
+    def holds_theta(self) -> bool:
+        return set(self._workers()) <= self._holding
+
+    def mark_holding(self) -> None:
+        self._holding |= set(self._workers())  # every connected worker received the broadcast
+
+    def run_chunks(
         self,
         job: Job,
         chunks: list[list[RolloutRequest]],

@@ -9,8 +9,8 @@ environments and search space cached between iterations. Workers are started and
 starts, so ``iteration_timeout`` counts rollouts, not start-up. At the deadline, unfinished
 chunks come back failed and the pool is restarted (a running episode cannot be cancelled
 otherwise). When a worker dies, every chunk not finished is run again with the same requests on
-a fresh pool (up to ``MAX_RESUBMITS`` times), so a run with a killed worker computes the same
-numbers as one without.
+a fresh pool (up to ``PoolBackend.MAX_RESUBMITS`` times, esenas_core.pool), so a run with a
+killed worker computes the same numbers as one without.
 """
 
 from __future__ import annotations
@@ -19,37 +19,29 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 from esenas_plugins.backends import _single_thread
 from esenas_plugins.backends._single_thread import init_worker
 
-from esenas_core import Backend, hookimpl
+from esenas_core import hookimpl
+from esenas_core.pool import PoolBackend, PoolOptions
 from esenas_core.rollouts import (
-    Job,
-    RolloutRequest,
-    RolloutResult,
     WorkerSpec,
     evaluate_requests,
     failed_chunk,
     is_stale,
     job_bytes,
     prepare,
-    split_chunks,
 )
 
 
 @attrs.frozen
-class ProcessesOptions:
+class ProcessesOptions(PoolOptions):
     """Options of the ``processes`` backend."""
 
-    workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
-
-MAX_RESUBMITS = 3  # a chunk that kills its worker every time fails after 4 tries
 START_TIMEOUT = 300.0  # seconds a fresh pool may take to start and warm up
 
 
@@ -65,11 +57,12 @@ def _warm(spec: WorkerSpec) -> None:
             pass
 
 
-class ProcessesBackend(Backend):
+class ProcessesBackend(PoolBackend):
     """Local process pool (``workers = 0``: one per core)."""
 
     name = "processes"
     Options = ProcessesOptions
+    gave_up = "worker died {tries} times running this chunk"
 
     def __init__(self, options: ProcessesOptions) -> None:
         super().__init__(options)
@@ -101,61 +94,53 @@ class ProcessesBackend(Backend):
             self._warmed.add(spec.key())  # a failed warm-up shows again in the evaluation
         return self._pool, time.monotonic() - start
 
-    def evaluate(
-        self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
-    ) -> list[RolloutResult]:
-        """Chunks run on the pool; chunks lost to a dying worker are run again (same requests,
-        so the same numbers) on a fresh pool, up to ``MAX_RESUBMITS`` times."""
-        chunks = split_chunks(requests, self.workers * self.options.chunks_per_worker)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        results: dict[int, list[RolloutResult]] = {}
-        pending = list(range(len(chunks)))
-        slim = job.slim()  # θ stays on the workers (their replicas) once they hold it
-        for _ in range(MAX_RESUBMITS + 1):
-            pool, starting = self._executor(job.spec)
-            if deadline is not None:
-                deadline += starting  # start-up is not rollout time
-            send = slim if self._synced else job
-            self.job_bytes_sent += job_bytes(send) * len(pending)  # one per chunk
-            try:
-                futures = {i: pool.submit(evaluate_requests, send, chunks[i]) for i in pending}
-            except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
-                self._kill()
+    def prepare(self, spec: WorkerSpec, retry: bool) -> None:
+        self._executor(spec)
+
+    def worker_count(self) -> int:
+        return self.workers
+
+    def holds_theta(self) -> bool:
+        return self._synced
+
+    def mark_holding(self) -> None:
+        self._synced = True
+
+    def run_chunks(self, job, chunks, which, left, timeout, results):
+        """Chunks run on the pool; at the deadline or after a worker error the pool restarts
+        (a running episode cannot be cancelled otherwise); chunks of a dead worker are lost."""
+        pool, _ = self._executor(job.spec)
+        self.job_bytes_sent += job_bytes(job) * len(which)  # one per chunk
+        try:
+            futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in which}
+        except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
+            self._kill()
+            return list(which), []
+        done, _ = cf.wait(futures.values(), timeout=left)
+        lost, stale, restart = [], [], False
+        for i, future in futures.items():
+            if future not in done:
+                results[i] = failed_chunk(chunks[i], f"timeout: not finished within {timeout} s")
+                restart = True
                 continue
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            done, _ = cf.wait(futures.values(), timeout=left)
-            lost, restart = [], False
-            self._synced = True
-            for i, future in futures.items():
-                if future not in done:
-                    results[i] = failed_chunk(
-                        chunks[i], f"timeout: not finished within {timeout} s"
-                    )
-                    restart = True
-                    continue
-                try:
-                    results[i] = future.result()
-                    if is_stale(results[i]):  # its worker has no replica of θ: the full job
-                        lost.append(i)
-                        self._synced = False
-                except BrokenProcessPool:  # a worker died: every unfinished chunk is lost
-                    lost.append(i)
-                    restart = True
-                except Exception as exc:  # e.g. a request that could not be unpickled
-                    results[i] = failed_chunk(
-                        chunks[i], f"worker failed: {type(exc).__name__}: {exc}"
-                    )
-                    restart = True
-            if restart:
-                self._kill()
-            pending = lost
-            if not pending:
-                break
-        for i in pending:
-            results[i] = failed_chunk(
-                chunks[i], f"worker died {MAX_RESUBMITS + 1} times running this chunk"
-            )
-        return [r for i in range(len(chunks)) for r in results[i]]
+            try:
+                chunk = future.result()
+            except BrokenProcessPool:  # a worker died: every unfinished chunk is lost
+                lost.append(i)
+                restart = True
+                continue
+            except Exception as exc:  # e.g. a request that could not be unpickled
+                results[i] = failed_chunk(chunks[i], f"worker failed: {type(exc).__name__}: {exc}")
+                restart = True
+                continue
+            if is_stale(chunk):  # its worker has no replica of θ: the full job again
+                stale.append(i)
+                self._synced = False
+            else:
+                results[i] = chunk
+        if restart:
+            self._kill()
+        return lost, stale
 
     def _kill(self) -> None:
         """Stop the pool now, stragglers included (ProcessPoolExecutor cannot cancel them)."""
