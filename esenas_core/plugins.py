@@ -21,14 +21,26 @@ import pluggy
 
 from esenas_core import hookspecs
 from esenas_core.errors import (
-    ConfigError,
     DuplicatePluginError,
-    EsenasError,
     EsenasWarning,
     PluginError,
     UnknownPluginError,
 )
 from esenas_core.options import did_you_mean, structure
+from esenas_core.plugin_calls import call_hook, call_plugin, one_line
+
+__all__ = [
+    "KINDS",
+    "BrokenPlugin",
+    "Entry",
+    "PluginManager",
+    "Registries",
+    "Registry",
+    "call_hook",
+    "call_plugin",
+    "get_plugin_manager",
+    "get_registries",
+]
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.search_spaces.edges",
@@ -164,34 +176,6 @@ def _register(pm: PluginManager, name: str, source: str, load: Any) -> None:
         pm.mark_broken(name, source, one_line(exc))
         return
     pm.sources[name] = source
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line, with where a non-esenas error was raised."""
-    text = " ".join(str(exc).split()) or "(no message)"
-    if isinstance(exc, EsenasError):
-        return text
-    where = ""
-    tb = exc.__traceback__
-    while tb is not None:
-        where = f" (at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno})"
-        tb = tb.tb_next
-    return f"{type(exc).__name__}: {text}{where}"
-
-
-def call_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
-    """Call every implementation of a lifecycle hook; one that raises stops the run with one
-    line naming its plugin."""
-    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
-        try:
-            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        except EsenasError:
-            raise
-        except Exception as exc:
-            source = pm.source_of(impl.plugin) if isinstance(pm, PluginManager) else "?"
-            raise PluginError(
-                f"plugin {impl.plugin_name!r} ({source}): {hook_name} raised {one_line(exc)}"
-            ) from None
 
 
 @attrs.frozen
@@ -358,31 +342,6 @@ class Registries:
 def construct(entry: Entry, options: Any, *args: Any, where: str = "") -> Any:
     """``entry.cls(options, *args)`` with the plugin's errors as one line (see ``create``)."""
     return call_plugin(entry.cls, entry.kind, entry.name, where, options, *args, entry=entry)
-
-
-def call_plugin(
-    fn: Any, kind: str, name: str, where: str, *args: Any, entry: Entry | None = None
-) -> Any:
-    """``fn(*args)`` for plugin ``name`` of ``kind``: a ``ConfigError`` gets the config file and
-    ``[kind] name:`` prefix if it lacks them; any other exception (but ``EsenasError`` and
-    ``MemoryError``) becomes a one-line ``PluginError`` naming the plugin."""
-    prefix = f"{where}: " if where else ""
-    table = f"[{kind}] {name}"
-    try:
-        return fn(*args)
-    except ConfigError as exc:
-        text = str(exc)
-        if not text.startswith((prefix or "[", "[")):
-            text = f"{table}: {text}"
-        if prefix and not text.startswith(prefix):
-            text = prefix + text
-        raise ConfigError(text) from None
-    except (EsenasError, MemoryError):
-        raise
-    except Exception as exc:
-        source = f" ({entry.source})" if entry is not None else ""
-        what = "failed to start" if entry is not None else f"{getattr(fn, '__name__', fn)}()"
-        raise PluginError(f"{prefix}{table}{source} {what}: {one_line(exc)}") from None
 
 
 _KIND_OF_HOOK = {hook: kind for kind, (hook, _) in KINDS.items()}

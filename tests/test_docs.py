@@ -72,6 +72,7 @@ def _tracked() -> set[str]:
 DOCS = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").rglob("*.md"))]
 TREE = re.compile("[├└│]")  # lines of a directory drawing name paths relative to its root
 GENERATED = ("bench/results/",)  # benchmark output, written by `make bench`
+OUTSIDE = re.compile(r"(?<![\w/.-])((?:\.\./)+[\w/.-]+\.\w+)")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 REPO_PATH = re.compile(
     r"(?<![\w/.-])((?:examples|bench|tests|docs|plugins|esenas_core)/[\w/.-]+\.\w+)"
@@ -81,7 +82,7 @@ REPO_PATH = re.compile(
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_linked_or_named_file_is_in_the_repository(doc: str) -> None:
     """Relative links and repository paths named in the docs point at committed files (a fresh
-    clone has nothing else; .gitignore once hid the MuJoCo study configs the docs name)."""
+    clone has nothing else), and no path named in them leaves the repository."""
     tracked = _tracked()
     text = (REPO / doc).read_text()
     base = posixpath.dirname(doc)
@@ -92,6 +93,10 @@ def test_every_linked_or_named_file_is_in_the_repository(doc: str) -> None:
         path = posixpath.normpath(posixpath.join(base, target))
         if path not in tracked and not any(t.startswith(path + "/") for t in tracked):
             missing.append(f"link {target}")
+    for target in OUTSIDE.findall(text):  # ../x named in prose: a file of this repository
+        path = posixpath.normpath(posixpath.join(base, target.rstrip(".")))
+        if path not in tracked and not any(t.startswith(path + "/") for t in tracked):
+            missing.append(f"path {target}")
     prose = "\n".join(line for line in text.splitlines() if not TREE.search(line))
     for path in REPO_PATH.findall(prose):
         path = path.rstrip(".")
