@@ -61,3 +61,30 @@ def test_backend(entry) -> None:
     fields = {f.name for f in attrs.fields(entry.cls.Options)}
     options = entry.cls.Options(workers=2) if "workers" in fields else None
     assert check_backend(entry.cls, options)
+
+
+@pytest.mark.parametrize("entry", _entries("search_space"), ids=lambda e: e.name)
+def test_search_space_describes_itself(entry, tmp_path) -> None:
+    """``label`` says what a genome's values mean; ``draw`` gives `esenas report` a picture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    space = entry.cls(entry.cls.Options(), TaskSpec(obs_dim=4, act_dim=2))
+    arch = space.decode(space.decisions.sample(np.random.default_rng(0), 1)[0])
+    label = space.label(arch)
+    assert isinstance(label, str) and label
+    fig, ax = plt.subplots()
+    drawn = space.draw(arch, ax)
+    if drawn:
+        fig.savefig(tmp_path / "arch.png")
+        assert (tmp_path / "arch.png").stat().st_size > 1000
+    plt.close(fig)
+    if entry.name == "ops":
+        assert "hidden node ops: " in label
+    if entry.name == "partitions":
+        assert "shared weights" in label
+    if entry.name == "edges":
+        assert "of" in label and "→" in label
