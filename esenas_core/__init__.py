@@ -23,7 +23,7 @@ from esenas_core.interfaces import (
     TaskSpec,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # Imported on first use (they pull in the compiled network kernels and the checkers).
 _LAZY = {
