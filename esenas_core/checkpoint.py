@@ -55,7 +55,14 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
             "architecture": best.architecture.to_json(),
         },
     }
-    text = json.dumps(state)  # before any file: nothing half-written if it fails
+    try:  # before any file: nothing half-written if it fails
+        text = json.dumps(state)
+    except (TypeError, ValueError) as exc:  # the rest of the state is ours and always JSON
+        raise PluginError(
+            f"[controller] {trainer.cfg.controller.name}: state() must return JSON-serializable"
+            f" data (dicts, lists, str, int, float, bool, None): {exc}; the last checkpoint is"
+            " intact"
+        ) from None
     tmp = run_dir / "checkpoint.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -72,16 +79,9 @@ def save(trainer: Any, run_dir: Path, wall_time: float) -> None:
 
 
 def controller_state(trainer: Any) -> Any:
-    """The controller's ``state()`` as JSON data, or ``PluginError`` naming the controller."""
+    """The controller's ``state()`` (errors raised in it name the controller)."""
     name = trainer.cfg.controller.name
-    state = call_plugin(trainer.exp.controller.state, "controller", name, "")
-    try:
-        return json.loads(json.dumps(state))
-    except (TypeError, ValueError) as exc:
-        raise PluginError(
-            f"[controller] {name}: state() must return JSON-serializable data (dicts, lists,"
-            f" str, int, float, bool, None): {exc}; the last checkpoint is intact"
-        ) from None
+    return call_plugin(trainer.exp.controller.state, "controller", name, "")
 
 
 def swap_in(tmp: Path, final: Path) -> None:

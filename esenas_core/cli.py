@@ -388,5 +388,35 @@ def plugins() -> None:
             click.echo(f"  {broken.name} [{broken.source}] {broken.reason}")
 
 
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["search_space", "controller", "backend", "task"]),
+    help="Only plugins of this kind (repeatable).",
+)
+@disable_plugin
+def check(names: Sequence[str], kinds: Sequence[str]) -> None:
+    """Run each registered plugin's conformance checker (or only NAMES): one line per plugin;
+    exit status 1 if any fails."""
+    from esenas_core.check_all import check_all
+    from esenas_core.plugins import get_registries
+
+    registries = get_registries()
+    failed, seen = 0, 0
+    for entry, problem in check_all(registries, names, kinds):
+        seen += 1
+        where = f"{entry.kind} {entry.name} [{entry.source}]"
+        click.echo(f"{where}: ok" if problem is None else f"{where}: FAILED: {problem}")
+        failed += problem is not None
+    if names and not seen:
+        raise EsenasError(f"no registered plugin is named {', '.join(names)}")
+    if failed:
+        click.echo(f"esenas: {failed} of {seen} plugins failed their checks", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -313,7 +313,7 @@ class Registries:
                 f" {source})",
             )
             return
-        self.loggers[name] = check if callable(check) else (lambda: None)
+        self.loggers[name] = _safe_check(check) if callable(check) else (lambda: None)
         self.logger_sources[name] = source
 
     def __getitem__(self, kind: str) -> Registry:
@@ -342,6 +342,18 @@ class Registries:
 def construct(entry: Entry, options: Any, *args: Any, where: str = "") -> Any:
     """``entry.cls(options, *args)`` with the plugin's errors as one line (see ``create``)."""
     return call_plugin(entry.cls, entry.kind, entry.name, where, options, *args, entry=entry)
+
+
+def _safe_check(check: Any) -> Any:
+    """A logger's ``check()`` whose exceptions become its reason for not running."""
+
+    def safe() -> str | None:
+        try:
+            return check()
+        except Exception as exc:
+            return f"its check failed: {one_line(exc)}"
+
+    return safe
 
 
 _KIND_OF_HOOK = {hook: kind for kind, (hook, _) in KINDS.items()}

@@ -141,7 +141,7 @@ def test_a_module_that_fails_to_import_is_isolated(tmp_path: Path) -> None:
     assert "contract_broken_import [contract_broken_import] cannot import: ModuleNotFoundError" in (
         listing.stdout
     )
-    assert "hill" not in listing.stdout and "short" in listing.stdout  # the others still load
+    assert "hill " not in listing.stdout and "short" in listing.stdout  # the others still load
     config = _write(tmp_path, iterations=1)
     ok = _cli("run", str(config), "--quiet", "--run-dir", str(tmp_path / "run"), plugins=plugins)
     assert ok.returncode == 0, ok.stderr
@@ -256,3 +256,28 @@ def test_dask_workers_without_the_runs_plugins_are_refused(tmp_path: Path) -> No
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_esenas_check_names_each_broken_plugin_in_one_line() -> None:
+    names = [
+        "lazy",
+        "short",
+        "out_of_range",
+        "float_genomes",
+        "non_json",
+        "picky",
+        "edges",
+        "random",
+    ]
+    proc = _cli("check", *names)
+    assert proc.returncode == 1, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines())
+    assert lines["search_space edges [esenas]"] == "ok"
+    assert lines["controller random [esenas]"] == "ok"
+    assert "reads θ outside its param_mask" in lines["search_space lazy [contract_plugins]"]
+    assert "propose(1) returned (0," in lines["controller short [contract_plugins]"]
+    assert "invalid genome" in lines["controller out_of_range [contract_plugins]"]
+    assert "dtype float64, not integers" in lines["controller float_genomes [contract_plugins]"]
+    assert "not JSON-serializable" in lines["controller non_json [contract_plugins]"]
+    assert "k must be even" in lines["search_space picky [contract_plugins]"]
+    assert "6 of 8 plugins failed" in proc.stderr
