@@ -10,13 +10,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# PYTHONWARNINGS: setuptools prints a notice on every editable install ("be careful with folders
+# ... with the same name as your package"); it is about editable installs in general, not this one.
+PIP_INSTALL := PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml examples/plugin_package/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/python -m pip install -q -e examples/plugin_package  # the example third-party plugin
+	$(PIP_INSTALL) -e ".[dev]"
+	$(PIP_INSTALL) -e examples/plugin_package  # the example third-party plugin
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed

@@ -40,6 +40,7 @@ from esenas_core.iteration import (
     gradient_weights,
     outcome,
 )
+from esenas_core.logs import log_to
 from esenas_core.obsstats import ObsStats
 from esenas_core.optimizers import make_optimizer
 from esenas_core.plugins import call_hook, call_plugin
@@ -116,7 +117,8 @@ class Trainer:
             if self.run_dir
             else contextlib.nullcontext()
         )
-        with self.exp.backend, stop_on_write_errors:
+        log = log_to(self.run_dir.path / "esenas.log") if self.run_dir else contextlib.nullcontext()
+        with self.exp.backend, stop_on_write_errors, log:
             while self.iteration < self.cfg.iterations:
                 row = self.step()
                 row["wall_time"] = time.perf_counter() - start

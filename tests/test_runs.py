@@ -187,3 +187,26 @@ def test_ctrl_c_is_a_short_message_and_resumable(tmp_path: Path) -> None:
     assert "interrupted" in err and "Traceback" not in err
     assert esenas("run", "--resume", str(run_dir), "--quiet").returncode == 0
     assert len(rows(run_dir)) == 6
+
+
+def test_third_party_warnings_go_to_the_run_log_once(tmp_path: Path) -> None:
+    """MuJoCo prints a deprecation notice each time a HalfCheetah is built (driver and every
+    worker); it reaches the run's esenas.log once, and the terminal never."""
+    config = tmp_path / "hc.toml"
+    config.write_text(
+        tomli_w.dumps(
+            small_config(
+                iterations=1,
+                task={"name": "gym", "gym": {"env_id": "HalfCheetah-v5", "max_episode_steps": 10}},
+                search_space={"name": "dense", "dense": {"hidden": [4]}},
+                backend={"name": "processes", "processes": {"workers": 2}},
+            )
+        )
+    )
+    run = tmp_path / "run"
+    proc = esenas("run", str(config), "--run-dir", str(run), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "settotalmass" not in proc.stdout + proc.stderr
+    log = (run / "esenas.log").read_text().splitlines()
+    assert sum("settotalmass" in line for line in log) == 1, log
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()

@@ -18,6 +18,7 @@ from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from esenas_core import ConfigError, RunError, Task, TaskSpec, hookimpl
 from esenas_core.actions import ActionMap, to_env_actions
+from esenas_core.logs import log_once
 from esenas_core.rollouts import EpisodeResult
 
 
@@ -43,6 +44,7 @@ class GymTask(Task):
         self._spec: TaskSpec | None = None
 
     def _make(self) -> gym.Env:
+        _route_mujoco_warnings()
         opts = self.options
         kwargs = dict(opts.env_kwargs)
         if kwargs.get("render_mode") is not None:  # "human" opens a window (aborts headless)
@@ -200,6 +202,24 @@ class GymTask(Task):
         for env in self._envs:
             env.close()
         self._envs.clear()
+
+
+def _route_mujoco_warnings() -> None:
+    """MuJoCo prints its warnings (e.g. "compiler attribute 'settotalmass' is deprecated", on
+    every HalfCheetah build) to the terminal and MUJOCO_LOG.TXT; send them to the run's log,
+    once per process, instead."""
+    global _ROUTED
+    if _ROUTED:
+        return
+    _ROUTED = True
+    try:
+        import mujoco
+    except ImportError:
+        return
+    mujoco.set_mju_user_warning(lambda message: log_once("mujoco", message))
+
+
+_ROUTED = False
 
 
 def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
