@@ -129,7 +129,7 @@ def throughput(
         # the bare loops for as many env steps: machine noise hits all sides alike.
         start = time.process_time()
         net = space.network(params, archs).with_input_normalization(np.zeros(dim), np.ones(dim))
-        steps = task.lockstep_steps(net, seeds)
+        steps = task._lockstep_steps(net, seeds)  # one step at a time, to interleave
         results = None
         while results is None:
             for _ in range(grain):

@@ -23,6 +23,7 @@ config is identical, and stops before running anything when a run's config chang
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
@@ -32,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from esenas_core.config import RunConfig, build_config, deep_copy, read_toml, set_dotted
+from esenas_core.config import RunConfig, build_config, read_toml, set_dotted
 from esenas_core.errors import ConfigError
 from esenas_core.options import did_you_mean
 from esenas_core.plugins import Registries
@@ -65,7 +66,7 @@ class Study:
     ) -> RunConfig:
         """The resolved config of one run; in a parallel study its backend is
         ``parallel_backend`` (``serial`` unless the study says otherwise)."""
-        data = deep_copy(self.base)
+        data = copy.deepcopy(self.base)
         for key, value in variant.overrides.items():
             set_dotted(data, key, value, f"{self.source}: variant {variant.name!r}")
         data["seed"] = seed
@@ -103,7 +104,7 @@ def load_study(path: str | Path) -> Study:
         base = read_toml(path.parent / base)
     elif not isinstance(base, Mapping):
         raise ConfigError(f"{source}: 'base' must be a config file name or a table")
-    base = deep_copy(base)
+    base = copy.deepcopy(dict(base))
     for key, value in data.get("overrides", {}).items():
         set_dotted(base, key, value, f"{source}: overrides")
     seeds = data.get("seeds", [0])

@@ -24,6 +24,7 @@ Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controlle
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -210,15 +211,11 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, where: str) -> None:
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """A copy of ``data`` with each ``KEY=VALUE`` override set (tables created as needed)."""
-    out = deep_copy(data)
+    out = copy.deepcopy(dict(data))
     for text in overrides:
         path, value = parse_override(text)
         set_dotted(out, ".".join(path), value, f"--set {text!r}")
     return out
-
-
-def deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
 def build_config(

@@ -11,9 +11,6 @@ import numpy as np
 class SGD:
     """θ ← θ + η g."""
 
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-
     def step(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
         return theta + lr * grad
 
@@ -52,7 +49,7 @@ class Adam:
 
 def make_optimizer(name: str, dim: int, beta1: float, beta2: float) -> SGD | Adam:
     if name == "sgd":
-        return SGD(dim)
+        return SGD()
     if name == "adam":
         return Adam(dim, beta1, beta2)
     raise ValueError(f"unknown optimizer {name!r}")

@@ -82,13 +82,6 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
     return state[0] | ((state[1] & 0x7FFFFFFF) << 32)
 
 
-def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
-    """Turn a seed (or an existing generator) into a ``np.random.Generator``."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(int(seed))
-
-
 def perturbation(seed: int, dim: int) -> np.ndarray:
     """The Gaussian direction ε ~ N(0, I_dim) for a perturbation seed (same on every machine)."""
     return np.random.default_rng(seed).standard_normal(dim)

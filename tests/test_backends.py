@@ -64,9 +64,10 @@ def test_hanging_rollout_is_dropped_at_the_deadline(registries: Registries) -> N
         {"name": "processes", "workers": 2, "chunks_per_worker": 8},
         iterations=2,
         task={"name": "flaky", "fail_mod": 5, "failure": "hang"},
-        es={"num_perturbations": 8, "min_valid_fraction": 0.2, "iteration_timeout": 8.0},
+        # rollouts take ≈ 0.1 s; worker start-up is not counted against the deadline
+        es={"num_perturbations": 8, "min_valid_fraction": 0.2, "iteration_timeout": 1.5},
     )
-    assert time.monotonic() - start < 120  # the 600 s hang never blocks the run
+    assert time.monotonic() - start < 60  # the 600 s hang never blocks the run
     assert len(trainer.history) == 2
     assert sum(r["failures"] for r in trainer.history) > 0
     assert all(r["valid_units"] >= 2 for r in trainer.history)

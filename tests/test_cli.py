@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import REPO, esenas, small_config
+from conftest import esenas, small_config
 
 
 def write_config(path: Path, data: dict) -> Path:
@@ -105,12 +105,3 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     assert out.returncode == 2 and "invalid TOML" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
-
-
-def test_default_example_config_is_valid() -> None:
-    from esenas_core.config import load_config
-    from esenas_core.experiment import Experiment
-    from esenas_core.plugins import get_registries
-
-    cfg = load_config(REPO / "examples" / "default.toml", [], get_registries())
-    Experiment.build(cfg, get_registries())

@@ -1,4 +1,7 @@
-"""``edges`` search space: vectorized forward equals a naive per-edge evaluation."""
+"""``edges`` (and ``dense``) specifics. The generic contract (genomes, decode, parameters,
+batching, ``take``, seeding) is ``check_search_space``'s, run over every space in
+tests/test_plugin_checks.py; here an oracle written independently of ``reference_forward``,
+sizes, modes and errors."""
 
 from __future__ import annotations
 
@@ -64,18 +67,6 @@ def test_forward_matches_per_edge_reference(registries, hidden, activation) -> N
         )
 
 
-def test_take_selects_sub_batch(registries: Registries) -> None:
-    spec = TaskSpec(obs_dim=3, act_dim=2)
-    space = make_space(registries, spec, hidden=[4], k=5)
-    rng = np.random.default_rng(0)
-    genomes = space.decisions.sample(rng, 4)
-    params = rng.normal(size=(4, space.num_params))
-    net = space.network(params, [space.decode(g) for g in genomes])
-    obs = rng.normal(size=(4, 3))
-    rows = np.array([1, 3])
-    np.testing.assert_allclose(net.take(rows)(obs[rows]), net(obs)[rows])
-
-
 def test_parameter_count_is_compact(registries: Registries) -> None:
     spec = TaskSpec(obs_dim=17, act_dim=6)
     space = make_space(registries, spec, hidden=[32, 32], k=64)
@@ -88,6 +79,7 @@ def test_parameter_count_is_compact(registries: Registries) -> None:
         "multiplications": 64,
         "params_in_use": 64 + 70,
     }
+    assert np.all(space.init_params(np.random.default_rng(0))[space.num_edges :] == 0.0)  # biases
 
 
 def test_k_larger_than_candidates_is_a_config_error(registries: Registries) -> None:
@@ -103,14 +95,6 @@ def test_actions_scaled_to_bounds() -> None:
     np.testing.assert_allclose(out, [[-3.0, 1.0], [0.0, 0.5]])
     discrete = TaskSpec(obs_dim=1, act_dim=3, discrete=True)
     assert to_env_actions(np.array([[0.1, 0.9, -0.2]]), discrete).tolist() == [1]
-
-
-def test_init_is_seeded(registries: Registries) -> None:
-    space = make_space(registries, TaskSpec(obs_dim=4, act_dim=2), hidden=[8], k=10)
-    a = space.init_params(np.random.default_rng(5))
-    b = space.init_params(np.random.default_rng(5))
-    np.testing.assert_array_equal(a, b)
-    assert np.all(a[space.num_edges :] == 0.0)
 
 
 def test_keep_linear_keeps_every_input_output_edge_and_chooses_the_rest(registries) -> None:

@@ -1,5 +1,6 @@
 """Every registered plugin — built-in, installed third-party (the example package's entry
-point) and test plugins — passes the public checker of its kind."""
+points) and test plugins — passes the public checker of its kind (search spaces, with option
+variants: tests/test_search_spaces.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from esenas_core import (
     TaskSpec,
     check_backend,
     check_controller,
-    check_search_space,
     check_task,
 )
 from esenas_core.checks_controller import SPACES
@@ -32,12 +32,6 @@ def test_every_kind_has_plugins_to_check() -> None:
     assert "input_mask" in REGISTRIES["search_space"].names()  # a third-party entry point
     assert {"flaky", "hill", "first_layer"} <= {e.name for k in ("task", "controller",
         "search_space") for e in _entries(k)}  # fmt: skip
-
-
-@pytest.mark.parametrize("entry", _entries("search_space"), ids=lambda e: e.name)
-def test_search_space(entry) -> None:
-    for spec in (TaskSpec(obs_dim=5, act_dim=2), TaskSpec(obs_dim=3, act_dim=1, discrete=True)):
-        assert check_search_space(entry.cls(entry.cls.Options(), spec))
 
 
 @pytest.mark.parametrize("entry", _entries("controller"), ids=lambda e: e.name)

@@ -25,7 +25,7 @@ import numpy as np
 
 from esenas_core import ConfigError, Controller, DecisionSpace, RunError, hookimpl
 from esenas_core.controller_utils import FeedbackCounter
-from esenas_core.pyglove_bridge import dna_to_genome
+from esenas_core.pyglove_bridge import dna_spec, dna_to_genome
 
 GENERATORS = ("regularized_evolution", "hill_climb", "neat", "nsga2", "random")
 
@@ -61,10 +61,9 @@ class PyGloveController(Controller):
 
     def __init__(self, options: PyGloveOptions, decisions: DecisionSpace, seed: int) -> None:
         super().__init__(options, decisions, seed)
-        import pyglove as pg
 
         self.seed = int(seed) % (2**31)
-        self.spec = pg.dna_spec(decisions.to_pyglove())
+        self.spec = dna_spec(decisions)
         self._start()
 
     def _start(self) -> None:

@@ -129,11 +129,11 @@ class GymTask(Task):
     def _lockstep(self, net: Any, seeds: Sequence[int]) -> list[EpisodeResult]:
         """Step ``len(seeds)`` environments together; one batched forward pass per step."""
         results: Any = None
-        for results in self.lockstep_steps(net, seeds):  # noqa: B007 (the last item is the result)
+        for results in self._lockstep_steps(net, seeds):  # noqa: B007 (the last item is the result)
             pass
         return results
 
-    def lockstep_steps(self, net: Any, seeds: Sequence[int]) -> Iterator[Any]:
+    def _lockstep_steps(self, net: Any, seeds: Sequence[int]) -> Iterator[Any]:
         """``_lockstep`` one batched step at a time: yields None after each step, then the list of
         episode results (benchmarks interleave a baseline with it at a fine grain).
 
@@ -250,8 +250,10 @@ def _beneath_bookkeeping(env: gym.Env) -> tuple[Any, int | None]:
     """
     limit = None
     while isinstance(env, _BOOKKEEPING):
-        if isinstance(env, TimeLimit):
-            mine = env._max_episode_steps
+        if isinstance(env, TimeLimit):  # gym.make's own: its limit is the env spec's
+            mine = env.spec.max_episode_steps if env.spec is not None else None
+            if mine is None:  # a TimeLimit we cannot read publicly keeps running
+                break
             limit = mine if limit is None else min(limit, mine)
         env = env.env
     return env.step, limit
