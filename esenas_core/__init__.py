@@ -1,5 +1,15 @@
-"""esenas: Evolution Strategies for policy weights + neural architecture search (ES-ENAS)."""
+"""esenas: Evolution Strategies for policy weights + neural architecture search (ES-ENAS).
 
+This module is the public surface for plugins: everything a search space, controller, task or
+backend needs is importable from ``esenas_core`` itself, and the built-in plugins import nothing
+else (tests/test_layout.py checks it). Everything under ``esenas_core.*`` is the framework's
+own machinery and may change between versions.
+"""
+
+from typing import TYPE_CHECKING
+
+from esenas_core.actions import ActionMap, to_env_actions
+from esenas_core.controller_utils import FeedbackCounter
 from esenas_core.decisions import Choice, DecisionSpace, Mask, Subset
 from esenas_core.errors import (
     ConfigError,
@@ -22,15 +32,55 @@ from esenas_core.interfaces import (
     Task,
     TaskSpec,
 )
+from esenas_core.logs import log_once
+from esenas_core.pool import PoolBackend, PoolOptions
+from esenas_core.rollouts import (
+    EpisodeResult,
+    Job,
+    RolloutRequest,
+    RolloutResult,
+    WorkerSpec,
+    check_worker_plugins,
+    evaluate_requests,
+    failed_chunk,
+    is_stale,
+    job_bytes,
+    prepare,
+    split_chunks,
+    worker_task,
+)
+from esenas_core.workers import THREAD_VARS, init_worker, start_barrier
+
+if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
+    from esenas_core.check_utils import ConformanceError
+    from esenas_core.checks import (
+        check_backend,
+        check_controller,
+        check_search_space,
+        check_task,
+    )
+    from esenas_core.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
+    from esenas_core.supernet import (
+        OP_NAMES,
+        LayeredOptions,
+        LayeredSpace,
+        Supernet,
+        positive_sizes,
+    )
 
 __version__ = "0.3.0"
 
-# Imported on first use (they pull in the compiled network kernels and the checkers).
+# Imported on first use: they pull in the compiled network kernels, PyGlove or the checkers.
 _LAZY = {
     "LayeredOptions": "esenas_core.supernet",
     "LayeredSpace": "esenas_core.supernet",
+    "OP_NAMES": "esenas_core.supernet",
     "Supernet": "esenas_core.supernet",
-    "ConformanceError": "esenas_core.checks",
+    "positive_sizes": "esenas_core.supernet",
+    "dna_spec": "esenas_core.pyglove_bridge",
+    "dna_to_genome": "esenas_core.pyglove_bridge",
+    "genome_to_dna": "esenas_core.pyglove_bridge",
+    "ConformanceError": "esenas_core.check_utils",
     "check_backend": "esenas_core.checks",
     "check_controller": "esenas_core.checks",
     "check_search_space": "esenas_core.checks",
@@ -47,6 +97,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "OP_NAMES",
+    "THREAD_VARS",
+    "ActionMap",
     "Architecture",
     "Backend",
     "Choice",
@@ -55,15 +108,22 @@ __all__ = [
     "Controller",
     "DecisionSpace",
     "DuplicatePluginError",
+    "EpisodeResult",
     "EsenasError",
     "EsenasWarning",
+    "FeedbackCounter",
     "GenomeError",
+    "Job",
     "LayeredOptions",
     "LayeredSpace",
     "Mask",
     "Network",
     "NoOptions",
     "PluginError",
+    "PoolBackend",
+    "PoolOptions",
+    "RolloutRequest",
+    "RolloutResult",
     "RunError",
     "SearchSpace",
     "Subset",
@@ -71,10 +131,27 @@ __all__ = [
     "Task",
     "TaskSpec",
     "UnknownPluginError",
+    "WorkerSpec",
     "__version__",
     "check_backend",
     "check_controller",
     "check_search_space",
     "check_task",
+    "check_worker_plugins",
+    "dna_spec",
+    "dna_to_genome",
+    "evaluate_requests",
+    "failed_chunk",
+    "genome_to_dna",
     "hookimpl",
+    "init_worker",
+    "is_stale",
+    "job_bytes",
+    "log_once",
+    "positive_sizes",
+    "prepare",
+    "split_chunks",
+    "start_barrier",
+    "to_env_actions",
+    "worker_task",
 ]

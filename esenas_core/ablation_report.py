@@ -42,7 +42,7 @@ STATS = ("mean", "median", "iqm")
 def run_row(
     item: Planned, threshold: float | None, out: Path, m: dict[str, np.ndarray]
 ) -> dict[str, Any]:
-    reached = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
+    reached: Any = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
     try:
         size = json.loads((item.run_dir / "best" / "architecture.json").read_text())["size"]
     except (OSError, ValueError, KeyError, TypeError):

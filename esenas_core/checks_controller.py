@@ -174,7 +174,7 @@ def _split(cls: Any, options: Any, space: DecisionSpace, seed: int, batch: int, 
     )
 
 
-def _learns(cls: type) -> bool:
+def _learns(cls: type[Controller]) -> bool:
     return cls.learn is not Controller.learn or cls.feedback is not Controller.feedback
 
 

@@ -102,8 +102,8 @@ def check_backend(
             )
         if ref.ok and not _same_episode(ref.episode, got.episode):
             raise ConformanceError(
-                f"{name}: request {ref.index}: reward {got.episode.reward!r} differs from the"
-                f" in-process {ref.episode.reward!r} (every backend must compute the same bits)"
+                f"{name}: request {ref.index}: reward {got.finished.reward!r} differs from the"
+                f" in-process {ref.finished.reward!r} (every backend must compute the same bits)"
             )
     failing = [r for r in results if r.index == FAILING_SEED_INDEX]
     require(

@@ -38,7 +38,7 @@ from esenas_core.noise import NoiseSpec
 from esenas_core.options import did_you_mean, structure, unstructure
 from esenas_core.plugins import KINDS, Registries
 
-_ge0 = attrs.validators.ge(0)
+_ge0: Any = attrs.validators.ge(0)
 _ge1 = attrs.validators.ge(1)
 _gt0 = attrs.validators.gt(0.0)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's bit-generator state (plain JSON-able dict)."""
-    return copy.deepcopy(rng.bit_generator.state)
+    return copy.deepcopy(dict(rng.bit_generator.state))
 
 
 def set_rng_state(rng: np.random.Generator, state: Mapping[str, Any]) -> None:

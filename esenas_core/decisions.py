@@ -98,7 +98,7 @@ class Subset:
         m = out.shape[0]
         if self.k == self.n or m == 0:
             return out
-        new = rng.integers(self.n, size=m)
+        new = np.asarray(rng.integers(self.n, size=m))
         for _ in range(32):  # rejection: redraw rows whose new item is already chosen
             taken = (out == new[:, None]).any(axis=1)
             if not taken.any():
@@ -202,7 +202,7 @@ Group = Subset | Choice | Mask
 class DecisionSpace:
     """An ordered tuple of decision groups; a genome is their values concatenated."""
 
-    groups: tuple[Group, ...] = attrs.field(converter=tuple)
+    groups: tuple[Group, ...] = attrs.field(converter=lambda groups: tuple(groups))
 
     @property
     def length(self) -> int:

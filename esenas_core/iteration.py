@@ -21,6 +21,42 @@ from esenas_core.rollouts import RolloutRequest, RolloutResult
 from esenas_core.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
 
 
+@attrs.frozen
+class IterationPlan:
+    """One iteration's schedule and request layout: σ and η at this iteration, how many genomes
+    the controller proposes, and which of them — the last ``es.exact_evals`` — are evaluated at
+    θ (the rest are one per perturbation, or per rollout with independent architectures)."""
+
+    es: ESConfig
+    iteration: int  # 0-based: the number of iterations done before this one
+
+    @property
+    def sigma(self) -> float:
+        return self.es.sigma_at(self.iteration)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.es.learning_rate_at(self.iteration)
+
+    @property
+    def genomes(self) -> int:
+        return genomes_needed(self.es)
+
+    def exact(self, items: Any) -> Any:
+        """The exact evaluations' part of ``items`` (genomes, requests, …) in request order."""
+        return exact_part(self.es, items)
+
+    def requests(
+        self, genomes: np.ndarray, run_seed: int, attempt: int
+    ) -> tuple[list[RolloutRequest], list[int]]:
+        return build_requests(self.es, genomes, run_seed, self.iteration, attempt)
+
+
+def exact_part(es: ESConfig, items: Any) -> Any:
+    """The last ``es.exact_evals`` items: the exact evaluations' genomes, requests or results."""
+    return items[len(items) - es.exact_evals :]
+
+
 def genomes_needed(es: ESConfig) -> int:
     per_unit = es.members if es.pair_architecture == "independent" else 1
     return es.num_perturbations * per_unit + es.exact_evals
@@ -44,11 +80,8 @@ def build_requests(
             idx = members * i + s
             genome = genomes[idx] if independent else genomes[i]
             requests.append(RolloutRequest(idx, seeds[i], sign, genome, e_seeds[i]))
-    first_exact = len(genomes) - es.exact_evals
-    for j in range(es.exact_evals):
-        requests.append(
-            RolloutRequest(members * n + j, 0, 0, genomes[first_exact + j], e_seeds[n + j])
-        )
+    for j, genome in enumerate(exact_part(es, genomes)):
+        requests.append(RolloutRequest(members * n + j, 0, 0, genome, e_seeds[n + j]))
     return requests, seeds
 
 
@@ -62,15 +95,17 @@ class Outcome:
 
     @property
     def exact_rewards(self) -> np.ndarray:
-        return np.array([r.episode.reward for r in self.exact if r.ok])
+        return np.array([r.finished.reward for r in self.exact if r.ok])
 
 
 def outcome(es: ESConfig, results: list[RolloutResult]) -> Outcome:
     n, members = es.num_perturbations, es.members
     units = results[: members * n]
-    unit_ok = np.array([r.ok for r in units], dtype=bool).reshape(n, members).all(axis=1)
+    unit_ok = np.asarray(
+        np.array([r.ok for r in units], dtype=bool).reshape(n, members).all(axis=1)
+    )
     rows = (members * np.flatnonzero(unit_ok)[:, None] + np.arange(members)).ravel()
-    rewards = np.array([units[i].episode.reward for i in rows], dtype=np.float64)
+    rewards = np.array([units[i].finished.reward for i in rows], dtype=np.float64)
     return Outcome(unit_ok, rewards.reshape(-1, members), results[members * n :])
 
 
@@ -111,9 +146,8 @@ def controller_feedback(
         fed, rewards = [genomes[rows]], [out.rewards.ravel()]
     else:
         fed, rewards = [genomes[ok]], [out.rewards.mean(axis=1)]
-    first_exact = len(genomes) - es.exact_evals
     exact_ok = [j for j, r in enumerate(out.exact) if r.ok]
-    fed.append(genomes[first_exact + np.array(exact_ok, dtype=int)])
+    fed.append(exact_part(es, genomes)[np.array(exact_ok, dtype=int)])
     rewards.append(out.exact_rewards)
     all_rewards = np.concatenate(rewards)
     if es.controller_reward == "shaped":

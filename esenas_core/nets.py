@@ -11,6 +11,7 @@ reference evaluation that the conformance checks compare against.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from esenas_core.interfaces import Network
 
 
 def _safe_reciprocal(x: np.ndarray) -> np.ndarray:
-    # 1/x, but 10 where |x| < 0.1 (the original returns 10 at 0); bounded by 10 in magnitude.
+    # 1/x, but 10 where |x| < 0.1: bounded by 10 in magnitude.
     out = np.full_like(x, 10.0)
     big = np.abs(x) >= 0.1
     out[big] = 1.0 / x[big]
@@ -101,8 +102,9 @@ class LayeredNetwork(Network):
             for t, layer_ops in enumerate(ops):
                 codes[:, starts[t + 1] : starts[t + 2]] = table[np.asarray(layer_ops)]
             uniform = kernels.MIXED
-        layout = np.array(layout, dtype=np.int64)
-        self._setup(params, layout, codes, uniform, residual, dtype, sparse)
+        self._setup(
+            params, np.array(layout, dtype=np.int64), codes, uniform, residual, dtype, sparse
+        )
         self.activation, self.op_names = activation, tuple(op_names)
 
     def _setup(self, params, layout, codes, uniform, residual, dtype, sparse) -> None:
@@ -117,12 +119,13 @@ class LayeredNetwork(Network):
         self.uniform = uniform
         self.residual = residual
         self.n_in = int(layout[0, 2])
-        self.n_out = int(layout[-1, 4])
+        self.n_out = int(layout[-1][4])
         self.sparse = sparse
         if sparse:
             floats, ints, slots = self._edge_lists()
             meta = kernels.pack_meta(layout, uniform, self.nodes, slots)
-            self._kernel, self._args = kernels.forward_sparse, (floats, ints, meta, self.codes)
+            self._kernel: Any = kernels.forward_sparse
+            self._args: tuple[Any, ...] = (floats, ints, meta, self.codes)
         else:
             meta = kernels.pack_meta(layout, uniform, self.nodes)
             self._kernel, self._args = kernels.forward, (self.params, meta, self.codes)

@@ -40,7 +40,9 @@ class NoiseSpec:
         offset = int(offsets([seed], self.table_size, dim)[0])
         return table(self.table_size)[offset : offset + dim].astype(np.float64)
 
-    def combine(self, weights: np.ndarray, seeds: Sequence[int], dim: int) -> np.ndarray:
+    def combine(
+        self, weights: np.ndarray, seeds: Sequence[int] | np.ndarray, dim: int
+    ) -> np.ndarray:
         """Σ_i w_i ε(seed_i) (float64)."""
         weights = np.asarray(weights, dtype=np.float64)
         if self.kind == "seeded":

@@ -37,7 +37,7 @@ def read_evaluations(run_dir: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-def front(returns: Sequence[float], mults: Sequence[float]) -> np.ndarray:
+def front(returns: Sequence[float] | np.ndarray, mults: Sequence[float] | np.ndarray) -> np.ndarray:
     """Indices of the non-dominated points (maximize return, minimize multiplications), sorted
     by multiplications; NaN returns are ignored."""
     r, m = np.asarray(returns, dtype=float), np.asarray(mults, dtype=float)

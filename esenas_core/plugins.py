@@ -184,7 +184,7 @@ class Entry:
 
     kind: str
     name: str
-    cls: type
+    cls: type[Any]
     source: str  # distribution (package) name, e.g. "esenas" for the built-ins
 
 
@@ -207,7 +207,8 @@ class Registry:
             raise PluginError(f"{source}: {cls!r} is not a subclass of esenas_core.{base.__name__}")
         if not isinstance(name, str) or not name:
             raise PluginError(f"{source}: {self.kind} class {cls.__name__} has no string `name`")
-        if not attrs.has(cls.Options):
+        options = getattr(cls, "Options", None)
+        if not (isinstance(options, type) and attrs.has(options)):
             raise PluginError(f"{source}: {self.kind} {name!r}: Options must be an attrs class")
         return Entry(self.kind, name, cls, source)
 
@@ -250,7 +251,7 @@ class Registries:
     neither (using it is an error naming both)."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
-        self.pm = pm
+        self.pm: Any = pm  # a PluginManager (sources, broken, disabled) or pluggy's own
         self.broken: list[BrokenPlugin] = list(getattr(pm, "broken", []))
         self.by_kind = {kind: Registry(kind, self.broken) for kind in KINDS}
         self.loggers: dict[str, Any] = {}  # name → check() returning None or why it cannot run

@@ -35,8 +35,8 @@ class WorkerSpec:
     task_options: dict[str, Any]
     search_space: str
     search_space_options: dict[str, Any]
-    task_cls: type
-    search_space_cls: type
+    task_cls: type[Any]
+    search_space_cls: type[Any]
     requires: tuple[tuple[str, str, str | None], ...] = ()
 
     def key(self) -> str:
@@ -165,6 +165,13 @@ class RolloutResult:
             and bool(np.isfinite(e.obs_mean).all())
             and bool(np.isfinite(e.obs_m2).all())
         )
+
+    @property
+    def finished(self) -> EpisodeResult:
+        """The episode of a result that is ``ok`` (``ValueError`` for a failed one)."""
+        if self.episode is None:
+            raise ValueError(f"request {self.index} failed: {self.error}")
+        return self.episode
 
     @classmethod
     def failed(cls, index: int, error: str) -> RolloutResult:

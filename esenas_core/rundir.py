@@ -17,8 +17,6 @@ import csv
 import errno
 import json
 import math
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -26,17 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.atomic import atomic_write, write_folder
 from esenas_core.errors import ConfigError, RunError
-
-
-def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
-    with open(tmp, "wb" if binary else "w", **kwargs) as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def default_run_path(name: str, root: str | Path = "runs") -> Path:
@@ -127,7 +116,7 @@ class RunDirectory:
         _truncate_csv(self.path / "evaluations.csv", iterations)
 
     def write_text(self, name: str, text: str) -> None:
-        _atomic_write(self.path / name, lambda fh: fh.write(text))
+        atomic_write(self.path / name, lambda fh: fh.write(text))
 
     def append_metrics(self, row: Mapping[str, Any]) -> None:
         """Append one row to metrics.csv (header from the first row; columns fixed after)."""
@@ -146,7 +135,7 @@ class RunDirectory:
     def write_weights(self, folder: str, name: str, **arrays: np.ndarray) -> None:
         target = self.path / folder
         target.mkdir(exist_ok=True)
-        _atomic_write(target / name, lambda fh: np.savez(fh, **arrays), binary=True)
+        atomic_write(target / name, lambda fh: np.savez(fh, **arrays), binary=True)  # type: ignore[arg-type]  # numpy's stub
 
     def write_unit(
         self,
@@ -157,22 +146,12 @@ class RunDirectory:
         """Replace ``folder`` as one unit: every ``.npz`` (name → arrays) and JSON document
         (name → data) is written to ``folder.tmp/``, which is then swapped in (a crash leaves the
         complete old or new folder, never a mix)."""
-        from esenas_core.checkpoint import fsync_dir, swap_in
-
-        tmp = self.path / f"{folder}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        for name, content in arrays.items():
-            _atomic_write(tmp / name, lambda fh, c=content: np.savez(fh, **c), binary=True)
-        for name, data in documents.items():
-            _atomic_write(tmp / name, lambda fh, d=data: json.dump(d, fh, indent=2, sort_keys=True))
-        fsync_dir(tmp)
-        swap_in(tmp, self.path / folder)
+        write_folder(self.path / folder, arrays, documents)
 
     def write_json(self, folder: str, name: str, data: Mapping[str, Any]) -> None:
         target = self.path / folder
         target.mkdir(exist_ok=True)
-        _atomic_write(target / name, lambda fh: json.dump(data, fh, indent=2, sort_keys=True))
+        atomic_write(target / name, lambda fh: json.dump(data, fh, indent=2, sort_keys=True))
 
 
 def _truncate_csv(target: Path, iterations: int) -> list[str] | None:
@@ -194,7 +173,7 @@ def _truncate_csv(target: Path, iterations: int) -> list[str] | None:
         for r in rows[1:]
         if len(r) == len(header) and r[0].isascii() and r[0].isdigit() and int(r[0]) <= iterations
     ]
-    _atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
+    atomic_write(target, lambda fh: csv.writer(fh).writerows(keep))
     return header
 
 

@@ -61,7 +61,7 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
         return value ^ (value >> np.uint32(16))
 
     def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        result = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+        result: np.ndarray = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
         return result ^ (result >> np.uint32(16))
 
     zero = np.zeros(last.shape, dtype=np.uint32)

@@ -39,7 +39,7 @@ def connect(address: str, timeout: float = 30.0) -> Any:
 
 
 def on_dask(todo: Sequence[RunState], client: Any, progress: Any, outcome: Any) -> None:
-    from esenas_core.study_exec import MAX_RESTARTS, POLL_S, _fail, _record
+    from esenas_core.study_common import MAX_RESTARTS, POLL_S, fail_run, record_run
     from esenas_core.study_worker import run_task
 
     restarts = {s.item.run_dir: 0 for s in todo}
@@ -65,7 +65,7 @@ def on_dask(todo: Sequence[RunState], client: Any, progress: Any, outcome: Any) 
                 if fut.status == "finished":
                     summary = fut.result()
                     if not (s.item.run_dir / "final" / "weights.npz").exists():
-                        _fail(
+                        fail_run(
                             progress,
                             outcome,
                             s,
@@ -73,11 +73,11 @@ def on_dask(todo: Sequence[RunState], client: Any, progress: Any, outcome: Any) 
                             " run folders must be on storage the workers share",
                         )
                     else:
-                        _record(progress, outcome, s, summary)
+                        record_run(progress, outcome, s, summary)
                     continue
                 exc = fut.exception() if fut.status == "error" else None
                 if isinstance(exc, EsenasError):
-                    _fail(progress, outcome, s, str(exc))
+                    fail_run(progress, outcome, s, str(exc))
                 elif _lost_worker(exc) and restarts[key] < MAX_RESTARTS:
                     restarts[key] += 1
                     progress.line(
@@ -88,7 +88,7 @@ def on_dask(todo: Sequence[RunState], client: Any, progress: Any, outcome: Any) 
                     )
                     futures[key] = (s, submit(s))
                 else:
-                    _fail(progress, outcome, s, f"{type(exc).__name__}: {exc}")
+                    fail_run(progress, outcome, s, f"{type(exc).__name__}: {exc}")
     finally:
         for _, fut in futures.values():
             fut.cancel()

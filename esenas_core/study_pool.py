@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -31,6 +31,16 @@ class _Worker:
     proc: subprocess.Popen
     log: Any
     run: RunState | None = None
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        assert self.proc.stdin is not None  # started with stdin=PIPE
+        return self.proc.stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self.proc.stdout is not None  # started with stdout=PIPE
+        return self.proc.stdout
 
 
 class ProcessPool:
@@ -68,7 +78,7 @@ class ProcessPool:
         return worker
 
     def _read(self, worker: _Worker) -> None:
-        for line in worker.proc.stdout:
+        for line in worker.stdout:
             try:
                 self.messages.put((worker.index, json.loads(line)))
             except ValueError:
@@ -82,8 +92,8 @@ class ProcessPool:
         request = {"config": run.item.config.to_toml(), "run_dir": str(run.item.run_dir)}
         worker.run = run
         try:
-            worker.proc.stdin.write((json.dumps(request) + "\n").encode())
-            worker.proc.stdin.flush()
+            worker.stdin.write((json.dumps(request) + "\n").encode())
+            worker.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died; its end is noticed by the reader thread
 
@@ -101,7 +111,7 @@ class ProcessPool:
         for w in self.workers:
             if w.proc.poll() is None and w.run is None:
                 try:
-                    w.proc.stdin.close()
+                    w.stdin.close()
                 except (OSError, ValueError):
                     pass
 
@@ -109,7 +119,7 @@ class ProcessPool:
         for w in self.workers:
             if w.proc.poll() is None:
                 try:
-                    w.proc.stdin.close()  # an idle worker ends when its input ends
+                    w.stdin.close()  # an idle worker ends when its input ends
                 except (OSError, ValueError):
                     pass
                 if w.run is not None:
@@ -124,7 +134,7 @@ class ProcessPool:
 
 
 def _child_env() -> dict[str, str]:
-    from esenas_plugins.backends._single_thread import THREAD_VARS
+    from esenas_core.workers import THREAD_VARS
 
     env = dict(os.environ)
     env.update({name: "1" for name in THREAD_VARS})  # one BLAS thread per run process
@@ -132,7 +142,7 @@ def _child_env() -> dict[str, str]:
 
 
 def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outcome: Any) -> None:
-    from esenas_core.study_exec import MAX_RESTARTS, POLL_S, _fail, _record, _resubmitted
+    from esenas_core.study_common import MAX_RESTARTS, POLL_S, fail_run, record_run, resubmitted
     from esenas_core.study_worker import finished_summary
 
     waiting = sorted(todo, key=_episodes_left, reverse=True)  # longest first: a shorter tail
@@ -153,19 +163,20 @@ def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outc
         except queue.Empty:
             progress.poll([w.run for w in pool.workers if w.run is not None])
             continue
-        worker = pool.by_index(index)
-        if worker is None:
+        found = pool.by_index(index)
+        if found is None:
             continue
+        worker = found
         run, worker.run = worker.run, None
         if message is not None and run is not None:
             active -= 1
             if message.get("ok"):
-                _record(progress, outcome, run, finished_summary(run.item.run_dir))
+                record_run(progress, outcome, run, finished_summary(run.item.run_dir))
             elif message.get("interrupted"):
                 raise KeyboardInterrupt
             else:
                 log = pool.logs_dir / f"worker-{worker.index}.log"
-                _fail(progress, outcome, run, f"{message.get('error')} (log: {log})")
+                fail_run(progress, outcome, run, f"{message.get('error')} (log: {log})")
             continue
         if message is not None:
             continue
@@ -185,9 +196,9 @@ def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outc
                 f" checkpoint (restart {restarts[key]} of {MAX_RESTARTS})",
                 counts=False,
             )
-            waiting.insert(0, _resubmitted(run))
+            waiting.insert(0, resubmitted(run))
         else:
-            _fail(progress, outcome, run, f"its process died {MAX_RESTARTS + 1} times")
+            fail_run(progress, outcome, run, f"its process died {MAX_RESTARTS + 1} times")
 
 
 def _episodes_left(run: RunState) -> int:

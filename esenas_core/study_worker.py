@@ -120,10 +120,9 @@ def main(parent: int) -> int:
     import json
     import traceback
 
-    from esenas_plugins.backends._single_thread import die_with_parent
-
     from esenas_core import interrupts
     from esenas_core.errors import EsenasError
+    from esenas_core.workers import die_with_parent
 
     die_with_parent(parent)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")  # a private pipe for the answers

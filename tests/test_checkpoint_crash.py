@@ -57,7 +57,7 @@ def steps_of_a_save(registries: Registries, tmp_path: Path) -> int:
     t.step()
     with pytest.MonkeyPatch.context() as mp:
         inj = Injector(mp, k=-1)
-        checkpoint.save(t, run, 0.0)
+        checkpoint.save(t.snapshot(0.0), run)
     return inj.calls
 
 
@@ -71,7 +71,7 @@ def test_a_crash_at_any_step_of_two_saves_leaves_a_loadable_checkpoint(
         source.step()
     base = tmp_path / "base"
     base.mkdir()
-    checkpoint.save(source, base, 0.0)  # a complete checkpoint at iteration 2
+    checkpoint.save(source.snapshot(0.0), base)  # a complete checkpoint at iteration 2
     later = trainer(registries)
     for _ in range(3):
         later.step()
@@ -83,10 +83,10 @@ def test_a_crash_at_any_step_of_two_saves_leaves_a_loadable_checkpoint(
                 with pytest.MonkeyPatch.context() as mp:
                     Injector(mp, k)
                     try:
-                        checkpoint.save(later, run, 1.0)
+                        checkpoint.save(later.snapshot(1.0), run)
                     except Crash:
                         pass
             fresh = trainer(registries)
-            checkpoint.load(fresh, run)
+            fresh.restore(checkpoint.load(run))
             assert fresh.iteration in (2, 3), (k1, k2, sorted(p.name for p in run.iterdir()))
             shutil.rmtree(run)

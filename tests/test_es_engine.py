@@ -173,9 +173,9 @@ def test_schedules(registries: Registries) -> None:
 
 def test_weight_decay_shrinks_theta_by_exactly_eta_lambda(registries: Registries) -> None:
     base = trainer_for(registries, hybrid_config(**{}))
-    base.theta = np.linspace(-1, 1, base.theta.size)
+    base.state.theta = np.linspace(-1, 1, base.theta.size)
     decayed = trainer_for(registries, hybrid_config(weight_decay=0.5))
-    decayed.theta = base.theta.copy()
+    decayed.state.theta = base.theta.copy()
     theta0 = base.theta.copy()
     base.step()
     decayed.step()

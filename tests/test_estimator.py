@@ -56,8 +56,8 @@ def test_observation_count_equals_env_steps(registries: Registries) -> None:
     # CartPole episodes end at different steps: no padded or post-episode observation is counted
     trainer = train(registries, {"name": "serial"}, es={"num_perturbations": 9, "exact_evals": 3})
     lengths = [row["env_steps"] for row in trainer.history]
-    assert trainer.obs.count == trainer.env_steps == lengths[-1]
-    assert trainer.env_steps < 2 * (2 * 9 + 3) * 200  # some episodes ended before the limit
+    assert trainer.obs.count == trainer.state.env_steps == lengths[-1]
+    assert trainer.state.env_steps < 2 * (2 * 9 + 3) * 200  # some episodes ended before the limit
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def test_existing_run_directory_is_refused(tmp_path: Path) -> None:
 def test_observation_statistics_accumulate(registries: Registries) -> None:
     trainer = make_trainer(registries)
     trainer.step()
-    assert trainer.obs.count == trainer.env_steps
+    assert trainer.obs.count == trainer.state.env_steps
     mean, std = trainer._normalization()
     assert np.all(std >= 0.01) and not np.allclose(mean, 0.0)
     off = make_trainer(registries, es={"obs_norm": False})

@@ -30,18 +30,23 @@ import time
 from typing import Any
 
 import attrs
-from esenas_plugins.backends._single_thread import THREAD_VARS
 
-from esenas_core import ConfigError, PluginError, RunError, __version__, hookimpl
-from esenas_core.pool import PoolBackend, PoolOptions
-from esenas_core.rollouts import (
+from esenas_core import (
+    THREAD_VARS,
+    ConfigError,
     Job,
+    PluginError,
+    PoolBackend,
+    PoolOptions,
     RolloutRequest,
     RolloutResult,
+    RunError,
     WorkerSpec,
+    __version__,
     check_worker_plugins,
     evaluate_requests,
     failed_chunk,
+    hookimpl,
     is_stale,
     job_bytes,
     prepare,

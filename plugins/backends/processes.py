@@ -22,18 +22,19 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 import attrs
-from esenas_plugins.backends import _single_thread
-from esenas_plugins.backends._single_thread import init_worker
 
-from esenas_core import hookimpl
-from esenas_core.pool import PoolBackend, PoolOptions
-from esenas_core.rollouts import (
+from esenas_core import (
+    PoolBackend,
+    PoolOptions,
     WorkerSpec,
     evaluate_requests,
     failed_chunk,
+    hookimpl,
+    init_worker,
     is_stale,
     job_bytes,
     prepare,
+    start_barrier,
 )
 
 
@@ -49,7 +50,7 @@ def _warm(spec: WorkerSpec) -> None:
     """Warm-up task: build ``spec`` here, then wait until every worker has (so the pool's
     warm-up tasks run one per worker)."""
     prepare(spec)
-    barrier = _single_thread.START_BARRIER
+    barrier = start_barrier()
     if barrier is not None:
         try:
             barrier.wait(timeout=START_TIMEOUT)

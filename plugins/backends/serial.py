@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from esenas_core import Backend, hookimpl
-from esenas_core.rollouts import (
+from esenas_core import (
+    Backend,
     Job,
     RolloutRequest,
     RolloutResult,
     evaluate_requests,
     failed_chunk,
+    hookimpl,
     worker_task,
 )
 

@@ -23,9 +23,16 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from esenas_core import ConfigError, Controller, DecisionSpace, RunError, hookimpl
-from esenas_core.controller_utils import FeedbackCounter
-from esenas_core.pyglove_bridge import dna_spec, dna_to_genome
+from esenas_core import (
+    ConfigError,
+    Controller,
+    DecisionSpace,
+    FeedbackCounter,
+    RunError,
+    dna_spec,
+    dna_to_genome,
+    hookimpl,
+)
 
 GENERATORS = ("regularized_evolution", "hill_climb", "neat", "nsga2", "random")
 

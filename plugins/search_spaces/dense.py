@@ -17,8 +17,16 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, DecisionSpace, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet, positive_sizes
+from esenas_core import (
+    Architecture,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+    positive_sizes,
+)
 
 
 def _init_std(_inst: object, attr: attrs.Attribute, value: float | str) -> None:
@@ -31,7 +39,9 @@ class DenseOptions(LayeredOptions):
     """Options of the ``dense`` search space."""
 
     hidden: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
-    init_std: float | Literal["auto"] = attrs.field(default="auto", validator=_init_std)
+    init_std: float | Literal["auto"] = attrs.field(  # type: ignore[assignment]  # "auto": below
+        default="auto", validator=_init_std
+    )
 
 
 class DenseSearchSpace(LayeredSpace):

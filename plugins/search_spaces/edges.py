@@ -3,8 +3,7 @@
 Modes (the original's ``edge_policy_sample_mode``):
 - ``aggregate``: k distinct edges among all consecutive-layer edges (``aggregate_edges``);
 - ``independent``: ``k_per_layer[t]`` edges among the edges into layer t+1, per layer
-  (``independent_edges``: the original compared against the wrong mode string, so its network
-  had zero edges);
+  (``independent_edges``);
 - ``residual``: k distinct edges from any layer to any later layer (``residual_edges``).
 
 ``keep_linear = true`` (mode ``residual``) keeps every input→output edge in every architecture —
@@ -12,9 +11,9 @@ a linear policy, started at 0 as in ARS — and the controller chooses the other
 edges: the pruned network can always fall back on the linear policy and every chosen edge adds
 to it, instead of the network having to find input→output paths with a few random edges.
 
-A choice of edges is a *set* (the original's ``sublist_of`` treated permutations of one set as
-different DNAs). θ is compact: one weight per candidate edge plus one bias per hidden and output
-node (the original kept a dense T×T matrix over all nodes).
+A choice of edges is a *set* (a sorted ``Subset``). θ is compact: one weight per candidate edge
+plus one bias per hidden and output node. docs/algorithm.md lists where this differs from the
+original implementation.
 """
 
 from __future__ import annotations
@@ -24,8 +23,18 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet, positive_sizes
+from esenas_core import (
+    Architecture,
+    ConfigError,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Subset,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+    positive_sizes,
+)
 
 
 @attrs.frozen

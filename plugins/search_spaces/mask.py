@@ -15,8 +15,16 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, DecisionSpace, Mask, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet
+from esenas_core import (
+    Architecture,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Mask,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+)
 
 
 @attrs.frozen

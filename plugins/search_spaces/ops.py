@@ -2,20 +2,31 @@
 ``OpEdgePolicy``, close to weight-agnostic networks).
 
 Genome: k distinct residual edges (any layer to any later layer, input → output included), then
-one op index per hidden node. The original listed ``step`` twice (doubling its prior) and skipped
-the op of the first hidden node; here each op appears once and every hidden node applies its op
-to (input + bias). Outputs use tanh, then scaling to the action bounds.
+one op index per hidden node. Each op appears once in ``ops``, and every hidden node applies its
+op to (input + bias). Outputs use tanh, then scaling to the action bounds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, Choice, ConfigError, DecisionSpace, Subset, TaskSpec, hookimpl
-from esenas_core.supernet import OP_NAMES, LayeredOptions, LayeredSpace, Supernet
+from esenas_core import (
+    OP_NAMES,
+    Architecture,
+    Choice,
+    ConfigError,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Subset,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+)
 
 
 @attrs.frozen
@@ -23,7 +34,7 @@ class OpsOptions(LayeredOptions):
     """Options of the ``ops`` search space (and ``hidden``, ``init_std``; each hidden node's op
     is chosen, so there is no ``activation``)."""
 
-    activation: str = attrs.field(default="tanh", init=False)
+    activation: Literal["tanh", "relu"] = attrs.field(default="tanh", init=False)
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     ops: tuple[str, ...] = OP_NAMES
 

@@ -13,8 +13,16 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from esenas_core import Architecture, Choice, DecisionSpace, TaskSpec, hookimpl
-from esenas_core.supernet import LayeredOptions, LayeredSpace, Supernet
+from esenas_core import (
+    Architecture,
+    Choice,
+    DecisionSpace,
+    LayeredOptions,
+    LayeredSpace,
+    Supernet,
+    TaskSpec,
+    hookimpl,
+)
 
 
 @attrs.frozen

@@ -16,10 +16,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
-from esenas_core import ConfigError, RunError, Task, TaskSpec, hookimpl
-from esenas_core.actions import ActionMap, to_env_actions
-from esenas_core.logs import log_once
-from esenas_core.rollouts import EpisodeResult
+from esenas_core import (
+    ActionMap,
+    ConfigError,
+    EpisodeResult,
+    RunError,
+    Task,
+    TaskSpec,
+    hookimpl,
+    log_once,
+    to_env_actions,
+)
 
 
 @attrs.frozen
@@ -112,7 +119,15 @@ class GymTask(Task):
             self._envs.append(self._make())
         return self._envs[:count]
 
-    def run_episodes(self, space, params, architectures, env_seeds, obs_mean, obs_std):
+    def run_episodes(
+        self,
+        space: Any,
+        params: np.ndarray,
+        architectures: Sequence[Any],
+        env_seeds: Sequence[int],
+        obs_mean: np.ndarray,
+        obs_std: np.ndarray,
+    ) -> list[EpisodeResult]:
         # ceil(n / lockstep) batches of near-equal size (9 episodes: 5 + 4, not 8 + 1: a lone
         # episode would pay a whole forward pass per step by itself)
         count = len(env_seeds)
@@ -191,7 +206,7 @@ class GymTask(Task):
             if keep.size == 0:
                 break
             rows, sub, obs = [rows[i] for i in keep], sub.take(keep), obs[keep]
-            policy = sub if act.identity else (lambda x, sub=sub: act(sub(x)))
+            policy = sub if act.identity else _acting(act, sub)
             live = [live[i] for i in keep]
             seen, paid = [], []
             stretches.append((np.array(rows), seen, paid))
@@ -202,6 +217,11 @@ class GymTask(Task):
         for env in self._envs:
             env.close()
         self._envs.clear()
+
+
+def _acting(act: Any, net: Any) -> Any:
+    """The policy ``act(net(obs))``."""
+    return lambda obs: act(net(obs))
 
 
 def _route_mujoco_warnings() -> None:
@@ -283,9 +303,9 @@ def _episode_results(
             paid_of[row].append(rewards[:, j])
     results = []
     for i, steps in enumerate(lengths):
-        seen = np.concatenate(seen_of[i])
-        mean = seen.mean(axis=0)
-        m2 = ((seen - mean) ** 2).sum(axis=0)
+        seen_all = np.concatenate(seen_of[i])
+        mean = seen_all.mean(axis=0)
+        m2 = ((seen_all - mean) ** 2).sum(axis=0)
         reward = float(np.concatenate(paid_of[i]).sum())
         results.append(EpisodeResult(reward, steps, steps, mean, m2))
     return results

@@ -18,8 +18,12 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from esenas_core import Task, TaskSpec, hookimpl
-from esenas_core.rollouts import EpisodeResult
+from esenas_core import (
+    EpisodeResult,
+    Task,
+    TaskSpec,
+    hookimpl,
+)
 
 
 def sphere(z: np.ndarray) -> np.ndarray:

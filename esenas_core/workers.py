@@ -1,10 +1,11 @@
-"""Worker-process initializer: one BLAS/OpenMP thread per worker process.
+"""Worker processes: one BLAS/OpenMP thread each, dying with their driver, a start-up barrier.
 
 This module imports nothing heavy, so a spawned worker runs it before numpy is imported
 (workers × threads must not exceed the cores).
 """
 
 import os
+from typing import Any
 
 THREAD_VARS = (
     "OMP_NUM_THREADS",
@@ -37,6 +38,11 @@ def die_with_parent(parent: int) -> None:
 # The pool's start-up barrier (a ``multiprocessing.Barrier`` with one party per worker), set by
 # ``init_worker``: warm-up tasks wait on it, so each of them runs in a different worker.
 START_BARRIER = None
+
+
+def start_barrier() -> Any:
+    """The barrier ``init_worker`` kept in this worker process (None outside a pool)."""
+    return START_BARRIER
 
 
 def init_worker(parent: int, barrier: object = None) -> None:
