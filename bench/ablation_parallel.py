@@ -57,7 +57,15 @@ def write_study(folder: Path, env_id: str, iterations: int) -> Path:
 
 
 def timed_ablate(study: Path, out: Path, workers: int) -> float:
-    command = [sys.executable, "-m", "esenas_core.cli", "ablate", str(study), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "esenas_core.runs.cli",
+        "ablate",
+        str(study),
+        "--out",
+        str(out),
+    ]
     start = time.perf_counter()
     command += ["--quiet", "--workers", str(workers)]
     subprocess.run(command, check=True, capture_output=True)

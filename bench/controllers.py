@@ -17,7 +17,7 @@ import numpy as np
 from _results import write_result
 
 from esenas_core import DecisionSpace, Subset
-from esenas_core.plugins import get_registries
+from esenas_core.api.plugins import get_registries
 
 BUILTIN = {
     "random": {},

@@ -16,10 +16,10 @@ import argparse
 import numpy as np
 from _results import write_result
 
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import get_registries
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import get_registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 from _results import write_result
 
-from esenas_core.plugins import get_registries
+from esenas_core.api.plugins import get_registries
 
 
 class Recorder(gym.Wrapper):

@@ -30,18 +30,18 @@ from typing import Any
 import numpy as np
 from _results import write_result
 
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.iteration import (
+from esenas_core.api.plugins import get_registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.iteration import (
     build_requests,
     controller_feedback,
     genomes_needed,
     gradient_weights,
     outcome,
 )
-from esenas_core.plugins import get_registries
-from esenas_core.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, digest
-from esenas_core.rollouts import EpisodeResult, Job, RolloutResult
+from esenas_core.engine.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, digest
+from esenas_core.engine.rollouts import EpisodeResult, Job, RolloutResult
+from esenas_core.runs.config import build_config
 
 EXACT = 150
 CONTROLLERS = {

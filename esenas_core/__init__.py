@@ -8,10 +8,10 @@ own machinery and may change between versions.
 
 from typing import TYPE_CHECKING
 
-from esenas_core.actions import ActionMap, to_env_actions
-from esenas_core.controller_utils import FeedbackCounter
-from esenas_core.decisions import Choice, DecisionSpace, Mask, Subset
-from esenas_core.errors import (
+from esenas_core.api.actions import ActionMap, to_env_actions
+from esenas_core.api.controller_utils import FeedbackCounter
+from esenas_core.api.decisions import Choice, DecisionSpace, Mask, Subset
+from esenas_core.api.errors import (
     ConfigError,
     DuplicatePluginError,
     EsenasError,
@@ -21,8 +21,8 @@ from esenas_core.errors import (
     RunError,
     UnknownPluginError,
 )
-from esenas_core.hookspecs import hookimpl
-from esenas_core.interfaces import (
+from esenas_core.api.hookspecs import hookimpl
+from esenas_core.api.interfaces import (
     Architecture,
     Backend,
     Controller,
@@ -32,9 +32,9 @@ from esenas_core.interfaces import (
     Task,
     TaskSpec,
 )
-from esenas_core.logs import log_once
-from esenas_core.pool import PoolBackend, PoolOptions
-from esenas_core.rollouts import (
+from esenas_core.api.logs import log_once
+from esenas_core.engine.pool import PoolBackend, PoolOptions
+from esenas_core.engine.rollouts import (
     EpisodeResult,
     Job,
     RolloutRequest,
@@ -49,18 +49,18 @@ from esenas_core.rollouts import (
     split_chunks,
     worker_task,
 )
-from esenas_core.workers import THREAD_VARS, init_worker, start_barrier
+from esenas_core.engine.workers import THREAD_VARS, init_worker, start_barrier
 
 if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
-    from esenas_core.check_utils import ConformanceError
-    from esenas_core.checks import (
+    from esenas_core.api.check_utils import ConformanceError
+    from esenas_core.api.checks import (
         check_backend,
         check_controller,
         check_search_space,
         check_task,
     )
-    from esenas_core.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
-    from esenas_core.supernet import (
+    from esenas_core.networks.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
+    from esenas_core.networks.supernet import (
         OP_NAMES,
         LayeredOptions,
         LayeredSpace,
@@ -72,19 +72,19 @@ __version__ = "0.3.0"
 
 # Imported on first use: they pull in the compiled network kernels, PyGlove or the checkers.
 _LAZY = {
-    "LayeredOptions": "esenas_core.supernet",
-    "LayeredSpace": "esenas_core.supernet",
-    "OP_NAMES": "esenas_core.supernet",
-    "Supernet": "esenas_core.supernet",
-    "positive_sizes": "esenas_core.supernet",
-    "dna_spec": "esenas_core.pyglove_bridge",
-    "dna_to_genome": "esenas_core.pyglove_bridge",
-    "genome_to_dna": "esenas_core.pyglove_bridge",
-    "ConformanceError": "esenas_core.check_utils",
-    "check_backend": "esenas_core.checks",
-    "check_controller": "esenas_core.checks",
-    "check_search_space": "esenas_core.checks",
-    "check_task": "esenas_core.checks",
+    "LayeredOptions": "esenas_core.networks.supernet",
+    "LayeredSpace": "esenas_core.networks.supernet",
+    "OP_NAMES": "esenas_core.networks.supernet",
+    "Supernet": "esenas_core.networks.supernet",
+    "positive_sizes": "esenas_core.networks.supernet",
+    "dna_spec": "esenas_core.networks.pyglove_bridge",
+    "dna_to_genome": "esenas_core.networks.pyglove_bridge",
+    "genome_to_dna": "esenas_core.networks.pyglove_bridge",
+    "ConformanceError": "esenas_core.api.check_utils",
+    "check_backend": "esenas_core.api.checks",
+    "check_controller": "esenas_core.api.checks",
+    "check_search_space": "esenas_core.api.checks",
+    "check_task": "esenas_core.api.checks",
 }
 
 

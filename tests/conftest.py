@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from esenas_core.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
 
 TESTS_DIR = Path(__file__).parent
 REPO = TESTS_DIR.parent
@@ -62,7 +62,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-ESENAS = [sys.executable, "-m", "esenas_core.cli"]
+ESENAS = [sys.executable, "-m", "esenas_core.runs.cli"]
 
 
 def esenas(*args: str, timeout: float = 600, cwd: Path = REPO) -> subprocess.CompletedProcess:

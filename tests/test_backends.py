@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import small_config
 
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
 
 BACKENDS = {
     "serial": {"name": "serial"},

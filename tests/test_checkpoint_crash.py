@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import small_config
 
-from esenas_core import checkpoint
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries
-from esenas_core.rundir import RunDirectory
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries
+from esenas_core.engine import checkpoint
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
+from esenas_core.runs.rundir import RunDirectory
 
 
 class Crash(Exception):

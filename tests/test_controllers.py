@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from esenas_core import Choice, DecisionSpace, Mask, Subset
-from esenas_core.plugins import get_registries
+from esenas_core.api.plugins import get_registries
 
 SPACE = DecisionSpace([Subset(20, 4), Choice(3, 3), Mask(5)])
 OPTIONS = {  # small settings so the suite is fast; defaults otherwise
@@ -147,9 +147,9 @@ def test_learning_controllers_beat_random_search() -> None:
 def test_every_controller_trains_end_to_end(name: str, registries) -> None:
     from conftest import small_config
 
-    from esenas_core.config import build_config
-    from esenas_core.experiment import Experiment
-    from esenas_core.trainer import Trainer
+    from esenas_core.engine.experiment import Experiment
+    from esenas_core.engine.trainer import Trainer
+    from esenas_core.runs.config import build_config
 
     data = small_config(iterations=2)
     data["controller"] = {"name": name, **OPTIONS.get(name, {})}

@@ -11,9 +11,9 @@ import attrs
 import pytest
 from conftest import REPO
 
-from esenas_core import hookspecs
-from esenas_core.config import ESConfig
-from esenas_core.plugins import KINDS, Registries, get_plugin_manager
+from esenas_core.api import hookspecs
+from esenas_core.api.plugins import KINDS, Registries, get_plugin_manager
+from esenas_core.runs.config import ESConfig
 
 HOOKS = [
     name
@@ -54,7 +54,7 @@ def test_every_es_option_is_documented() -> None:
 
 
 def test_every_top_level_key_is_documented() -> None:
-    from esenas_core.config import _TOP_KEYS
+    from esenas_core.runs.config import _TOP_KEYS
 
     body = (REPO / "docs" / "configuration.md").read_text().split("## Top level", 1)[1]
     body = body.split("\n## ", 1)[0]

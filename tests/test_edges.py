@@ -10,8 +10,8 @@ import pytest
 from esenas_plugins.search_spaces.edges import EdgesSearchSpace
 
 from esenas_core import ConfigError, TaskSpec
-from esenas_core.actions import to_env_actions
-from esenas_core.plugins import Registries
+from esenas_core.api.actions import to_env_actions
+from esenas_core.api.plugins import Registries
 
 
 def make_space(registries: Registries, spec: TaskSpec, **options: object) -> EdgesSearchSpace:

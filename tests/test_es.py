@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from esenas_core.es import antithetic_weights, combine, zscore
-from esenas_core.obsstats import ObsStats
-from esenas_core.seeding import derive_seed, derive_seeds, perturbation
+from esenas_core.engine.es import antithetic_weights, combine, zscore
+from esenas_core.engine.obsstats import ObsStats
+from esenas_core.engine.seeding import derive_seed, derive_seeds, perturbation
 
 
 def quadratic(x: np.ndarray, center: np.ndarray) -> float:

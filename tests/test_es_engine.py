@@ -10,20 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esenas_core import ConfigError
-from esenas_core.config import ESConfig, build_config
-from esenas_core.es import (
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.es import (
     antithetic_weights,
     centered_rank,
     combine,
     forward_fd_weights,
     top_k_pairs,
 )
-from esenas_core.experiment import Experiment
-from esenas_core.iteration import controller_feedback, outcome
-from esenas_core.plugins import Registries
-from esenas_core.rollouts import EpisodeResult, RolloutResult
-from esenas_core.seeding import derive_seed, perturbation
-from esenas_core.trainer import Trainer
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.iteration import controller_feedback, outcome
+from esenas_core.engine.rollouts import EpisodeResult, RolloutResult
+from esenas_core.engine.seeding import derive_seed, perturbation
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import ESConfig, build_config
 
 
 def hybrid_config(**es: object) -> dict:

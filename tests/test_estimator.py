@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import small_config
 
-from esenas_core.config import build_config
-from esenas_core.es import antithetic_weights, combine, forward_fd_weights
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries
-from esenas_core.seeding import perturbation
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.es import antithetic_weights, combine, forward_fd_weights
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.seeding import perturbation
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
 
 DIM, SIGMA = 12, 0.05
 SLOPE = np.linspace(-1.0, 1.0, DIM) + 0.3  # f(θ) = SLOPE · θ, so the true gradient is SLOPE

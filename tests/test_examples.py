@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from esenas_core.config import load_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import get_registries
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import get_registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import load_config
 
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
 

@@ -16,10 +16,10 @@ from fuzzing import BASE, PATHS, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esenas_core.config import build_config
-from esenas_core.errors import EsenasError
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries
+from esenas_core.api.errors import EsenasError
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.runs.config import build_config
 
 VALUES = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),

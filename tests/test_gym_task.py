@@ -6,8 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from esenas_core.actions import ActionMap
-from esenas_core.plugins import get_registries
+from esenas_core.api.actions import ActionMap
+from esenas_core.api.plugins import get_registries
 
 
 def plain_episode(env_id, max_steps, space, params, arch, seed, mean, std):

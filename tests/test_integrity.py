@@ -14,7 +14,7 @@ import pytest
 import tomli_w
 from conftest import REPO, esenas, small_config, spawn_esenas
 
-from esenas_core.es import SHAPINGS, antithetic_weights, centered_rank, forward_fd_weights
+from esenas_core.engine.es import SHAPINGS, antithetic_weights, centered_rank, forward_fd_weights
 
 
 def one_line_exit_2(res: subprocess.CompletedProcess) -> str:

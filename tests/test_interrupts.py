@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from esenas_core import interrupts
+from esenas_core.engine import interrupts
 
 
 class _SignalsInDel:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from esenas_core import kernels
-from esenas_core.nets import OPS, LayeredNetwork
+from esenas_core.networks import kernels
+from esenas_core.networks.nets import OPS, LayeredNetwork
 
 
 def _random_net(rng, sizes, residual, density, batch, op_names=()):

@@ -1,4 +1,4 @@
-"""Perturbation directions from a seed or from the shared noise table (esenas_core.noise)."""
+"""Perturbation directions from a seed or from the shared noise table (esenas_core.engine.noise)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from conftest import small_config
 
 from esenas_core import ConfigError
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.noise import NoiseSpec, offsets, table
-from esenas_core.plugins import Registries
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.noise import NoiseSpec, offsets, table
+from esenas_core.runs.config import build_config
 
 SMALL = NoiseSpec("table", 2**16)
 
@@ -30,7 +30,7 @@ def test_the_table_is_the_same_in_every_process_and_standard_normal() -> None:
     import subprocess
     import sys
 
-    code = "from esenas_core.noise import table; import sys; print(table(4096)[:5].tolist())"
+    code = "from esenas_core.engine.noise import table; import sys; print(table(4096)[:5].tolist())"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == str(table(4096)[:5].tolist())
     values = table(2**16)
@@ -59,7 +59,7 @@ def test_a_table_shorter_than_theta_is_a_config_error(registries: Registries) ->
 
 
 def test_the_noise_option_changes_the_directions_a_run_uses(registries: Registries) -> None:
-    from esenas_core.trainer import Trainer
+    from esenas_core.engine.trainer import Trainer
 
     thetas = []
     for noise in ("seeded", "table"):

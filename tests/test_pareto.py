@@ -10,7 +10,7 @@ import numpy as np
 import tomli_w
 from conftest import esenas, small_config
 
-from esenas_core.pareto import front
+from esenas_core.runs.pareto import front
 
 
 def test_front_keeps_exactly_the_non_dominated_points() -> None:

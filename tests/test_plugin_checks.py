@@ -15,8 +15,8 @@ from esenas_core import (
     check_controller,
     check_task,
 )
-from esenas_core.checks_controller import SPACES
-from esenas_core.plugins import Registries, get_plugin_manager
+from esenas_core.api.checks_controller import SPACES
+from esenas_core.api.plugins import Registries, get_plugin_manager
 
 # The installed plugins plus the test plugins (not the contract tests' broken ones).
 REGISTRIES = Registries(get_plugin_manager(extra=[esenas_test_plugins, ExtraPlugin()]))

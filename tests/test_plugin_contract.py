@@ -14,10 +14,10 @@ from conftest import ESENAS, REPO, cli_env, small_config
 from contract_plugins import ExtraPlugin, FirstLayerSpace, HillClimbing, LazySpace
 
 from esenas_core import ConformanceError, TaskSpec, check_controller, check_search_space
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries, get_plugin_manager, get_registries
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
 
 PLUGINS = "esenas_test_plugins,contract_plugins"
 

@@ -12,7 +12,7 @@ from esenas_core import (
     UnknownPluginError,
     hookimpl,
 )
-from esenas_core.plugins import Registries, get_plugin_manager
+from esenas_core.api.plugins import Registries, get_plugin_manager
 
 
 def test_builtins_registered_with_their_package() -> None:
@@ -125,9 +125,9 @@ def test_unimportable_environment_plugin(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_lifecycle_hooks_receive_rows_and_summary() -> None:
     from conftest import small_config
 
-    from esenas_core.config import build_config
-    from esenas_core.experiment import Experiment
-    from esenas_core.trainer import Trainer
+    from esenas_core.engine.experiment import Experiment
+    from esenas_core.engine.trainer import Trainer
+    from esenas_core.runs.config import build_config
 
     seen: dict[str, list] = {"start": [], "rows": [], "end": []}
 

@@ -1,4 +1,4 @@
-"""Workers' replicas of θ: after the first job only scalars travel (esenas_core.replica)."""
+"""Workers' replicas of θ: after the first job only scalars travel (esenas_core.engine.replica)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import small_config
 
-from esenas_core.config import build_config
-from esenas_core.experiment import Experiment
-from esenas_core.plugins import Registries
-from esenas_core.replica import _REPLICAS, KEEP_UPDATES, STALE, resolve_theta
-from esenas_core.rollouts import evaluate_requests
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.replica import _REPLICAS, KEEP_UPDATES, STALE, resolve_theta
+from esenas_core.engine.rollouts import evaluate_requests
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
 
 
 def trainer(registries: Registries, optimizer: str = "adam", **sections) -> Trainer:
@@ -67,7 +67,7 @@ def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:
     t = trainer(registries)
     job = jobs_of(t, 2)[1]
     _REPLICAS.clear()
-    from esenas_core.iteration import build_requests, genomes_needed
+    from esenas_core.engine.iteration import build_requests, genomes_needed
 
     es = t.cfg.es
     requests, _ = build_requests(es, t.exp.controller.propose(genomes_needed(es)), 0, 0, 0)

@@ -16,8 +16,8 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config, spawn_esenas
 
-from esenas_core.evaluate import evaluate_best
-from esenas_core.plugins import Registries
+from esenas_core.api.plugins import Registries
+from esenas_core.runs.evaluate import evaluate_best
 
 
 def slow_config(tmp_path: Path) -> Path:

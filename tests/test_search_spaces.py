@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from esenas_core import ConfigError, TaskSpec
-from esenas_core.checks import ConformanceError, check_search_space
-from esenas_core.plugins import Registries, get_plugin_manager, get_registries
-from esenas_core.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
+from esenas_core.api.checks import ConformanceError, check_search_space
+from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.networks.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
 
 SPECS = [
     TaskSpec(obs_dim=5, act_dim=3, action_low=(-1.0,) * 3, action_high=(1.0,) * 3),
@@ -148,8 +148,8 @@ def test_mask_objectives() -> None:
 def test_pareto_needs_a_vector_controller(registries: Registries) -> None:
     from conftest import small_config
 
-    from esenas_core.config import build_config
-    from esenas_core.experiment import Experiment
+    from esenas_core.engine.experiment import Experiment
+    from esenas_core.runs.config import build_config
 
     data = small_config(search_space={"name": "mask", "objective": "pareto", "hidden": [4]})
     with pytest.raises(ConfigError, match="takes scalar rewards"):

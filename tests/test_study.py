@@ -177,7 +177,7 @@ def _wait_for_child_mid_run(pid: int, folder: Path) -> list[psutil.Process]:
                 children = [
                     c
                     for c in psutil.Process(pid).children()
-                    if "esenas_core.study_worker" in " ".join(c.cmdline())
+                    if "esenas_core.runs.study_worker" in " ".join(c.cmdline())
                 ]
                 if children:
                     return children

@@ -10,13 +10,13 @@ import pytest
 from conftest import small_config
 
 from esenas_core import RunError
-from esenas_core.config import build_config
-from esenas_core.es import antithetic_weights, combine
-from esenas_core.experiment import Experiment
-from esenas_core.iteration import build_requests
-from esenas_core.plugins import Registries
-from esenas_core.rundir import RunDirectory
-from esenas_core.trainer import Trainer
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.es import antithetic_weights, combine
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.iteration import build_requests
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
+from esenas_core.runs.rundir import RunDirectory
 
 
 def make_trainer(
@@ -62,7 +62,7 @@ def test_failed_rollouts_are_dropped_with_their_partner(
     fresh.exp.controller.restore(genomes_probe)
     genomes = fresh.exp.controller.propose(12 + 2)
     requests, seeds = build_requests(fresh.cfg.es, genomes, fresh.cfg.seed, 0, row["retries"])
-    from esenas_core.rollouts import Job
+    from esenas_core.engine.rollouts import Job
 
     job = Job(fresh.exp.worker_spec, theta0, 0.1, np.zeros(4), np.ones(4))
     results = fresh.exp.backend.evaluate(job, requests)

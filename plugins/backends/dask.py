@@ -10,8 +10,8 @@
   installed there; see docs/distributed.md).
 
 Per evaluation the job is broadcast to every worker (``scatter(broadcast=True)``): with θ until the
-workers hold replicas of it, then slim (the last updates as scalars, esenas_core.replica), so the
-bytes per worker do not grow with θ's length; a worker whose replica is stale gets the full job
+workers hold replicas of it, then slim (the last updates as scalars, esenas_core.engine.replica), so
+the bytes per worker do not grow with θ's length; a worker whose replica is stale gets the full job
 again. Requests travel as seeds + genomes in chunks; workers keep environments and the search space
 cached between tasks. At the deadline unfinished chunks are cancelled and come back failed. A worker
 that dies has its tasks re-run elsewhere by dask (tasks are seeded, so re-runs give identical

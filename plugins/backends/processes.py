@@ -3,13 +3,13 @@
 Requests are split into contiguous chunks (``chunks_per_worker`` per worker); each chunk travels
 with the job. θ travels in full only until the workers hold replicas of it (a fresh pool's first
 evaluation, or a worker that answers that its replica is stale); after that, jobs are slim: the
-last updates as scalars (esenas_core.replica), whatever θ's length. Worker processes keep their
-environments and search space cached between iterations. Workers are started and warmed
+last updates as scalars (esenas_core.engine.replica), whatever θ's length. Worker processes
+keep their environments and search space cached between iterations. Workers are started and warmed
 (imports, task and search space built, each in its own worker) before an evaluation's deadline
 starts, so ``iteration_timeout`` counts rollouts, not start-up. At the deadline, unfinished
 chunks come back failed and the pool is restarted (a running episode cannot be cancelled
 otherwise). When a worker dies, every chunk not finished is run again with the same requests on
-a fresh pool (up to ``PoolBackend.MAX_RESUBMITS`` times, esenas_core.pool), so a run with a
+a fresh pool (up to ``PoolBackend.MAX_RESUBMITS`` times, esenas_core.engine.pool), so a run with a
 killed worker computes the same numbers as one without.
 """
 

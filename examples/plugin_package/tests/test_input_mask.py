@@ -4,8 +4,8 @@ import numpy as np
 from esenas_input_mask.space import InputMaskSpace
 
 from esenas_core import TaskSpec
-from esenas_core.checks import check_search_space
-from esenas_core.plugins import get_registries
+from esenas_core.api.checks import check_search_space
+from esenas_core.api.plugins import get_registries
 
 
 def test_conformance() -> None:

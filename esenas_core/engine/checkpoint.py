@@ -1,0 +1,131 @@
+"""Checkpoints: a ``RunState`` written and read as data, without pickle.
+
+``RUN_DIR/checkpoint/`` holds ``state.json`` (counters, controller state, best record, …) and
+``arrays.npz`` (θ, optimizer moments, observation statistics, best θ; loaded with
+``allow_pickle=False``), written as one unit (``esenas_core.runs.atomic.write_folder``): a killed
+process leaves either the old or the new checkpoint, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from esenas_core.api.errors import PluginError, RunError
+from esenas_core.api.interfaces import Architecture
+from esenas_core.engine.obsstats import ObsStats
+from esenas_core.engine.state import Best, RunState
+from esenas_core.runs.atomic import write_folder
+
+FORMAT = 1
+
+
+def save(state: RunState, run_dir: Path, controller: str = "controller") -> None:
+    """Write ``state`` to ``run_dir/checkpoint``; ``controller`` names the controller in the
+    error raised when its state is not JSON (before any file is written)."""
+    best = state.best
+    arrays = {
+        "theta": state.theta,
+        "obs_mean": state.obs.mean,
+        "obs_m2": state.obs.m2,
+        **{f"optimizer_{k}": np.asarray(v) for k, v in state.optimizer.items()},
+    }
+    if best.architecture is not None:
+        arrays.update({f"best_{k}": v for k, v in best.arrays().items()})
+    document = {
+        "format": FORMAT,
+        "iteration": state.iteration,
+        "episodes": state.episodes,
+        "env_steps": state.env_steps,
+        "obs_count": state.obs.count,
+        "wall_time": state.wall_time,
+        "first_score": state.first_score,
+        "controller": state.controller,
+        "best": None
+        if best.architecture is None
+        else {
+            "score": best.score,
+            "objective": best.objective,
+            "iteration": best.iteration,
+            "env_seed": best.env_seed,
+            "architecture": best.architecture.to_json(),
+        },
+    }
+    try:  # before any file: nothing half-written if it fails
+        text = json.dumps(document)
+    except (TypeError, ValueError) as exc:  # the rest of the state is ours and always JSON
+        raise PluginError(
+            f"[controller] {controller}: state() must return JSON-serializable data (dicts,"
+            f" lists, str, int, float, bool, None): {exc}; the last checkpoint is intact"
+        ) from None
+    write_folder(run_dir / "checkpoint", {"arrays.npz": arrays}, {"state.json": text})
+
+
+def checkpoint_iteration(run_dir: Path) -> int | None:
+    """The iteration of the run's last checkpoint, or None (no readable checkpoint)."""
+    for name in ("checkpoint", "checkpoint.old"):  # the old one: killed between the renames
+        try:
+            state = json.loads((run_dir / name / "state.json").read_text(encoding="utf-8"))
+            return int(state["iteration"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def load(run_dir: Path) -> RunState:
+    """The ``RunState`` of ``run_dir/checkpoint`` (``RunError`` if missing or damaged)."""
+    folder = run_dir / "checkpoint"
+    if not folder.exists() and (run_dir / "checkpoint.old").exists():
+        folder = run_dir / "checkpoint.old"  # killed between the two renames
+    if not folder.exists():
+        raise RunError(f"{run_dir}: no checkpoint to resume from (checkpoint/ is missing)")
+    try:
+        document = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise RunError(
+            f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT or "theta" not in arrays:
+        raise RunError(f"{folder}: not an esenas checkpoint of format {FORMAT}")
+    try:
+        return _state(document, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RunError(
+            f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
+    best = Best()
+    if document["best"] is not None:
+        record = document["best"]
+        best = Best(
+            score=float(record["score"]),
+            objective=float(record.get("objective", record["score"])),
+            iteration=int(record["iteration"]),
+            architecture=Architecture.from_json(record["architecture"]),
+            theta=arrays["best_theta"],
+            obs_mean=arrays["best_obs_mean"],
+            obs_std=arrays["best_obs_std"],
+            env_seed=record.get("env_seed"),
+        )
+    return RunState(
+        theta=arrays["theta"],
+        obs=ObsStats(int(document["obs_count"]), arrays["obs_mean"], arrays["obs_m2"]),
+        best=best,
+        iteration=int(document["iteration"]),
+        episodes=int(document["episodes"]),
+        env_steps=int(document["env_steps"]),
+        first_score=document.get("first_score"),
+        optimizer={
+            k.removeprefix("optimizer_"): v for k, v in arrays.items() if k.startswith("optimizer_")
+        },
+        controller=document["controller"],
+        wall_time=float(document["wall_time"]),
+    )

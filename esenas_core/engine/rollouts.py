@@ -1,0 +1,283 @@
+"""Rollout requests and results, and the one worker-side function every backend calls.
+
+Only seeds and genomes travel per request; θ travels with a job, or is replaced by the updates
+that bring the worker's replica of θ up to date (a slim job, esenas_core.engine.replica). The worker
+rebuilds each perturbation ε from its seed, so serial, process and dask backends compute
+identical numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core.engine.noise import NoiseSpec
+from esenas_core.engine.replica import STALE, ThetaSync, digest, resolve_theta
+
+
+@attrs.frozen
+class WorkerSpec:
+    """What a worker needs to build (and cache) the task and the search space: the plugin
+    classes the driver resolved (so a worker builds exactly what the driver validated, however
+    the plugins were registered) and their options.
+
+    ``requires``: (module, distribution, version) of every plugin module the run needs; a
+    backend with remote workers checks them there before the first iteration
+    (``check_worker_plugins``)."""
+
+    task: str
+    task_options: dict[str, Any]
+    search_space: str
+    search_space_options: dict[str, Any]
+    task_cls: type[Any]
+    search_space_cls: type[Any]
+    requires: tuple[tuple[str, str, str | None], ...] = ()
+
+    def key(self) -> str:
+        return json.dumps(
+            [
+                self.task,
+                self.task_options,
+                _qualified(self.task_cls),
+                self.search_space,
+                self.search_space_options,
+                _qualified(self.search_space_cls),
+            ],
+            sort_keys=True,
+        )
+
+    def build(self) -> tuple[Any, Any]:
+        """The task and the search space (built here, not cached)."""
+        from esenas_core.api.options import structure
+
+        task = self.task_cls(
+            structure(self.task_cls.Options, self.task_options, f"[task] {self.task}")
+        )
+        space_options = structure(
+            self.search_space_cls.Options,
+            self.search_space_options,
+            f"[search_space] {self.search_space}",
+        )
+        return task, self.search_space_cls(space_options, task.spec())
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def check_worker_plugins(
+    requires: Sequence[tuple[str, str, str | None]],
+) -> list[str]:
+    """Run on a worker: what is wrong with its copies of the run's plugin modules (empty: all
+    importable, at the driver's distribution versions)."""
+    import importlib
+    import importlib.metadata
+
+    problems = []
+    for module, dist, version in requires:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            problems.append(f"{module} ({dist}) cannot be imported: {type(exc).__name__}: {exc}")
+            continue
+        if version is None:
+            continue
+        try:
+            here = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            here = None
+        if here != version:
+            problems.append(f"{dist} is {here or 'not installed'} here, {version} on the driver")
+    return problems
+
+
+@attrs.frozen(eq=False)
+class Job:
+    """Everything shared by the requests of one evaluation: sent once per worker.
+
+    ``theta`` is None in a slim job (``slim()``): the worker then uses its replica of θ, kept
+    up to date from ``sync`` (esenas_core.engine.replica)."""
+
+    spec: WorkerSpec
+    theta: np.ndarray | None
+    sigma: float
+    obs_mean: np.ndarray
+    obs_std: np.ndarray
+    noise: NoiseSpec = attrs.field(factory=NoiseSpec)
+    sync: ThetaSync | None = None
+
+    def slim(self) -> Job:
+        """This job with θ's digest instead of θ and the optimizer state: its size does not
+        depend on θ's length. Without ``sync`` (no replica possible) the job itself."""
+        if self.sync is None or self.theta is None:
+            return self
+        sync = attrs.evolve(self.sync, optimizer_state=None, digest=digest(self.theta))
+        return attrs.evolve(self, theta=None, sync=sync)
+
+
+@attrs.frozen(eq=False)
+class RolloutRequest:
+    """One episode: θ + sign·σ·ε(perturbation_seed) with architecture ``genome``."""
+
+    index: int
+    perturbation_seed: int
+    sign: int  # +1, -1, or 0 for an exact evaluation at θ
+    genome: np.ndarray
+    env_seed: int
+
+
+@attrs.frozen(eq=False)
+class EpisodeResult:
+    """What a task returns for one episode."""
+
+    reward: float
+    steps: int
+    obs_count: int
+    obs_mean: np.ndarray
+    obs_m2: np.ndarray
+
+
+@attrs.frozen(eq=False)
+class RolloutResult:
+    """One request's outcome; ``error`` is set (and ``episode`` None) when it failed.
+
+    ``ok``: finished, with a finite return and finite observation statistics (an episode that
+    saw a NaN or infinite observation would ruin the merged normalization); computed once, where
+    the result is made (on the worker)."""
+
+    index: int
+    episode: EpisodeResult | None
+    error: str | None = None
+    ok: bool = attrs.field(init=False)
+
+    @ok.default
+    def _ok(self) -> bool:
+        e = self.episode
+        return (
+            e is not None
+            and bool(np.isfinite(e.reward))
+            and bool(np.isfinite(e.obs_mean).all())
+            and bool(np.isfinite(e.obs_m2).all())
+        )
+
+    @property
+    def finished(self) -> EpisodeResult:
+        """The episode of a result that is ``ok`` (``ValueError`` for a failed one)."""
+        if self.episode is None:
+            raise ValueError(f"request {self.index} failed: {self.error}")
+        return self.episode
+
+    @classmethod
+    def failed(cls, index: int, error: str) -> RolloutResult:
+        return cls(index=index, episode=None, error=error)
+
+
+# Per-process cache: a worker keeps its environments and search space between jobs.
+_WORKER_CACHE: dict[str, tuple[Any, Any]] = {}
+
+
+def _build(spec: WorkerSpec) -> tuple[Any, Any]:
+    key = spec.key()
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE[key] = spec.build()
+    return _WORKER_CACHE[key]
+
+
+def worker_task(spec: WorkerSpec) -> Any:
+    """This process's (cached) task of ``spec``."""
+    return _build(spec)[0]
+
+
+def prepare(spec: WorkerSpec) -> None:
+    """Build and cache ``spec``'s task and search space in this process (imports included), so a
+    backend can start its workers before the first timed evaluation. Never raises: a task that
+    cannot be built fails its rollouts later, with the error."""
+    try:
+        task, _ = _build(spec)
+        task.spec()
+    except Exception:
+        pass
+
+
+def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
+    dim = theta.shape[0]
+    params = np.repeat(theta[None, :], len(requests), axis=0)
+    for row, req in enumerate(requests):
+        if req.sign:
+            params[row] += req.sign * job.sigma * job.noise.direction(req.perturbation_seed, dim)
+    return params
+
+
+def _run(
+    task: Any, space: Any, job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]
+) -> list[RolloutResult]:
+    archs = [space.decode(req.genome) for req in requests]
+    episodes = task.run_episodes(
+        space,
+        _params(job, theta, requests),
+        archs,
+        [req.env_seed for req in requests],
+        job.obs_mean,
+        job.obs_std,
+    )
+    return [
+        RolloutResult(index=r.index, episode=e) for r, e in zip(requests, episodes, strict=True)
+    ]
+
+
+def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[RolloutResult]:
+    """Run ``requests`` in lockstep; never raises for a failing rollout.
+
+    If the batch raises, each request is re-run alone so one bad rollout fails only itself.
+    """
+    theta = resolve_theta(job.theta, job.sync, job.noise)
+    if theta is None:  # a slim job and no usable replica: the backend resends the full job
+        return failed_chunk(requests, STALE)
+    task, space = _build(job.spec)
+    try:
+        return _run(task, space, job, theta, requests)
+    except Exception:
+        if len(requests) == 1:
+            return [RolloutResult.failed(requests[0].index, _short_error())]
+    results = []
+    for req in requests:
+        try:
+            results.extend(_run(task, space, job, theta, [req]))
+        except Exception:
+            results.append(RolloutResult.failed(req.index, _short_error()))
+    return results
+
+
+def split_chunks(requests: Sequence[RolloutRequest], chunks: int) -> list[list[RolloutRequest]]:
+    """Contiguous, near-equal chunks (at most ``chunks``, none empty)."""
+    chunks = max(1, min(chunks, len(requests)))
+    bounds = np.linspace(0, len(requests), chunks + 1).astype(int)
+    return [list(requests[lo:hi]) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+
+def failed_chunk(chunk: Sequence[RolloutRequest], error: str) -> list[RolloutResult]:
+    return [RolloutResult.failed(r.index, error) for r in chunk]
+
+
+def job_bytes(job: Job) -> int:
+    """The job's pickled size: what sending it costs, θ included or not (requests are ≈ 70 bytes
+    each whatever θ's length)."""
+    import pickle
+
+    return len(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def is_stale(results: Sequence[RolloutResult]) -> bool:
+    """The chunk's worker had no usable θ replica: send the chunk again with the full job."""
+    return bool(results) and results[0].error == STALE
+
+
+def _short_error() -> str:
+    lines = traceback.format_exc().strip().splitlines()
+    return lines[-1] if lines else "unknown error"

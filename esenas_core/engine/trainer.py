@@ -1,0 +1,386 @@
+"""The ES-ENAS training loop (the aggregator). ``Trainer.step`` is one iteration:
+
+1. the controller proposes genomes (one per perturbation, or per rollout) plus one per exact
+   evaluation (``IterationPlan``: the request layout);
+2. requests (perturbation seed, sign, genome, env seed) go to the backend; seeds derive from
+   (run seed, iteration, attempt, index), so any backend computes the same numbers; a
+   perturbation with a failed or non-finite member is dropped whole (never zero-filled); below
+   the quorum the iteration is retried with fresh seeds, then the run stops with ``RunError``;
+3. θ is updated from the ES gradient (esenas_core.engine.iteration / es / optimizers / replica);
+4. the controller is told (genome, reward) for every finished perturbation and exact
+   evaluation;
+5. the exact evaluations are recorded and the best kept, observation statistics merged, and the
+   metrics row written (esenas_core.engine.recorder).
+
+The run's state is one record (``RunState``) that checkpoints save and load as data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import uuid
+import warnings
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core.api.errors import EsenasWarning, RunError
+from esenas_core.api.logs import log_to
+from esenas_core.api.plugins import call_hook, call_plugin
+from esenas_core.engine import checkpoint, interrupts
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.iteration import (
+    IterationPlan,
+    Outcome,
+    accepted,
+    check_proposals,
+    controller_feedback,
+    gradient_weights,
+    outcome,
+)
+from esenas_core.engine.obsstats import ObsStats
+from esenas_core.engine.optimizers import make_optimizer
+from esenas_core.engine.recorder import Recorder, metrics_row, summary
+from esenas_core.engine.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update
+from esenas_core.engine.rollouts import Job, RolloutRequest, RolloutResult
+from esenas_core.engine.state import Best, RunState
+from esenas_core.runs.rundir import RunDirectory
+
+CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
+CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
+
+
+@attrs.define
+class _Evaluated:
+    requests: list[RolloutRequest]
+    results: list[RolloutResult]
+    outcome: Outcome
+    seeds: list[int]
+    failures: int
+    retries: int
+
+
+class _Clock:
+    """Seconds spent per named part of an iteration (``with clock("evaluate"): ...``)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.spent: dict[str, float] = defaultdict(float)
+
+    @contextlib.contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        tick = time.perf_counter()
+        yield
+        self.spent[part] += time.perf_counter() - tick
+
+
+class Trainer:
+    """Runs an ``Experiment`` for ``config.iterations`` iterations."""
+
+    def __init__(self, experiment: Experiment, run_dir: RunDirectory | None = None) -> None:
+        self.exp = experiment
+        self.cfg = experiment.config
+        self.run_dir = run_dir
+        theta = experiment.initial_params()
+        es = self.cfg.es
+        self.optimizer = make_optimizer(es.optimizer, theta.shape[0], es.adam_beta1, es.adam_beta2)
+        self.state = RunState(theta=theta, obs=ObsStats.empty(experiment.spec.obs_dim))
+        self.recorder = Recorder(run_dir, self.cfg, experiment.space)
+        self.history: list[dict[str, Any]] = []
+        # Workers' replicas of θ (esenas_core.engine.replica): a key no other trainer shares (not a
+        # random stream of the algorithm), and the last updates a slim job carries.
+        self._replica_key = uuid.uuid4().hex
+        self._updates: deque[Update] = deque(maxlen=KEEP_UPDATES)
+        self._warned_controller = False
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self.state.theta
+
+    @property
+    def iteration(self) -> int:
+        return self.state.iteration
+
+    @property
+    def best(self) -> Best:
+        return self.state.best
+
+    @property
+    def obs(self) -> ObsStats:
+        return self.state.obs
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
+        """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
+        pm = self.exp.registries.pm
+        run_dir = str(self.run_dir.path) if self.run_dir else ""
+        call_hook(pm, "esenas_run_start", config=self.cfg.to_dict(), run_dir=run_dir)
+        start = time.perf_counter() - self.state.wall_time
+        every = self.cfg.checkpoint_every
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.exp.backend)
+            if self.run_dir:
+                stack.enter_context(self.run_dir.stop_on_write_errors(lambda: self.iteration))
+                stack.enter_context(log_to(self.run_dir.path / "esenas.log"))
+            while self.iteration < self.cfg.iterations:
+                row = self.step()
+                row["wall_time"] = time.perf_counter() - start
+                self.history.append(row)
+                self.recorder.metrics(row)
+                last = self.iteration == self.cfg.iterations
+                if self.run_dir and (last or (every and self.iteration % every == 0)):
+                    name = self.cfg.controller.name
+                    checkpoint.save(self.snapshot(row["wall_time"]), self.run_dir.path, name)
+                call_hook(pm, "esenas_iteration_end", row=row, run_dir=run_dir)
+                if on_iteration:
+                    on_iteration(row)
+                interrupts.check()  # a Ctrl-C that a finalizer swallowed stops the run here
+        call_hook(pm, "esenas_run_end", summary=self.summary(), run_dir=run_dir)
+        return self.best
+
+    def step(self) -> dict[str, Any]:
+        """One iteration: propose → evaluate → update θ → feed the controller → record; returns
+        its metrics row (without wall time)."""
+        clock = _Clock()
+        plan = IterationPlan(self.cfg.es, self.iteration)
+        with clock("controller"):
+            genomes = self._propose(plan.genomes)
+        job = self._job(plan)
+        with clock("evaluate"):
+            ev = self._evaluate(plan, job, genomes)
+        theta_before, grad, directions = self._update_theta(plan, ev)
+        with clock("controller"):
+            self._feed_controller(genomes, ev.outcome)
+        sizes = self._record_exact(plan, genomes, ev, theta_before, job)
+        self._count(ev.results)
+        self.state.iteration += 1
+        row = self._row(plan, ev, sizes, grad, directions, clock)
+        self._check_controller_cost(row, len(genomes))
+        return row
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def snapshot(self, wall_time: float) -> RunState:
+        """The run's state now, with the optimizer's and the controller's (for a checkpoint)."""
+        name = self.cfg.controller.name
+        return attrs.evolve(
+            self.state,
+            optimizer=self.optimizer.state(),
+            controller=call_plugin(self.exp.controller.state, "controller", name, ""),
+            first_score=self.summary()["first_score"],
+            wall_time=wall_time,
+        )
+
+    def restore(self, state: RunState, where: str = "checkpoint") -> None:
+        """Continue from ``state`` (a checkpoint's): θ, counters, optimizer, controller."""
+        if state.theta.shape != self.theta.shape:
+            raise RunError(
+                f"{where}: θ has {state.theta.size} parameters, the config's search space"
+                f" {self.theta.size}"
+            )
+        try:
+            self.optimizer.restore(state.optimizer)
+            self.exp.controller.restore(state.controller)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise RunError(f"{where}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
+        self.state = state
+
+    def resume(self) -> None:
+        """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
+        run_dir = self.run_dir
+        if run_dir is None:
+            raise ValueError("resume needs the trainer's run directory")
+        self.restore(checkpoint.load(run_dir.path), f"{run_dir.path}/checkpoint")
+        run_dir.truncate_metrics(self.iteration)
+        run_dir.truncate_evaluations(self.iteration)
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def _propose(self, n: int) -> np.ndarray:
+        """n valid genomes from the controller, or one line naming it."""
+        name = self.cfg.controller.name
+        genomes = call_plugin(self.exp.controller.propose, "controller", name, "", n)
+        return check_proposals(name, genomes, n, self.exp.space.decisions)
+
+    def _job(self, plan: IterationPlan) -> Job:
+        """What every request of this iteration shares: θ (or the updates that bring workers'
+        replicas to it), σ, the observation normalization, the noise."""
+        mean, std = self._normalization()
+        es = self.cfg.es
+        sync = ThetaSync(
+            key=self._replica_key,
+            version=self.iteration,
+            updates=tuple(self._updates),
+            optimizer=OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2),
+            optimizer_state=self.optimizer.state(),
+        )
+        return Job(
+            self.exp.worker_spec, self.theta.copy(), plan.sigma, mean, std, es.noise_spec, sync
+        )
+
+    def _normalization(self) -> tuple[np.ndarray, np.ndarray]:
+        dim = self.exp.spec.obs_dim
+        if not self.cfg.es.obs_norm:
+            return np.zeros(dim), np.ones(dim)
+        return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
+
+    def _evaluate(self, plan: IterationPlan, job: Job, genomes: np.ndarray) -> _Evaluated:
+        es = self.cfg.es
+        failures, last_error = 0, ""
+        for attempt in range(es.max_retries + 1):
+            requests, seeds = plan.requests(genomes, self.cfg.seed, attempt)
+            results = self.exp.backend.evaluate(job, requests, es.iteration_timeout or None)
+            if [r.index for r in results] != [q.index for q in requests]:
+                raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
+            bad = [r for r in results if not r.ok]
+            failures += len(bad)
+            last_error = next(
+                (r.error for r in bad if r.error),
+                last_error or "non-finite reward or observations",
+            )
+            out = outcome(es, results)
+            if accepted(es, out):
+                return _Evaluated(requests, results, out, seeds, failures, attempt)
+        quorum = max(1, math.ceil(es.min_valid_fraction * es.num_perturbations))
+        raise RunError(
+            f"iteration {self.iteration + 1}: fewer than {quorum} of {es.num_perturbations}"
+            f" perturbations succeeded in each of {es.max_retries + 1} attempts;"
+            f" last error: {last_error}"
+        )
+
+    def _update_theta(self, plan: IterationPlan, ev: _Evaluated) -> tuple[np.ndarray, Any, int]:
+        """θ ← optimizer step on the ES gradient; returns (θ before, gradient, directions)."""
+        es, sigma, lr = self.cfg.es, plan.sigma, plan.learning_rate
+        weights, seeds = gradient_weights(es, ev.outcome, ev.seeds, sigma)
+        update = Update(self.iteration + 1, weights, seeds, lr, es.weight_decay)
+        before = self.theta
+        self.state.theta, grad = apply_update(before, self.optimizer, update, es.noise_spec)
+        self._updates.append(update)  # workers apply it to their replicas of θ
+        if not np.all(np.isfinite(self.theta)):
+            raise RunError(
+                f"iteration {self.iteration + 1}: θ became non-finite (gradient norm"
+                f" {float(np.linalg.norm(grad)):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
+                " lower es.learning_rate or es.sigma; the last checkpoint is intact"
+            )
+        return before, grad, len(weights)
+
+    def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
+        fed, rewards = controller_feedback(self.cfg.es, genomes, out)
+        if len(fed):
+            scored = self.exp.space.controller_rewards(fed, rewards)
+            name = self.cfg.controller.name
+            call_plugin(self.exp.controller.feedback, "controller", name, "", fed, scored)
+
+    def _record_exact(
+        self, plan: IterationPlan, genomes: np.ndarray, ev: _Evaluated, theta: np.ndarray, job: Job
+    ) -> list[dict[str, int]]:
+        """Record the exact evaluations (evaluations.csv) and keep the best by the search
+        space's selection score (best/); returns their genomes' ``describe()``."""
+        space = self.exp.space
+        exact_genomes, exact = plan.exact(genomes), ev.outcome.exact
+        sizes = [space.describe(space.decode(g)) for g in exact_genomes]
+        ok = [i for i, r in enumerate(exact) if r.ok]
+        if not ok:
+            return sizes
+        returns = np.array([exact[i].finished.reward for i in ok], dtype=np.float64)
+        objectives = space.selection_scores(exact_genomes[ok], returns)
+        self.recorder.evaluations(
+            [
+                {
+                    "iteration": self.iteration + 1,
+                    "return": float(returns[j]),
+                    "objective": float(objectives[j]),
+                    "edges": sizes[i]["edges"],
+                    "multiplications": sizes[i]["multiplications"],
+                }
+                for j, i in enumerate(ok)
+            ]
+        )
+        j = _winner(self.best.objective, objectives)
+        if j is not None:
+            i = ok[j]
+            self.state.best = Best(
+                score=exact[i].finished.reward,
+                objective=float(objectives[j]),
+                iteration=self.iteration + 1,
+                architecture=space.decode(exact_genomes[i]),
+                theta=theta.copy(),
+                obs_mean=job.obs_mean.copy(),
+                obs_std=job.obs_std.copy(),
+                env_seed=int(plan.exact(ev.requests)[i].env_seed),
+            )
+            self.recorder.best(self.best)  # once per iteration, whichever evaluation won
+        return sizes
+
+    def _count(self, results: Sequence[RolloutResult]) -> None:
+        """Merge the finished episodes' observation statistics; count episodes and env steps."""
+        for r in results:
+            if r.ok:
+                episode = r.finished
+                self.obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
+                self.state.episodes += 1
+                self.state.env_steps += episode.steps
+
+    def _row(self, plan, ev, sizes, grad, directions, clock: _Clock) -> dict[str, Any]:
+        out = ev.outcome
+        return metrics_row(
+            self.state,
+            out.exact_rewards,
+            out.rewards.ravel(),
+            sizes,
+            self.exp.controller.stats(),
+            valid_units=int(out.unit_ok.sum()),
+            directions_used=directions,
+            failures=ev.failures,
+            retries=ev.retries,
+            sigma=plan.sigma,
+            learning_rate=plan.learning_rate,
+            grad_norm=float(np.linalg.norm(grad)),
+            theta_norm=float(np.linalg.norm(self.theta)),
+            evaluate_time=clock.spent["evaluate"],
+            controller_time=clock.spent["controller"],
+            iteration_time=time.perf_counter() - clock.started,
+        )
+
+    def _check_controller_cost(self, row: Mapping[str, Any], genomes: int) -> None:
+        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration and
+        at least ``CONTROLLER_FLOOR_S`` (from the second iteration on: the first includes
+        start-up)."""
+        share = row["controller_time"] / max(row["iteration_time"], 1e-9)
+        slow = share > CONTROLLER_SHARE and row["controller_time"] >= CONTROLLER_FLOOR_S
+        if self._warned_controller or self.iteration < 2 or not slow:
+            return
+        self._warned_controller = True
+        warnings.warn(
+            f"iteration {self.iteration}: controller {self.cfg.controller.name!r} took"
+            f" {100 * share:.0f} % of the iteration ({row['controller_time']:.2f} s of"
+            f" {row['iteration_time']:.2f} s, {1e3 * row['controller_time'] / genomes:.2f} ms"
+            " per genome): it, not the rollouts, sets the pace (docs/controllers.md has the"
+            " cost of each controller)",
+            EsenasWarning,
+            stacklevel=2,
+        )
+
+    # -- outputs ----------------------------------------------------------------------------------
+
+    def save_final(self) -> None:
+        """final/weights.npz: θ and the observation normalization after the last iteration."""
+        self.recorder.final(self.theta, *self._normalization())
+
+    def summary(self) -> dict[str, Any]:
+        return summary(self.state, self.history, self.exp.space)
+
+
+def _winner(best: float, objectives: np.ndarray) -> int | None:
+    """The index of the first of the highest ``objectives`` if it beats ``best``, else None."""
+    winner = None
+    for j, value in enumerate(objectives):
+        if value > (best if winner is None else objectives[winner]):
+            winner = j
+    return winner

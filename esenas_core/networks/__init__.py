@@ -1,0 +1,2 @@
+"""Layered networks: supernets, the batched forward pass and its compiled kernels, pictures,
+PyGlove conversion."""

@@ -1,0 +1,207 @@
+"""Ablation studies: a base config, named variants and/or grid axes, × seeds.
+
+Study file (TOML)::
+
+    name = "controllers"
+    base = "default.toml"          # a config file, relative to the study file
+    seeds = [0, 1, 2]
+    threshold = 500.0              # optional: episodes to reach this exact-eval mean
+    overrides = { iterations = 40 }   # optional: applied to every variant
+
+    [variants.random]              # a variant is a set of dotted-key overrides
+    "controller.name" = "random"
+    [variants.evolution]
+    "controller.name" = "regularized_evolution"
+
+    [grid]                         # optional: every combination of these values is a variant
+    "es.sigma" = [0.05, 0.1]
+
+Every (variant, seed) runs in ``STUDY_DIR/runs/<variant>-seed<seed>/`` and is identified by its
+resolved config (``esenas_core.runs.study_state``): a re-run reuses or resumes a run only when its
+config is identical, and stops before running anything when a run's config changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from esenas_core.api.errors import ConfigError
+from esenas_core.api.options import did_you_mean
+from esenas_core.api.plugins import Registries
+from esenas_core.runs.config import RunConfig, build_config, read_toml, set_dotted
+
+_STUDY_KEYS = {
+    "name", "base", "seeds", "threshold", "overrides", "variants", "grid",
+    "parallel_backend", "bootstrap_seed",
+}  # fmt: skip
+
+
+@attrs.frozen
+class Variant:
+    name: str
+    overrides: Mapping[str, Any]
+
+
+@attrs.frozen
+class Study:
+    name: str
+    base: dict[str, Any]
+    seeds: tuple[int, ...]
+    variants: tuple[Variant, ...]
+    threshold: float | None
+    source: str
+    parallel_backend: str = "serial"  # a backend name, or "config": each run's own backend
+    bootstrap_seed: int = 0
+
+    def config(
+        self, variant: Variant, seed: int, registries: Registries, parallel: bool = False
+    ) -> RunConfig:
+        """The resolved config of one run; in a parallel study its backend is
+        ``parallel_backend`` (``serial`` unless the study says otherwise)."""
+        data = copy.deepcopy(self.base)
+        for key, value in variant.overrides.items():
+            set_dotted(data, key, value, f"{self.source}: variant {variant.name!r}")
+        data["seed"] = seed
+        data["name"] = f"{self.name}-{variant.name}"
+        if parallel and self.parallel_backend != "config":
+            data["backend"] = {"name": self.parallel_backend}
+        return build_config(data, registries, f"{self.source} (variant {variant.name!r})")
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(value)).strip("_")
+
+
+def load_study(path: str | Path) -> Study:
+    path = Path(path)
+    data = read_toml(path)
+    source = str(path)
+    for key in data:
+        if key not in _STUDY_KEYS:
+            raise ConfigError(
+                f"{source}: unknown study key {key!r}{did_you_mean(key, _STUDY_KEYS)}"
+                f" (valid: {', '.join(sorted(_STUDY_KEYS))})"
+            )
+    for key in ("variants", "grid", "overrides"):
+        if not isinstance(data.get(key, {}), Mapping):
+            raise ConfigError(f"{source}: '{key}' must be a table")
+    for name, table in data.get("variants", {}).items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{source}: variant {name!r} must be a table of dotted-key overrides,"
+                f' e.g. [variants.{name}] "es.sigma" = 0.1'
+            )
+    base = data.get("base")
+    if isinstance(base, str):
+        base = read_toml(path.parent / base)
+    elif not isinstance(base, Mapping):
+        raise ConfigError(f"{source}: 'base' must be a config file name or a table")
+    base = copy.deepcopy(dict(base))
+    for key, value in data.get("overrides", {}).items():
+        set_dotted(base, key, value, f"{source}: overrides")
+    seeds = data.get("seeds", [0])
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise ConfigError(f"{source}: 'seeds' must be a non-empty list of integers")
+    variants = [Variant(_slug(n), dict(o)) for n, o in data.get("variants", {}).items()]
+    grid = data.get("grid", {})
+    if grid:
+        axes = list(grid.items())
+        for key, values in axes:
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{source}: grid axis {key!r} must be a non-empty list")
+        bases = variants or [Variant("", {})]
+        variants = [
+            Variant(
+                "-".join(
+                    filter(
+                        None,
+                        [
+                            b.name,
+                            *(
+                                f"{k.split('.')[-1]}={_slug(v)}"
+                                for (k, _), v in zip(axes, combo, strict=True)
+                            ),
+                        ],
+                    )
+                ),
+                {**b.overrides, **{k: v for (k, _), v in zip(axes, combo, strict=True)}},
+            )
+            for b in bases
+            for combo in itertools.product(*(values for _, values in axes))
+        ]
+    if not variants:
+        variants = [Variant("base", {})]
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: variant names repeat: {names}")
+    threshold = data.get("threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int | float)
+    ):
+        raise ConfigError(f"{source}: 'threshold' must be a number")
+    if isinstance(threshold, float) and not math.isfinite(threshold):
+        raise ConfigError(f"{source}: 'threshold' must be finite")
+    parallel_backend = data.get("parallel_backend", "serial")
+    if not isinstance(parallel_backend, str) or not parallel_backend:
+        raise ConfigError(f"{source}: 'parallel_backend' must be a backend name or \"config\"")
+    bootstrap_seed = data.get("bootstrap_seed", 0)
+    if (
+        isinstance(bootstrap_seed, bool)
+        or not isinstance(bootstrap_seed, int)
+        or bootstrap_seed < 0
+    ):
+        raise ConfigError(f"{source}: 'bootstrap_seed' must be a non-negative integer")
+    if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+        raise ConfigError(f"{source}: 'seeds' must be distinct non-negative integers")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not _slug(name):
+        raise ConfigError(f"{source}: 'name' must be a non-empty string")
+    return Study(
+        _slug(name),
+        base,
+        tuple(seeds),
+        tuple(variants),
+        threshold,
+        source,
+        parallel_backend,
+        bootstrap_seed,
+    )
+
+
+@attrs.frozen
+class Planned:
+    """One (variant, seed) of a study: its resolved config and its run folder."""
+
+    variant: Variant
+    seed: int
+    config: RunConfig
+    run_dir: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.variant.name} seed {self.seed}"
+
+    @property
+    def finished(self) -> bool:
+        return (self.run_dir / "final" / "weights.npz").exists()
+
+
+def plan(study: Study, out: Path, registries: Registries, parallel: bool = False) -> list[Planned]:
+    """Every (variant, seed) with its validated config: all errors surface before any run."""
+    return [
+        Planned(v, s, study.config(v, s, registries, parallel), out / "runs" / f"{v.name}-seed{s}")
+        for v in study.variants
+        for s in study.seeds
+    ]

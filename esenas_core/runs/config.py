@@ -1,0 +1,354 @@
+"""Run configuration: one TOML file → frozen attrs records, validated before anything runs.
+
+Layout::
+
+    name = "default"      # run name (default run directory: runs/<name>-<timestamp>)
+    seed = 0
+    iterations = 40
+
+    [task]                 # one table per plugin kind; `name` picks the plugin,
+    name = "gym"           # the other keys are that plugin's options
+    env_id = "CartPole-v1"
+
+    [controller]
+    name = "regularized_evolution"
+    [controller.random]    # options kept per plugin: used only when that plugin is selected
+    [controller.regularized_evolution]
+    population_size = 40
+
+    [es]                   # the ES engine (esenas_core.ESConfig)
+    sigma = 0.05
+
+Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controller.name=random``.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import tomli_w
+
+from esenas_core.api.errors import ConfigError, UnknownPluginError
+from esenas_core.api.options import did_you_mean, structure, unstructure
+from esenas_core.api.plugins import KINDS, Registries
+from esenas_core.engine.noise import NoiseSpec
+
+_ge0: Any = attrs.validators.ge(0)
+_ge1 = attrs.validators.ge(1)
+_gt0 = attrs.validators.gt(0.0)
+
+
+_unit = [attrs.validators.gt(0.0), attrs.validators.le(1.0)]
+_beta = [attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
+
+
+@attrs.frozen
+class ESConfig:
+    """The ES engine: estimator, shaping, update rule, schedules, exact evaluations, faults.
+
+    docs/algorithm.md gives the equations and the original's flag for each option.
+    """
+
+    num_perturbations: int = attrs.field(default=16, validator=_ge1)
+    estimator: Literal["antithetic", "forward_fd"] = "antithetic"
+    sigma: float = attrs.field(default=0.05, validator=_gt0)
+    sigma_decay: float = attrs.field(default=1.0, validator=_unit)
+    sigma_min: float = attrs.field(default=0.0, validator=_ge0)
+    learning_rate: float = attrs.field(default=0.05, validator=_gt0)
+    learning_rate_decay: float = attrs.field(default=1.0, validator=_unit)
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    adam_beta1: float = attrs.field(default=0.9, validator=_beta)
+    adam_beta2: float = attrs.field(default=0.999, validator=_beta)
+    weight_decay: float = attrs.field(default=0.0, validator=_ge0)
+    fitness_shaping: Literal["zscore", "centered_rank", "none"] = "zscore"
+    top_k: int = attrs.field(default=0, validator=_ge0)
+    exact_evals: int = attrs.field(default=4, validator=_ge1)
+    pair_architecture: Literal["shared", "independent"] = "shared"
+    controller_reward: Literal["raw", "shaped"] = "raw"
+    obs_norm: bool = True
+    obs_std_floor: float = attrs.field(default=1e-2, validator=_gt0)
+    min_valid_fraction: float = attrs.field(default=0.6, validator=_unit)
+    max_retries: int = attrs.field(default=2, validator=_ge0)
+    iteration_timeout: float = attrs.field(default=0.0, validator=_ge0)
+    noise: Literal["seeded", "table"] = "seeded"
+    noise_table_size: int = attrs.field(default=2**25, validator=_ge1)
+
+    def __attrs_post_init__(self) -> None:
+        if self.top_k and self.estimator != "antithetic":
+            raise ValueError("top_k (ARS top directions) needs estimator = 'antithetic'")
+        if self.top_k > self.num_perturbations:
+            raise ValueError(
+                f"top_k ({self.top_k}) must not exceed num_perturbations ({self.num_perturbations})"
+            )
+
+    @property
+    def members(self) -> int:
+        """Rollouts per perturbation: 2 for antithetic pairs, 1 for forward differences."""
+        return 2 if self.estimator == "antithetic" else 1
+
+    @property
+    def noise_spec(self) -> NoiseSpec:
+        """How perturbation directions are made (esenas_core.engine.noise)."""
+        return NoiseSpec(self.noise, self.noise_table_size)
+
+    def sigma_at(self, iteration: int) -> float:
+        return max(self.sigma_min, self.sigma * self.sigma_decay**iteration)
+
+    def learning_rate_at(self, iteration: int) -> float:
+        return self.learning_rate * self.learning_rate_decay**iteration
+
+
+@attrs.frozen
+class PluginChoice:
+    """A selected plugin and its structured options."""
+
+    name: str
+    options: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **unstructure(self.options)}
+
+
+@attrs.frozen
+class RunConfig:
+    """A whole run, resolved: every plugin chosen and every option filled in."""
+
+    name: str
+    seed: int
+    iterations: int
+    checkpoint_every: int
+    task: PluginChoice
+    search_space: PluginChoice
+    controller: PluginChoice
+    backend: PluginChoice
+    es: ESConfig
+    loggers: tuple[str, ...] = ()
+    source: str = attrs.field(default="", eq=False)  # the file (or text) it was read from
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "seed": self.seed,
+            "iterations": self.iterations,
+            "checkpoint_every": self.checkpoint_every,
+            "loggers": list(self.loggers),
+        }
+        for kind in KINDS:
+            out[kind] = getattr(self, kind).to_dict()
+        out["es"] = unstructure(self.es)
+        return out
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+
+DEFAULT_PLUGINS = {
+    "task": "gym",
+    "search_space": "edges",
+    "controller": "random",
+    "backend": "serial",
+}
+_TOP_KEYS = {
+    "name": str,
+    "seed": int,
+    "iterations": int,
+    "checkpoint_every": int,
+    "loggers": list,
+}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing file or bad TOML is a one-line ``ConfigError``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file (a TOML config is text)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"es.sigma=0.1"`` → (["es", "sigma"], 0.1). Values are TOML; bare words are strings."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(
+            f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. es.sigma=0.1"
+        )
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any, where: str) -> None:
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (tables created as needed)."""
+    path = key.split(".")
+    if any(not part for part in path):
+        raise ConfigError(f"{where}: {key!r} is not a dotted key")
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{where}: {part!r} is not a table")
+        node = child
+    node[path[-1]] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``data`` with each ``KEY=VALUE`` override set (tables created as needed)."""
+    out = copy.deepcopy(dict(data))
+    for text in overrides:
+        path, value = parse_override(text)
+        set_dotted(out, ".".join(path), value, f"--set {text!r}")
+    return out
+
+
+def build_config(
+    data: Mapping[str, Any], registries: Registries, source: str = "config"
+) -> RunConfig:
+    """Validate a raw config dict into a ``RunConfig``; every error names the table and key."""
+    sections = set(KINDS) | {"es"}
+    for key, value in data.items():
+        if key in _TOP_KEYS:
+            continue
+        if key not in sections:
+            valid = sorted(set(_TOP_KEYS) | sections)
+            raise ConfigError(
+                f"{source}: unknown top-level key {key!r}{did_you_mean(key, valid)}"
+                f" (valid: {', '.join(valid)})"
+            )
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: [{key}] must be a table, got {value!r}")
+    top = structure(_TopLevel, {k: data[k] for k in _TOP_KEYS if k in data}, source)
+    choices = {kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS}
+    es = structure(ESConfig, data.get("es", {}), f"{source}: [es]")
+    return RunConfig(
+        name=top.name,
+        seed=top.seed,
+        iterations=top.iterations,
+        checkpoint_every=top.checkpoint_every,
+        es=es,
+        loggers=_loggers(top.loggers, registries, source),
+        source=source,
+        **choices,
+    )
+
+
+def _loggers(names: tuple[str, ...], registries: Registries, source: str) -> tuple[str, ...]:
+    """Each name must be a registered logger whose requirements are installed."""
+    for name in names:
+        if name not in registries.loggers:
+            known = ", ".join(sorted(registries.loggers)) or "none"
+            raise ConfigError(
+                f"{source}: loggers: unknown logger {name!r}"
+                f"{did_you_mean(name, registries.loggers)} (registered: {known})"
+            )
+        problem = registries.loggers[name]()
+        if problem:
+            raise ConfigError(f"{source}: loggers: {name!r} {problem}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: loggers: a logger is listed twice: {list(names)}")
+    return names
+
+
+def _run_name(_inst: object, attr: attrs.Attribute, value: str) -> None:
+    """A run name becomes a folder name (runs/<name>-<timestamp>): no paths, not empty."""
+    if not value.strip() or "/" in value or "\\" in value or value in (".", "..") or "\0" in value:
+        raise ValueError(
+            f"{attr.name} must be a non-empty name without '/' or '\\' (it names the run's"
+            f" folder), got {value!r}"
+        )
+
+
+@attrs.frozen
+class _TopLevel:
+    name: str = attrs.field(default="run", validator=_run_name)
+    seed: int = attrs.field(default=0, validator=_ge0)
+    iterations: int = attrs.field(default=20, validator=_ge1)
+    checkpoint_every: int = attrs.field(default=10, validator=_ge0)
+    loggers: tuple[str, ...] = ()
+
+
+def _plugin_choice(
+    kind: str, table: Mapping[str, Any], registries: Registries, source: str
+) -> PluginChoice:
+    registry = registries[kind]
+    name = table.get("name", DEFAULT_PLUGINS[kind])
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}: [{kind}] name must be a string, got {name!r}")
+    try:
+        registry.get(name)
+    except UnknownPluginError as exc:
+        raise ConfigError(f"{source}: [{kind}] {exc}") from None
+    per_plugin = {
+        k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)
+    }
+    flat = {k: v for k, v in table.items() if k != "name" and k not in per_plugin}
+    _hint_foreign_keys(kind, name, flat, registries, source)
+    options = {**per_plugin.get(name, {}), **flat}
+    try:
+        return PluginChoice(name, registries.options(kind, name, options))
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _hint_foreign_keys(
+    kind: str, name: str, flat: Mapping[str, Any], registries: Registries, source: str
+) -> None:
+    """A flat key that belongs to another plugin of this kind: say so, and how to keep it."""
+    own = {f.name for f in attrs.fields(registries[kind].get(name).cls.Options) if f.init}
+    for key, value in flat.items():
+        if key in own:
+            continue
+        hint = did_you_mean(key, registries[kind].entries)
+        if isinstance(value, Mapping) and hint:
+            raise ConfigError(f"{source}: [{kind}.{key}] is not a registered {kind}{hint}")
+        owners = [
+            other
+            for other, entry in registries[kind].entries.items()
+            if other != name and key in {f.name for f in attrs.fields(entry.cls.Options) if f.init}
+        ]
+        if owners:
+            raise ConfigError(
+                f"{source}: [{kind}] {name}: {key!r} is an option of {owners[0]!r},"
+                f" not of {name!r};"
+                f" put it under [{kind}.{owners[0]}] to keep it while switching plugins"
+            )
+
+
+def config_differences(a: RunConfig, b: RunConfig, ignore: Iterable[str] = ()) -> list[str]:
+    """Dotted keys whose values differ between two resolved configs."""
+
+    def flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, Mapping) and not (prefix and k == "env_kwargs"):
+                out.update(flat(v, key + "."))
+            else:
+                out[key] = v
+        return out
+
+    fa, fb = flat(a.to_dict()), flat(b.to_dict())
+    skip = set(ignore)
+    return sorted(k for k in set(fa) | set(fb) if k not in skip and fa.get(k) != fb.get(k))
+
+
+def load_config(path: str | Path, overrides: Iterable[str], registries: Registries) -> RunConfig:
+    """Read, override and validate a config file."""
+    return build_config(apply_overrides(read_toml(path), overrides), registries, str(path))
