@@ -115,14 +115,9 @@ def run(
     from esenas_core.api.plugins import get_registries
     from esenas_core.engine.checkpoint import checkpoint_iteration
     from esenas_core.engine.experiment import Experiment
-    from esenas_core.engine.trainer import Trainer
     from esenas_core.runs.config import config_differences, load_config
-    from esenas_core.runs.rundir import (
-        RESULTS_VERSION,
-        RunDirectory,
-        default_run_path,
-        results_version,
-    )
+    from esenas_core.runs.rundir import RESULTS_VERSION, default_run_path, results_version
+    from esenas_core.runs.start import open_run
 
     registries = get_registries()
     if resume_dir is not None:
@@ -146,19 +141,14 @@ def run(
                 f"{resume_dir}: the run's checkpoint is at iteration {done}, past iterations ="
                 f" {cfg.iterations}; resume with --set iterations=N for N ≥ {done}"
             )
-        directory = RunDirectory(resume_dir)
-        trainer = Trainer(experiment, directory)
-        trainer.resume()
-        directory.write_text("config.toml", cfg.to_toml())
+        trainer = open_run(experiment, resume_dir, resume=True)
     else:
         if config is None:
             raise EsenasError("missing CONFIG (or --resume RUN_DIR)")
         cfg = load_config(config, overrides, registries)
         experiment = Experiment.build(cfg, registries)  # validates before any file exists
-        directory = RunDirectory.create(run_dir or default_run_path(cfg.name))
-        directory.write_text("config.toml", cfg.to_toml())
-        trainer = Trainer(experiment, directory)
-    _train(trainer, cfg, directory, quiet)
+        trainer = open_run(experiment, run_dir or default_run_path(cfg.name), resume=False)
+    _train(trainer, cfg, trainer.run_dir, quiet)
 
 
 def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:

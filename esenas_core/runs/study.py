@@ -20,7 +20,7 @@ from pathlib import Path
 from esenas_core.api.errors import ConfigError, EsenasError
 from esenas_core.api.plugins import get_registries
 from esenas_core.runs.ablation import Planned, Study, plan
-from esenas_core.runs.study_state import RunState, changed_message, classify, write_manifest
+from esenas_core.runs.study_state import RunStatus, changed_message, classify, write_manifest
 
 
 def run_study(
@@ -58,7 +58,7 @@ def run_study(
             if s.state == "changed":
                 shutil.rmtree(s.item.run_dir)
                 log(f"{s.item.label}: config changed ({', '.join(s.changes)}); run folder replaced")
-                states[i] = RunState(s.item, "new")
+                states[i] = RunStatus(s.item, "new")
         _announce(study, folder, states, log, scheduler, workers)
         write_manifest(study, folder, states)
         client = None
@@ -86,7 +86,7 @@ def run_study(
 def _announce(
     study: Study,
     folder: Path,
-    states: list[RunState],
+    states: list[RunStatus],
     log: Callable[[str], None],
     scheduler: str | None,
     workers: int,

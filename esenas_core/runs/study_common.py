@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from esenas_core.engine.checkpoint import checkpoint_iteration
-from esenas_core.runs.study_state import RunState
+from esenas_core.runs.study_state import RunStatus
 
 MAX_RESTARTS = 3
 POLL_S = 0.25
@@ -29,7 +29,7 @@ class Outcome:
 class Progress:
     """One tqdm bar over all iterations of the study; lines printed above it."""
 
-    def __init__(self, states: Sequence[RunState], log: Callable[[str], None], quiet: bool):
+    def __init__(self, states: Sequence[RunStatus], log: Callable[[str], None], quiet: bool):
         from tqdm import tqdm
 
         self.log_fn = log
@@ -50,7 +50,7 @@ class Progress:
         self.printed = 0
         self.read: dict[Path, tuple[int, int]] = {}  # metrics.csv → (bytes read, newlines)
 
-    def line(self, state: RunState, text: str, counts: bool = True) -> None:
+    def line(self, state: RunStatus, text: str, counts: bool = True) -> None:
         self.printed += counts
         number = f"[{self.printed}/{self.count}] " if counts else ""
         message = f"{number}{state.item.label}: {text}"
@@ -66,7 +66,7 @@ class Progress:
             self.bar.n = n
             self.bar.refresh()
 
-    def poll(self, states: Sequence[RunState]) -> None:
+    def poll(self, states: Sequence[RunStatus]) -> None:
         for s in states:
             rows = self._rows(s.item.run_dir / "metrics.csv")
             self.set(s.item.run_dir, min(rows, s.item.config.iterations))
@@ -90,7 +90,7 @@ class Progress:
         self.bar.close()
 
 
-def finished_text(state: RunState, summary: dict[str, Any]) -> str:
+def finished_text(state: RunStatus, summary: dict[str, Any]) -> str:
     def num(x: Any) -> str:
         return "n/a" if x is None or x != x else f"{x:.2f}"
 
@@ -104,18 +104,18 @@ def finished_text(state: RunState, summary: dict[str, Any]) -> str:
     )
 
 
-def record_run(progress: Progress, outcome: Outcome, s: RunState, summary: dict[str, Any]) -> None:
+def record_run(progress: Progress, outcome: Outcome, s: RunStatus, summary: dict[str, Any]) -> None:
     outcome.finished[s.item.run_dir] = summary
     progress.set(s.item.run_dir, s.item.config.iterations)
     progress.line(s, finished_text(s, summary))
 
 
-def fail_run(progress: Progress, outcome: Outcome, s: RunState, why: str) -> None:
+def fail_run(progress: Progress, outcome: Outcome, s: RunStatus, why: str) -> None:
     outcome.failed[s.item.run_dir] = why
     progress.line(s, f"FAILED: {why}")
 
 
-def resubmitted(s: RunState) -> RunState:
+def resubmitted(s: RunStatus) -> RunStatus:
     """After a crash the run continues from whatever checkpoint it reached (read again)."""
     done = checkpoint_iteration(s.item.run_dir)
     state = "restart" if done is None else ("extend" if s.state == "extend" else "resume")

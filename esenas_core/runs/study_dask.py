@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from esenas_core.api.errors import EsenasError
-from esenas_core.runs.study_state import RunState
+from esenas_core.runs.study_state import RunStatus
 
 
 def check_address(address: str) -> None:
@@ -38,13 +38,13 @@ def connect(address: str, timeout: float = 30.0) -> Any:
         raise EsenasError(f"--scheduler {address}: cannot connect ({exc})") from None
 
 
-def on_dask(todo: Sequence[RunState], client: Any, progress: Any, outcome: Any) -> None:
+def on_dask(todo: Sequence[RunStatus], client: Any, progress: Any, outcome: Any) -> None:
     from esenas_core.runs.study_common import MAX_RESTARTS, POLL_S, fail_run, record_run
     from esenas_core.runs.study_worker import run_task
 
     restarts = {s.item.run_dir: 0 for s in todo}
 
-    def submit(s: RunState) -> Any:
+    def submit(s: RunStatus) -> Any:
         return client.submit(
             run_task,
             s.item.config.to_toml(),

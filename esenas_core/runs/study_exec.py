@@ -17,11 +17,11 @@ from esenas_core.api.errors import EsenasError
 from esenas_core.runs.study_common import Outcome, Progress, fail_run, record_run
 from esenas_core.runs.study_dask import on_dask
 from esenas_core.runs.study_pool import run_in_pool
-from esenas_core.runs.study_state import RunState
+from esenas_core.runs.study_state import RunStatus
 
 
 def execute(
-    states: Sequence[RunState],
+    states: Sequence[RunStatus],
     log: Callable[[str], None],
     pool: Any = None,
     client: Any = None,
@@ -52,13 +52,13 @@ def execute(
 
 
 def _sequentially(
-    todo: Sequence[RunState], progress: Progress, outcome: Outcome, logs_dir: Path | None
+    todo: Sequence[RunStatus], progress: Progress, outcome: Outcome, logs_dir: Path | None
 ) -> None:
     from esenas_core.runs.study_worker import run_one
 
     for s in todo:
 
-        def tick(row: Any, s: RunState = s) -> None:
+        def tick(row: Any, s: RunStatus = s) -> None:
             progress.set(s.item.run_dir, int(row["iteration"]))
 
         try:

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import attrs
 
-from esenas_core.runs.study_state import RunState
+from esenas_core.runs.study_state import RunStatus
 
 
 @attrs.define
@@ -30,7 +30,7 @@ class _Worker:
     index: int
     proc: subprocess.Popen
     log: Any
-    run: RunState | None = None
+    run: RunStatus | None = None
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -88,7 +88,7 @@ class ProcessPool:
     def idle(self) -> list[_Worker]:
         return [w for w in self.workers if w.run is None and w.proc.poll() is None]
 
-    def submit(self, worker: _Worker, run: RunState) -> None:
+    def submit(self, worker: _Worker, run: RunStatus) -> None:
         request = {"config": run.item.config.to_toml(), "run_dir": str(run.item.run_dir)}
         worker.run = run
         try:
@@ -141,7 +141,7 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outcome: Any) -> None:
+def run_in_pool(todo: Sequence[RunStatus], pool: ProcessPool, progress: Any, outcome: Any) -> None:
     from esenas_core.runs.study_common import (
         MAX_RESTARTS,
         POLL_S,
@@ -207,7 +207,7 @@ def run_in_pool(todo: Sequence[RunState], pool: ProcessPool, progress: Any, outc
             fail_run(progress, outcome, run, f"its process died {MAX_RESTARTS + 1} times")
 
 
-def _episodes_left(run: RunState) -> int:
+def _episodes_left(run: RunStatus) -> int:
     """Episodes the run still has to play (what its duration scales with, episode lengths
     aside); equal estimates keep the study's order."""
     es = run.item.config.es

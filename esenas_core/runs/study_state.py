@@ -89,7 +89,7 @@ def _resolved(config: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 @attrs.frozen
-class RunState:
+class RunStatus:
     item: Planned
     state: str  # new | reuse | resume | extend | restart | changed
     done: int = 0  # iterations already run (from the checkpoint)
@@ -100,46 +100,46 @@ class RunState:
         return config_sha256(self.item.config.to_dict())
 
 
-def classify(item: Planned) -> RunState:
+def classify(item: Planned) -> RunStatus:
     folder = item.run_dir
     if not folder.exists():
-        return RunState(item, "new")
+        return RunStatus(item, "new")
     new = item.config.to_dict()
     try:
         old = tomllib.loads((folder / "config.toml").read_text(encoding="utf-8"))
     except FileNotFoundError:
         if not any(folder.iterdir()):
-            return RunState(item, "new")
-        return RunState(item, "changed", changes={"config.toml": ("missing", "present")})
+            return RunStatus(item, "new")
+        return RunStatus(item, "changed", changes={"config.toml": ("missing", "present")})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return RunState(item, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
+        return RunStatus(item, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
     made_by = results_version(folder)
     if made_by != RESULTS_VERSION:  # other numbers for the same config: never reused
-        return RunState(
+        return RunStatus(
             item, "changed", changes={"esenas results version": (made_by, RESULTS_VERSION)}
         )
     diff = differences(_resolved(old), new)
     done = checkpoint_iteration(folder)
     wanted = item.config.iterations
     if diff.keys() - {"iterations"}:
-        return RunState(item, "changed", changes=diff)
+        return RunStatus(item, "changed", changes=diff)
     if done is None:
         if diff:
-            return RunState(item, "changed", changes=diff)
+            return RunStatus(item, "changed", changes=diff)
         has_checkpoint = any((folder / n).exists() for n in ("checkpoint", "checkpoint.old"))
         if has_checkpoint or item.finished:  # damaged: never deleted without --rerun-changed
-            return RunState(item, "changed", changes={"checkpoint": ("unreadable", "readable")})
-        return RunState(item, "restart")  # killed before its first checkpoint
+            return RunStatus(item, "changed", changes={"checkpoint": ("unreadable", "readable")})
+        return RunStatus(item, "restart")  # killed before its first checkpoint
     if done > wanted:  # more iterations than asked for: a different run
-        return RunState(item, "changed", done, diff or {"iterations": (done, wanted)})
+        return RunStatus(item, "changed", done, diff or {"iterations": (done, wanted)})
     if done == wanted:
-        return RunState(item, "reuse" if item.finished else "resume", done)
+        return RunStatus(item, "reuse" if item.finished else "resume", done)
     if diff or item.finished:
-        return RunState(item, "extend", done)
-    return RunState(item, "resume", done)
+        return RunStatus(item, "extend", done)
+    return RunStatus(item, "resume", done)
 
 
-def changed_message(study: Study, states: Sequence[RunState]) -> str:
+def changed_message(study: Study, states: Sequence[RunStatus]) -> str:
     """One line naming every changed variant, its seeds and the keys that differ."""
     by_variant: dict[str, tuple[list[int], dict[str, tuple[Any, Any]]]] = {}
     for s in states:
@@ -166,7 +166,7 @@ def _short(value: Any) -> str:
 def write_manifest(
     study: Study,
     out: Path,
-    states: Iterable[RunState],
+    states: Iterable[RunStatus],
     failed: Mapping[Path, str] | None = None,
 ) -> None:
     """study.json: every planned run, its config hash, what this invocation did with it and

@@ -58,9 +58,8 @@ def run_one(
     from esenas_core.api.plugins import get_registries
     from esenas_core.engine.checkpoint import checkpoint_iteration
     from esenas_core.engine.experiment import Experiment
-    from esenas_core.engine.trainer import Trainer
     from esenas_core.runs.config import build_config
-    from esenas_core.runs.rundir import RunDirectory
+    from esenas_core.runs.start import open_run
 
     path = Path(run_dir)
     with _RUN_LOCK, _folder_lock(path):
@@ -70,18 +69,9 @@ def run_one(
         if done == cfg.iterations and (path / "final" / "weights.npz").exists():
             return finished_summary(path, resumed_at=done)  # finished by an earlier attempt
         experiment = Experiment.build(cfg, registries)
-        if done is not None:
-            directory = RunDirectory(path)
-            directory.write_text("config.toml", cfg.to_toml())
-            trainer = Trainer(experiment, directory)
-            trainer.resume()
-            shutil.rmtree(path / "final", ignore_errors=True)  # stale once the run goes on
-        else:
-            if path.exists():  # this config's run, killed before its first checkpoint
-                shutil.rmtree(path)
-            directory = RunDirectory.create(path)
-            directory.write_text("config.toml", cfg.to_toml())
-            trainer = Trainer(experiment, directory)
+        if done is None and path.exists():  # this config's run, killed before its checkpoint
+            shutil.rmtree(path)
+        trainer = open_run(experiment, path, resume=done is not None)
         trainer.train(on_iteration)
         trainer.save_final()
         return finished_summary(path, resumed_at=done)
