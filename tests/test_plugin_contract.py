@@ -281,3 +281,18 @@ def test_esenas_check_names_each_broken_plugin_in_one_line() -> None:
     assert "not JSON-serializable" in lines["controller non_json [contract_plugins]"]
     assert "k must be even" in lines["search_space picky [contract_plugins]"]
     assert "6 of 8 plugins failed" in proc.stderr
+
+
+def test_a_worker_reports_plugins_at_other_versions() -> None:
+    """What a worker answers the driver's plugin check (run on each new dask worker)."""
+    from esenas_core import __version__, check_worker_plugins
+
+    assert check_worker_plugins([("esenas_core", "esenas", __version__)]) == []
+    assert check_worker_plugins([("esenas_core", "esenas", "9.9.9")]) == [
+        f"esenas is {__version__} here, 9.9.9 on the driver"
+    ]
+    assert check_worker_plugins([("json", "no-such-dist", "1.0")]) == [
+        "no-such-dist is not installed here, 1.0 on the driver"
+    ]
+    (problem,) = check_worker_plugins([("no_such_module_xyz", "x", None)])
+    assert problem.startswith("no_such_module_xyz (x) cannot be imported: ModuleNotFoundError")
