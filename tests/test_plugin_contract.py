@@ -296,3 +296,26 @@ def test_a_worker_reports_plugins_at_other_versions() -> None:
     ]
     (problem,) = check_worker_plugins([("no_such_module_xyz", "x", None)])
     assert problem.startswith("no_such_module_xyz (x) cannot be imported: ModuleNotFoundError")
+
+
+def test_an_installed_plugin_that_fails_to_import_names_its_distribution(tmp_path: Path) -> None:
+    """A real entry point (a distribution found on the path) whose module raises on import."""
+    dist = tmp_path / "esenas_broken_pkg-1.2.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: esenas-broken-pkg\nVersion: 1.2\n")
+    (dist / "entry_points.txt").write_text("[esenas]\nbroken_space = esenas_broken_mod\n")
+    (tmp_path / "esenas_broken_mod.py").write_text("raise RuntimeError('missing data file')\n")
+    env = {"PYTHONPATH": f"{tmp_path}:{cli_env()['PYTHONPATH']}"}
+    listing = _cli("plugins", **env)
+    assert listing.returncode == 0, listing.stderr
+    assert "broken_space [esenas-broken-pkg] cannot import: RuntimeError: missing data file" in (
+        listing.stdout
+    )
+    warning = [line for line in listing.stderr.splitlines() if "broken_space" in line]
+    assert warning == [
+        "esenas: warning: plugin 'broken_space' (esenas-broken-pkg) is broken: cannot import:"
+        " RuntimeError: missing data file (at esenas_broken_mod.py:1); it is left out (turn it off"
+        " with --disable-plugin broken_space or ESENAS_DISABLE_PLUGINS=broken_space)"
+    ]
+    quiet = _cli("plugins", "--disable-plugin", "esenas-broken-pkg", **env)
+    assert "broken_space" not in quiet.stdout + quiet.stderr
