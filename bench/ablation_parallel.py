@@ -28,7 +28,9 @@ from _results import write_result
 from bare_scaling import measure
 from bare_scaling import summary as bare_summary
 
-TIMING = {"wall_time", "evaluate_time", "iteration_time"}
+from esenas_core.engine.recorder import TIMING_COLUMNS
+
+TIMING = set(TIMING_COLUMNS)
 
 
 def write_study(folder: Path, env_id: str, iterations: int) -> Path:

@@ -20,7 +20,9 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config, spawn_esenas
 
-TIMING = {"wall_time", "evaluate_time", "controller_time", "iteration_time"}
+from esenas_core.engine.recorder import TIMING_COLUMNS
+
+TIMING = set(TIMING_COLUMNS)
 
 
 def write_study(

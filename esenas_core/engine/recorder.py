@@ -14,6 +14,9 @@ from esenas_core.engine.state import Best, RunState
 from esenas_core.runs.config import RunConfig
 from esenas_core.runs.rundir import RunDirectory
 
+# The metrics columns that differ between identical runs (everything else is the same bits).
+TIMING_COLUMNS = ("evaluate_time", "controller_time", "iteration_time", "wall_time")
+
 
 class Recorder:
     """Writes a run's files into ``run_dir`` (nothing when it is None: in-memory runs)."""
@@ -92,7 +95,7 @@ def metrics_row(
     **columns: Any,
 ) -> dict[str, Any]:
     """One metrics.csv row (``columns``: the iteration's own numbers, in order, then timings)."""
-    timings = {k: columns.pop(k) for k in ("evaluate_time", "controller_time", "iteration_time")}
+    timings = {k: columns.pop(k) for k in TIMING_COLUMNS if k in columns}
     return {
         "iteration": state.iteration,
         "episodes": state.episodes,
