@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,65 +93,43 @@ def spawn_esenas(*args: str, capture: bool = False) -> subprocess.Popen:
     )
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path):
-    """`dask scheduler` + two `dask worker` processes (no nanny) on 127.0.0.1."""
+@contextlib.contextmanager
+def start_dask_cluster(
+    folder: Path, env: dict[str, str], workers: int, cwd: Path = TESTS_DIR
+) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """`dask scheduler` + ``workers`` `dask worker` processes (no nanny) on 127.0.0.1, started
+    with ``env`` in ``cwd``; yields (scheduler address, processes) and kills them all after."""
     bin_dir = Path(sys.executable).parent
-    env = cli_env(
-        ESENAS_PLUGINS="esenas_test_plugins",
-        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a killed worker's task fails at once
-    )
-    sched_file = tmp_path / "scheduler.json"
-    procs = [
-        subprocess.Popen(
-            [
-                str(bin_dir / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(sched_file),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=TESTS_DIR,
-        )
-    ]
-    deadline = time.monotonic() + 60
-    while not sched_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    address = json.loads(sched_file.read_text())["address"]
-    for _ in range(2):
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "dask"),
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=TESTS_DIR,
-            )
-        )
-    from distributed import Client
-
-    with Client(address, timeout=60) as client:
-        client.wait_for_workers(2, timeout=60)
+    sched_file = folder / "scheduler.json"
+    quiet = {"env": env, "cwd": cwd, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                 "--no-dashboard", "--scheduler-file", str(sched_file)]  # fmt: skip
+    procs = [subprocess.Popen(scheduler, **quiet)]
     try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        worker = [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
+                  "--no-dashboard", "--host", "127.0.0.1"]  # fmt: skip
+        procs += [subprocess.Popen(worker, **quiet) for _ in range(workers)]
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
         yield address, procs
     finally:
         for p in procs:
             p.kill()
             p.wait()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """`dask scheduler` + two `dask worker` processes (no nanny) on 127.0.0.1."""
+    env = cli_env(
+        ESENAS_PLUGINS="esenas_test_plugins",
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",  # a killed worker's task fails at once
+    )
+    with start_dask_cluster(tmp_path, env, workers=2) as cluster:
+        yield cluster

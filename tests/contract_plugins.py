@@ -4,11 +4,11 @@ loaded through ``ESENAS_PLUGINS=contract_plugins``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import numpy as np
+from esenas_input_mask.hill import HillClimbing
 
 from esenas_core import (
     Architecture,
@@ -24,42 +24,11 @@ from esenas_core import (
 )
 
 
-@attrs.frozen
-class HillOptions:
-    """Options of ``hill``."""
-
-    neighbours: int = attrs.field(default=4, validator=attrs.validators.ge(1))
-
-
-class HillClimbing(Controller):
-    """Hill climbing: mutations of the best genome seen (uniform until the first feedback)."""
+class Hill(HillClimbing):
+    """The example package's hill climbing under another name, so that only ``extra=`` makes it
+    known (its own name comes through the package's entry point)."""
 
     name = "hill"
-    Options = HillOptions
-
-    def __init__(self, options: HillOptions, decisions: DecisionSpace, seed: int) -> None:
-        super().__init__(options, decisions, seed)
-        self.best: np.ndarray | None = None
-        self.best_reward = -np.inf
-
-    def propose(self, n: int) -> np.ndarray:
-        if self.best is None:
-            return self.decisions.sample(self.rng, n)
-        return self.decisions.mutate_many(np.repeat(self.best[None], n, axis=0), self.rng)
-
-    def learn(self, genomes: np.ndarray, rewards: np.ndarray) -> None:
-        i = int(np.argmax(rewards))
-        if rewards[i] > self.best_reward:
-            self.best, self.best_reward = genomes[i].copy(), float(rewards[i])
-
-    def algorithm_state(self) -> dict[str, Any]:
-        best = None if self.best is None else self.best.tolist()
-        reward = self.best_reward if np.isfinite(self.best_reward) else None
-        return {"best": best, "best_reward": reward}
-
-    def restore_algorithm(self, state: Mapping[str, Any]) -> None:
-        self.best = None if state["best"] is None else np.asarray(state["best"], dtype=np.int64)
-        self.best_reward = -np.inf if state["best_reward"] is None else state["best_reward"]
 
 
 @attrs.frozen
@@ -97,7 +66,7 @@ class ExtraPlugin:
 
     @hookimpl
     def esenas_register_controllers(self, register):
-        register(HillClimbing)
+        register(Hill)
 
     @hookimpl
     def esenas_register_search_spaces(self, register):

@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO
 
 from esenas_core.api import hookspecs
+from esenas_core.api.options import config_fields
 from esenas_core.api.plugins import KINDS, Registries, get_plugin_manager
 from esenas_core.runs.config import ESConfig
 
@@ -40,7 +41,7 @@ def test_every_builtin_option_is_documented(kind: str, entry) -> None:
     section = text.split(f"### `{entry.name}`", 1)
     assert len(section) == 2, f"docs/configuration.md has no section for {kind} {entry.name!r}"
     body = section[1].split("\n### ", 1)[0]
-    for field in (f for f in attrs.fields(entry.cls.Options) if f.init):  # init=False: no key
+    for field in config_fields(entry.cls.Options).values():
         assert f"| `{field.name}` |" in body, (
             f"{kind} {entry.name}: option {field.name} undocumented"
         )

@@ -4,19 +4,17 @@ variants: tests/test_search_spaces.py)."""
 
 from __future__ import annotations
 
-import attrs
 import esenas_test_plugins
 import pytest
 from contract_plugins import ExtraPlugin
 
 from esenas_core import (
     TaskSpec,
-    check_backend,
     check_controller,
-    check_task,
 )
 from esenas_core.api.checks_controller import SPACES
 from esenas_core.api.plugins import Registries, get_plugin_manager
+from esenas_core.runs.check_all import check_entry
 
 # The installed plugins plus the test plugins (not the contract tests' broken ones).
 REGISTRIES = Registries(get_plugin_manager(extra=[esenas_test_plugins, ExtraPlugin()]))
@@ -45,16 +43,10 @@ def test_controller(entry) -> None:
         assert "improves on a toy objective" in ran
 
 
-@pytest.mark.parametrize("entry", _entries("task"), ids=lambda e: e.name)
-def test_task(entry) -> None:
-    assert check_task(entry.cls)
-
-
-@pytest.mark.parametrize("entry", _entries("backend"), ids=lambda e: e.name)
-def test_backend(entry) -> None:
-    fields = {f.name for f in attrs.fields(entry.cls.Options)}
-    options = entry.cls.Options(workers=2) if "workers" in fields else None
-    assert check_backend(entry.cls, options)
+@pytest.mark.parametrize("entry", _entries("task") + _entries("backend"), ids=lambda e: e.name)
+def test_task_and_backend(entry) -> None:
+    """What `esenas check` runs (backends with 2 workers where they have the option)."""
+    assert check_entry(entry)
 
 
 @pytest.mark.parametrize("entry", _entries("search_space"), ids=lambda e: e.name)

@@ -30,7 +30,6 @@ __all__ = [
     "check_search_space",
     "check_task",
 ]
-_require = require
 
 
 def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> list[str]:
@@ -40,7 +39,7 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     ran = []
     decisions = space.decisions
     genomes = decisions.sample(rng, batch)
-    _require(genomes.shape == (batch, decisions.length), f"{name}: sample() shape {genomes.shape}")
+    require(genomes.shape == (batch, decisions.length), f"{name}: sample() shape {genomes.shape}")
     for genome in genomes:
         decisions.validate(genome)
         decisions.validate(decisions.mutate(genome, rng))
@@ -49,13 +48,13 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     for genome in genomes:
         copy = genome.copy()
         space.decode(copy)
-        _require(np.array_equal(copy, genome), f"{name}: decode() modifies its input genome")
+        require(np.array_equal(copy, genome), f"{name}: decode() modifies its input genome")
     archs = [space.decode(g.copy()) for g in genomes]
     for genome, arch in zip(genomes, archs, strict=True):
         again = space.decode(genome.copy())
-        _require(_same(arch, again), f"{name}: decode() is not deterministic")
+        require(_same(arch, again), f"{name}: decode() is not deterministic")
         restored = Architecture.from_json(json.loads(json.dumps(arch.to_json())))
-        _require(_same(arch, restored), f"{name}: Architecture does not round-trip through JSON")
+        require(_same(arch, restored), f"{name}: Architecture does not round-trip through JSON")
     ran.append("decode deterministic, leaves its input alone, JSON round trip")
     for what, bad in _invalid_genomes(decisions, genomes[0]):
         try:
@@ -69,9 +68,9 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     ran.append("decode rejects out-of-range and non-integer genomes")
 
     theta = space.init_params(np.random.default_rng(seed))
-    _require(theta.shape == (space.num_params,), f"{name}: init_params length != num_params")
-    _require(bool(np.all(np.isfinite(theta))), f"{name}: init_params is not finite")
-    _require(
+    require(theta.shape == (space.num_params,), f"{name}: init_params length != num_params")
+    require(bool(np.all(np.isfinite(theta))), f"{name}: init_params is not finite")
+    require(
         np.array_equal(theta, space.init_params(np.random.default_rng(seed))),
         f"{name}: init_params is not a function of its generator",
     )
@@ -82,23 +81,23 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     obs = rng.normal(size=(batch, spec.obs_dim))
     net = space.network(params, archs)
     out = net(obs)
-    _require(out.shape == (batch, spec.act_dim), f"{name}: network output shape {out.shape}")
-    _require(bool(np.all(np.abs(out) <= 1.0)), f"{name}: network outputs must lie in [-1, 1]")
+    require(out.shape == (batch, spec.act_dim), f"{name}: network output shape {out.shape}")
+    require(bool(np.all(np.abs(out) <= 1.0)), f"{name}: network outputs must lie in [-1, 1]")
     for row in range(batch):
         single = space.network(params[row : row + 1], [archs[row]])(obs[row : row + 1])
-        _require(
+        require(
             np.allclose(single[0], out[row], rtol=1e-5, atol=1e-6),
             f"{name}: batch row {row} != its own network",
         )
     rows = np.arange(0, batch, 2)
-    _require(np.allclose(net.take(rows)(obs[rows]), out[rows]), f"{name}: take() is inconsistent")
+    require(np.allclose(net.take(rows)(obs[rows]), out[rows]), f"{name}: take() is inconsistent")
     mean, std = rng.normal(size=spec.obs_dim), rng.uniform(0.5, 2.0, spec.obs_dim)
     folded = net.with_input_normalization(mean, std)
-    _require(
+    require(
         np.allclose(folded(obs), net((obs - mean) / std), rtol=1e-4, atol=1e-5),
         f"{name}: with_input_normalization() differs from normalizing the input",
     )
-    _require(
+    require(
         np.allclose(folded.take(rows)(obs[rows]), folded(obs)[rows], rtol=1e-5, atol=1e-6),
         f"{name}: take() after with_input_normalization() is inconsistent",
     )
@@ -107,7 +106,7 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     if hasattr(space, "reference_forward"):
         for row in range(batch):
             ref = space.reference_forward(params[row], archs[row], obs[row])
-            _require(
+            require(
                 np.allclose(ref, out[row], rtol=1e-4, atol=1e-5),  # networks run in float32
                 f"{name}: vectorized forward != per-edge reference for row {row}",
             )
@@ -120,22 +119,22 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
         action_high=(3.0,) * spec.act_dim,
     )
     actions = to_env_actions(out, box)
-    _require(bool(np.all((actions >= -2.0) & (actions <= 3.0))), f"{name}: actions out of bounds")
+    require(bool(np.all((actions >= -2.0) & (actions <= 3.0))), f"{name}: actions out of bounds")
     ran.append("action bounds")
 
     overrides_mask = type(space).param_mask is not SearchSpace.param_mask
     for arch in archs:
         size = space.describe(arch)
         for key in ("edges", "multiplications", "params_in_use"):
-            _require(isinstance(size.get(key), int), f"{name}: describe() needs an int {key!r}")
-        _require(size["params_in_use"] <= space.num_params, f"{name}: params_in_use > num_params")
+            require(isinstance(size.get(key), int), f"{name}: describe() needs an int {key!r}")
+        require(size["params_in_use"] <= space.num_params, f"{name}: params_in_use > num_params")
         mask = space.param_mask(arch)
-        _require(
+        require(
             mask.shape == (space.num_params,) and mask.dtype == bool,
             f"{name}: param_mask must be bool of length num_params",
         )
         if overrides_mask:
-            _require(
+            require(
                 int(mask.sum()) == size["params_in_use"],
                 f"{name}: param_mask().sum() != describe()['params_in_use']",
             )
@@ -148,7 +147,7 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
         changed = params[row : row + 1].copy()
         changed[0, unused] += rng.normal(size=int(unused.sum())) * 3.0
         moved = space.network(changed, [arch])(obs[row : row + 1])[0]
-        _require(
+        require(
             np.allclose(moved, out[row], rtol=1e-5, atol=1e-6),
             f"{name}: the network of genome {genomes[row].tolist()} reads θ outside its"
             " param_mask (its outputs change when only unused parameters do): the network"
@@ -159,7 +158,7 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
     rewards = rng.normal(size=batch)
     scored = np.asarray(space.controller_rewards(genomes, rewards))
     expected = (batch,) if space.objectives == 1 else (batch, space.objectives)
-    _require(scored.shape == expected, f"{name}: controller_rewards shape {scored.shape}")
+    require(scored.shape == expected, f"{name}: controller_rewards shape {scored.shape}")
     ran.append("controller rewards")
     return ran
 

@@ -62,10 +62,6 @@ def check_controller(
     return ran
 
 
-def _make(cls: type[Controller], options: Any, space: DecisionSpace, seed: int) -> Controller:
-    return cls(options, space, seed)
-
-
 def _propose(c: Controller, n: int, space: DecisionSpace, where: str) -> np.ndarray:
     genomes = c.propose(n)
     require(
@@ -108,7 +104,7 @@ def _feed(c: Controller, genomes: np.ndarray, rewards: np.ndarray, pieces: int =
 
 
 def _proposals(cls: Any, options: Any, space: DecisionSpace, seed: int, where: str) -> None:
-    c = _make(cls, options, space, seed)
+    c = cls(options, space, seed)
     for n in (0, 1, 7):
         _propose(c, n, space, where)
     genomes = _propose(c, 6, space, where)
@@ -141,14 +137,14 @@ def _run(c: Controller, space: DecisionSpace, rounds: int, batch: int, where: st
 def _round_trip(
     cls: Any, options: Any, space: DecisionSpace, seed: int, batch: int, where: str
 ) -> None:
-    original = _make(cls, options, space, seed)
+    original = cls(options, space, seed)
     _run(original, space, 5, batch, where)
     state = original.state()
     try:
         text = json.dumps(state)
     except (TypeError, ValueError) as exc:
         raise ConformanceError(f"{where}: state() is not JSON-serializable: {exc}") from None
-    restored = _make(cls, options, space, seed + 1)
+    restored = cls(options, space, seed + 1)
     restored.restore(json.loads(text))
     expected = _run(original, space, 4, batch, where)
     got = _run(restored, space, 4, batch, where)
@@ -162,7 +158,7 @@ def _round_trip(
 def _split(cls: Any, options: Any, space: DecisionSpace, seed: int, batch: int, where: str) -> None:
     """Feedback split into several calls (one genome at a time, too) is accepted: nothing
     raises, every finite reward is counted, and the proposals that follow stay valid."""
-    whole, split = _make(cls, options, space, seed), _make(cls, options, space, seed)
+    whole, split = cls(options, space, seed), cls(options, space, seed)
     for _ in range(4):
         a, b = _propose(whole, 2 * batch, space, where), _propose(split, 2 * batch, space, where)
         _feed(whole, a, _toy_rewards(space, a), 1)
@@ -183,7 +179,7 @@ def _learns(cls: type[Controller]) -> bool:
 def _improves(
     cls: Any, options: Any, space: DecisionSpace, seed: int, rounds: int, batch: int, name: str
 ) -> None:
-    c = _make(cls, options, space, seed)
+    c = cls(options, space, seed)
     history = _run(c, space, rounds, batch, name)
     late = np.concatenate([_toy_rewards(space, g) for g in history[-max(1, rounds // 5) :]])
     uniform = _toy_rewards(space, space.sample(np.random.default_rng(seed + 7), 4000))

@@ -86,10 +86,15 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported option type {_type_name(tp)}")
 
 
+def config_fields(cls: type) -> dict[str, Any]:
+    """The fields of the attrs class ``cls`` that are config keys (``init=False``: not one)."""
+    return {f.name: f for f in attrs.fields(cls) if f.init}
+
+
 def structure(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build the frozen attrs ``cls`` from ``data``; errors name ``where`` and the key."""
     attrs.resolve_types(cls)
-    fields = {f.name: f for f in attrs.fields(cls) if f.init}  # init=False: not a config key
+    fields = config_fields(cls)
     for key in data:
         if key not in fields:
             valid = ", ".join(fields) or "none"
@@ -113,5 +118,5 @@ def unstructure(obj: Any) -> dict[str, Any]:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    keys = {f.name for f in attrs.fields(type(obj)) if f.init}
+    keys = config_fields(type(obj))
     return {k: plain(v) for k, v in attrs.asdict(obj, recurse=False).items() if k in keys}

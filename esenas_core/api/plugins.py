@@ -26,6 +26,7 @@ from esenas_core.api.errors import (
     PluginError,
     UnknownPluginError,
 )
+from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task
 from esenas_core.api.options import did_you_mean, structure
 from esenas_core.api.plugin_calls import call_hook, call_plugin, one_line
 
@@ -60,12 +61,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.loggers.tensorboard",
 )
 
-# kind → (hook name, base class name in esenas_core.api.interfaces)
-KINDS: dict[str, tuple[str, str]] = {
-    "search_space": ("esenas_register_search_spaces", "SearchSpace"),
-    "controller": ("esenas_register_controllers", "Controller"),
-    "backend": ("esenas_register_backends", "Backend"),
-    "task": ("esenas_register_tasks", "Task"),
+# kind → (hook name, base class)
+KINDS: dict[str, tuple[str, type]] = {
+    "search_space": ("esenas_register_search_spaces", SearchSpace),
+    "controller": ("esenas_register_controllers", Controller),
+    "backend": ("esenas_register_backends", Backend),
+    "task": ("esenas_register_tasks", Task),
 }
 
 
@@ -199,9 +200,7 @@ class Registry:
 
     def check(self, cls: type, source: str) -> Entry:
         """The entry for ``cls``, or ``PluginError`` saying why it cannot be a plugin."""
-        from esenas_core.api import interfaces
-
-        base = getattr(interfaces, KINDS[self.kind][1])
+        base = KINDS[self.kind][1]
         name = getattr(cls, "name", None)
         if not isinstance(cls, type) or not issubclass(cls, base):
             raise PluginError(f"{source}: {cls!r} is not a subclass of esenas_core.{base.__name__}")
@@ -211,13 +210,6 @@ class Registry:
         if not (isinstance(options, type) and attrs.has(options)):
             raise PluginError(f"{source}: {self.kind} {name!r}: Options must be an attrs class")
         return Entry(self.kind, name, cls, source)
-
-    def add(self, cls: type, source: str) -> None:
-        """Register ``cls``; raises ``PluginError`` (``DuplicatePluginError``: a name taken)."""
-        entry = self.check(cls, source)
-        if entry.name in self.entries or entry.name in self.conflicts:
-            raise DuplicatePluginError(self._duplicate(entry.name, source))
-        self.entries[entry.name] = entry
 
     def _duplicate(self, name: str, source: str) -> str:
         others = self.conflicts.get(name) or [self.entries[name].source]
@@ -337,12 +329,7 @@ class Registries:
         entry = self.by_kind[kind].get(name)
         if isinstance(options, Mapping):
             options = self.options(kind, name, options)
-        return construct(entry, options, *args, where=where)
-
-
-def construct(entry: Entry, options: Any, *args: Any, where: str = "") -> Any:
-    """``entry.cls(options, *args)`` with the plugin's errors as one line (see ``create``)."""
-    return call_plugin(entry.cls, entry.kind, entry.name, where, options, *args, entry=entry)
+        return call_plugin(entry.cls, kind, name, where, options, *args, entry=entry)
 
 
 def _safe_check(check: Any) -> Any:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import attrs
-
 from esenas_core.api.check_utils import ConformanceError
 from esenas_core.api.checks import check_backend, check_controller, check_search_space, check_task
 from esenas_core.api.interfaces import TaskSpec
+from esenas_core.api.options import config_fields
 from esenas_core.api.plugin_calls import one_line
 from esenas_core.api.plugins import KINDS, Entry, Registries
 
@@ -27,7 +26,7 @@ def check_entry(entry: Entry) -> list[str]:
         return check_controller(cls)
     if entry.kind == "task":
         return check_task(cls)
-    fields = {f.name for f in attrs.fields(cls.Options) if f.init}
+    fields = config_fields(cls.Options)
     return check_backend(cls, cls.Options(workers=2) if "workers" in fields else None)
 
 

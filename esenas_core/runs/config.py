@@ -34,7 +34,7 @@ import attrs
 import tomli_w
 
 from esenas_core.api.errors import ConfigError, UnknownPluginError
-from esenas_core.api.options import did_you_mean, structure, unstructure
+from esenas_core.api.options import config_fields, did_you_mean, structure, unstructure
 from esenas_core.api.plugins import KINDS, Registries
 from esenas_core.engine.noise import NoiseSpec
 
@@ -311,7 +311,7 @@ def _hint_foreign_keys(
     kind: str, name: str, flat: Mapping[str, Any], registries: Registries, source: str
 ) -> None:
     """A flat key that belongs to another plugin of this kind: say so, and how to keep it."""
-    own = {f.name for f in attrs.fields(registries[kind].get(name).cls.Options) if f.init}
+    own = config_fields(registries[kind].get(name).cls.Options)
     for key, value in flat.items():
         if key in own:
             continue
@@ -321,7 +321,7 @@ def _hint_foreign_keys(
         owners = [
             other
             for other, entry in registries[kind].entries.items()
-            if other != name and key in {f.name for f in attrs.fields(entry.cls.Options) if f.init}
+            if other != name and key in config_fields(entry.cls.Options)
         ]
         if owners:
             raise ConfigError(
