@@ -6,8 +6,15 @@ else (tests/test_layout.py checks it). Everything under ``esenas_core.*`` is the
 own machinery and may change between versions.
 """
 
+import os
 from typing import TYPE_CHECKING
 
+# numba would replace loops of math.exp/sin/… by Intel's SVML vector routines (other last bits
+# than the C library) where the icc_rt package is installed: esenas' kernels never use one
+# (docs/algorithm.md#determinism). Set before anything imports numba.
+os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+
+from esenas_core.api import fixedmath
 from esenas_core.api.actions import ActionMap, to_env_actions
 from esenas_core.api.controller_utils import FeedbackCounter
 from esenas_core.api.decisions import Choice, DecisionSpace, Mask, Subset
@@ -142,6 +149,7 @@ __all__ = [
     "dna_to_genome",
     "evaluate_requests",
     "failed_chunk",
+    "fixedmath",
     "genome_to_dna",
     "hookimpl",
     "init_worker",

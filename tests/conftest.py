@@ -50,7 +50,11 @@ def small_config(**sections: Any) -> dict[str, Any]:
     }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
+            merged = {**data[key], **value}
+            own = merged.get(merged.get("name"))  # [kind.<plugin>]: a flat key given here wins
+            if isinstance(own, dict) and merged.get("name") not in value:
+                merged[merged["name"]] = {k: v for k, v in own.items() if k not in value}
+            data[key] = merged
         else:
             data[key] = value
     return data

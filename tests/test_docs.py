@@ -14,7 +14,7 @@ from conftest import REPO
 from esenas_core.api import hookspecs
 from esenas_core.api.options import config_fields
 from esenas_core.api.plugins import KINDS, Registries, get_plugin_manager
-from esenas_core.runs.config import ESConfig
+from esenas_core.engine.esconfig import ESConfig
 
 HOOKS = [
     name

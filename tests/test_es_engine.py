@@ -18,12 +18,13 @@ from esenas_core.engine.es import (
     forward_fd_weights,
     top_k_pairs,
 )
+from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import controller_feedback, outcome
 from esenas_core.engine.rollouts import EpisodeResult, RolloutResult
 from esenas_core.engine.seeding import derive_seed, perturbation
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import ESConfig, build_config
+from esenas_core.runs.config import build_config
 
 
 def hybrid_config(**es: object) -> dict:

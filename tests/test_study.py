@@ -21,6 +21,7 @@ import tomli_w
 from conftest import esenas, small_config, spawn_esenas
 
 from esenas_core.engine.recorder import TIMING_COLUMNS
+from esenas_core.runs.rundir import RESULTS_VERSION
 
 TIMING = set(TIMING_COLUMNS)
 
@@ -327,12 +328,14 @@ def test_runs_of_another_results_version_are_changed_not_reused(tmp_path: Path) 
     out = tmp_path / "out"
     assert esenas("ablate", str(study), "--out", str(out), "--quiet").returncode == 0
     old = sorted((out / "runs").glob("rand-seed*"))[0]
-    (old / "esenas.json").unlink()  # as made by an esenas before results version 2
+    (old / "esenas.json").unlink()  # as made by an esenas of results version 1
     res = esenas("ablate", str(study), "--out", str(out), "--quiet")
-    assert res.returncode == 2 and "esenas results version 1 → 2" in res.stderr, res.stderr
+    assert res.returncode == 2, res.stderr
+    assert f"esenas results version 1 → {RESULTS_VERSION}" in res.stderr, res.stderr
     # resuming it alone is refused too, unless forced
     res = esenas("run", "--resume", str(old), "--set", "iterations=3", "--quiet")
-    assert res.returncode == 2 and "esenas results version (1 → 2)" in res.stderr, res.stderr
+    assert res.returncode == 2, res.stderr
+    assert f"esenas results version (1 → {RESULTS_VERSION})" in res.stderr, res.stderr
     res = esenas("ablate", str(study), "--out", str(out), "--quiet", "--rerun-changed")
     assert res.returncode == 0, res.stderr
-    assert json.loads((old / "esenas.json").read_text()) == {"results_version": 2}
+    assert json.loads((old / "esenas.json").read_text()) == {"results_version": RESULTS_VERSION}

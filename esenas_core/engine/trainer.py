@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from esenas_core.api import fixedmath
 from esenas_core.api.errors import EsenasWarning, RunError
 from esenas_core.api.logs import log_to
 from esenas_core.api.plugins import call_hook, call_plugin
@@ -265,7 +266,7 @@ class Trainer:
         if not np.all(np.isfinite(self.theta)):
             raise RunError(
                 f"iteration {self.iteration + 1}: θ became non-finite (gradient norm"
-                f" {float(np.linalg.norm(grad)):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
+                f" {fixedmath.norm(grad):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
                 " lower es.learning_rate or es.sigma; the last checkpoint is intact"
             )
         return before, grad, len(weights)
@@ -341,8 +342,8 @@ class Trainer:
             retries=ev.retries,
             sigma=plan.sigma,
             learning_rate=plan.learning_rate,
-            grad_norm=float(np.linalg.norm(grad)),
-            theta_norm=float(np.linalg.norm(self.theta)),
+            grad_norm=fixedmath.norm(grad),
+            theta_norm=fixedmath.norm(self.theta),
             evaluate_time=clock.spent["evaluate"],
             controller_time=clock.spent["controller"],
             iteration_time=time.perf_counter() - clock.started,

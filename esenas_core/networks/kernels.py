@@ -50,10 +50,10 @@ def pack_meta(layout: np.ndarray, uniform: int, nodes: int, slots: int = 0) -> n
 
 
 _CLAMP = 7.90531110763549805
-# Reordering sums (vectorized dot products) and contracting to FMAs; no assumptions about NaN or
-# infinity, so a non-finite observation still gives NaN actions (and a failed rollout) rather
-# than arbitrary ones.
-FAST = {"reassoc", "contract", "arcp"}
+# No fast-math: sums are not reordered (a vectorized dot product would add in an order that
+# depends on the SIMD width), multiply-adds are not contracted to FMAs and divisions stay
+# divisions, so every CPU computes the same bits (docs/algorithm.md#determinism).
+FAST = False
 
 
 @numba.njit(cache=True, nogil=True, fastmath=FAST, inline="always")

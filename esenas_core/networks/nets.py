@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.api import fixedmath
 from esenas_core.api.interfaces import Network
 
 
@@ -203,7 +204,7 @@ class LayeredNetwork(Network):
                 continue
             block = params[:, offset : offset + n * (1 + width)].reshape(-1, n, 1 + width)
             block[:, :, 1 : 1 + n_in] *= inv_std
-            block[:, :, 0] -= block[:, :, 1 : 1 + n_in] @ shift
+            block[:, :, 0] -= fixedmath.dot_rows(block[:, :, 1 : 1 + n_in], shift)  # no BLAS
         return self._like(params, self.codes)
 
     def take(self, rows: np.ndarray) -> LayeredNetwork:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ import attrs
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.options import did_you_mean
 from esenas_core.api.plugins import Registries
-from esenas_core.runs.config import RunConfig, build_config, read_toml, set_dotted
+from esenas_core.runs.config import Layer, RunConfig, build_config, read_toml, set_dotted
 
 _STUDY_KEYS = {
     "name", "base", "seeds", "threshold", "overrides", "variants", "grid",
@@ -60,20 +61,29 @@ class Study:
     source: str
     parallel_backend: str = "serial"  # a backend name, or "config": each run's own backend
     bootstrap_seed: int = 0
+    overrides: Mapping[str, Any] = attrs.field(factory=dict)  # the study's [overrides], nested
 
     def config(
         self, variant: Variant, seed: int, registries: Registries, parallel: bool = False
     ) -> RunConfig:
         """The resolved config of one run; in a parallel study its backend is
         ``parallel_backend`` (``serial`` unless the study says otherwise)."""
-        data = copy.deepcopy(self.base)
+        where = f"{self.source}: variant {variant.name!r}"
+        changes: dict[str, Any] = {}
         for key, value in variant.overrides.items():
-            set_dotted(data, key, value, f"{self.source}: variant {variant.name!r}")
-        data["seed"] = seed
-        data["name"] = f"{self.name}-{variant.name}"
-        if parallel and self.parallel_backend != "config":
-            data["backend"] = {"name": self.parallel_backend}
-        return build_config(data, registries, f"{self.source} (variant {variant.name!r})")
+            set_dotted(changes, key, value, where)
+        layers = [
+            Layer(f"{self.source}: overrides", copy.deepcopy(dict(self.overrides))),
+            Layer(where, changes),
+            Layer(self.source, {"seed": seed, "name": f"{self.name}-{variant.name}"}),
+        ]
+        base = copy.deepcopy(self.base)
+        if parallel and self.parallel_backend != "config":  # the study's own backend runs it
+            base.pop("backend", None)
+            for layer in layers:
+                layer.data.pop("backend", None)  # type: ignore[attr-defined]
+            layers.append(Layer(self.source, {"backend": {"name": self.parallel_backend}}))
+        return build_config(base, registries, where, layers)
 
 
 def _slug(value: Any) -> str:
@@ -105,8 +115,9 @@ def load_study(path: str | Path) -> Study:
     elif not isinstance(base, Mapping):
         raise ConfigError(f"{source}: 'base' must be a config file name or a table")
     base = copy.deepcopy(dict(base))
+    overrides: dict[str, Any] = {}
     for key, value in data.get("overrides", {}).items():
-        set_dotted(base, key, value, f"{source}: overrides")
+        set_dotted(overrides, key, value, f"{source}: overrides")
     seeds = data.get("seeds", [0])
     if (
         not isinstance(seeds, list)
@@ -177,6 +188,7 @@ def load_study(path: str | Path) -> Study:
         source,
         parallel_backend,
         bootstrap_seed,
+        overrides,
     )
 
 
@@ -199,9 +211,23 @@ class Planned:
 
 
 def plan(study: Study, out: Path, registries: Registries, parallel: bool = False) -> list[Planned]:
-    """Every (variant, seed) with its validated config: all errors surface before any run."""
-    return [
+    """Every (variant, seed) with its validated config: all errors surface before any run,
+    and two variants that resolve to the same run are refused (they would compare a config with
+    itself)."""
+    planned = [
         Planned(v, s, study.config(v, s, registries, parallel), out / "runs" / f"{v.name}-seed{s}")
         for v in study.variants
         for s in study.seeds
     ]
+    same: dict[str, str] = {}
+    for p in planned:
+        if p.seed != study.seeds[0]:
+            continue
+        identity = json.dumps({**p.config.to_dict(), "name": ""}, sort_keys=True, default=str)
+        if identity in same:
+            raise ConfigError(
+                f"{study.source}: variants {same[identity]!r} and {p.variant.name!r} resolve to"
+                " the same run (the same resolved config); make them differ or drop one"
+            )
+        same[identity] = p.variant.name
+    return planned

@@ -16,7 +16,7 @@ Layout::
     [controller.regularized_evolution]
     population_size = 40
 
-    [es]                   # the ES engine (esenas_core.ESConfig)
+    [es]                   # the ES engine (esenas_core.engine.esconfig.ESConfig)
     sigma = 0.05
 
 Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controller.name=random``.
@@ -25,10 +25,11 @@ Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controlle
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import tomli_w
@@ -36,71 +37,10 @@ import tomli_w
 from esenas_core.api.errors import ConfigError, UnknownPluginError
 from esenas_core.api.options import config_fields, did_you_mean, structure, unstructure
 from esenas_core.api.plugins import KINDS, Registries
-from esenas_core.engine.noise import NoiseSpec
+from esenas_core.engine.esconfig import ESConfig
 
 _ge0: Any = attrs.validators.ge(0)
 _ge1 = attrs.validators.ge(1)
-_gt0 = attrs.validators.gt(0.0)
-
-
-_unit = [attrs.validators.gt(0.0), attrs.validators.le(1.0)]
-_beta = [attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
-
-
-@attrs.frozen
-class ESConfig:
-    """The ES engine: estimator, shaping, update rule, schedules, exact evaluations, faults.
-
-    docs/algorithm.md gives the equations and the original's flag for each option.
-    """
-
-    num_perturbations: int = attrs.field(default=16, validator=_ge1)
-    estimator: Literal["antithetic", "forward_fd"] = "antithetic"
-    sigma: float = attrs.field(default=0.05, validator=_gt0)
-    sigma_decay: float = attrs.field(default=1.0, validator=_unit)
-    sigma_min: float = attrs.field(default=0.0, validator=_ge0)
-    learning_rate: float = attrs.field(default=0.05, validator=_gt0)
-    learning_rate_decay: float = attrs.field(default=1.0, validator=_unit)
-    optimizer: Literal["sgd", "adam"] = "sgd"
-    adam_beta1: float = attrs.field(default=0.9, validator=_beta)
-    adam_beta2: float = attrs.field(default=0.999, validator=_beta)
-    weight_decay: float = attrs.field(default=0.0, validator=_ge0)
-    fitness_shaping: Literal["zscore", "centered_rank", "none"] = "zscore"
-    top_k: int = attrs.field(default=0, validator=_ge0)
-    exact_evals: int = attrs.field(default=4, validator=_ge1)
-    pair_architecture: Literal["shared", "independent"] = "shared"
-    controller_reward: Literal["raw", "shaped"] = "raw"
-    obs_norm: bool = True
-    obs_std_floor: float = attrs.field(default=1e-2, validator=_gt0)
-    min_valid_fraction: float = attrs.field(default=0.6, validator=_unit)
-    max_retries: int = attrs.field(default=2, validator=_ge0)
-    iteration_timeout: float = attrs.field(default=0.0, validator=_ge0)
-    noise: Literal["seeded", "table"] = "seeded"
-    noise_table_size: int = attrs.field(default=2**25, validator=_ge1)
-
-    def __attrs_post_init__(self) -> None:
-        if self.top_k and self.estimator != "antithetic":
-            raise ValueError("top_k (ARS top directions) needs estimator = 'antithetic'")
-        if self.top_k > self.num_perturbations:
-            raise ValueError(
-                f"top_k ({self.top_k}) must not exceed num_perturbations ({self.num_perturbations})"
-            )
-
-    @property
-    def members(self) -> int:
-        """Rollouts per perturbation: 2 for antithetic pairs, 1 for forward differences."""
-        return 2 if self.estimator == "antithetic" else 1
-
-    @property
-    def noise_spec(self) -> NoiseSpec:
-        """How perturbation directions are made (esenas_core.engine.noise)."""
-        return NoiseSpec(self.noise, self.noise_table_size)
-
-    def sigma_at(self, iteration: int) -> float:
-        return max(self.sigma_min, self.sigma * self.sigma_decay**iteration)
-
-    def learning_rate_at(self, iteration: int) -> float:
-        return self.learning_rate * self.learning_rate_decay**iteration
 
 
 @attrs.frozen
@@ -179,8 +119,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
+_BARE_WORD = re.compile(r"[^\[\]{}\"'=,]*")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"es.sigma=0.1"`` → (["es", "sigma"], 0.1). Values are TOML; bare words are strings."""
+    """``"es.sigma=0.1"`` → (["es", "sigma"], 0.1). Values are TOML; bare words are strings.
+
+    A value that is not valid TOML is taken as a bare string only when it has none of TOML's
+    brackets, quotes or commas: ``hidden=[16,`` is an error, not the string ``"[16,"``.
+    """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
@@ -190,7 +137,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if not _BARE_WORD.fullmatch(raw):
+            raise ConfigError(f"--set {text!r}: the value is not valid TOML ({exc})") from None
         value = raw
     return key.split("."), value
 
@@ -218,25 +167,55 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
     return out
 
 
+@attrs.frozen
+class Layer:
+    """One source of config values: a file, a study's overrides or variant, the command line.
+
+    ``build_config`` applies layers in order, a later one winning (docs/runs.md#precedence). An
+    ``override`` layer may only set options of the plugin that runs: a value for another plugin
+    would not be used, so it is refused rather than kept silently.
+    """
+
+    source: str
+    data: Mapping[str, Any]
+    override: bool = True
+
+
+def override_layer(overrides: Iterable[str], source: str = "--set") -> Layer:
+    """The command line's ``--set KEY=VALUE`` list as one layer (a key set twice: the last)."""
+    return Layer(source, apply_overrides({}, overrides))
+
+
 def build_config(
-    data: Mapping[str, Any], registries: Registries, source: str = "config"
+    data: Mapping[str, Any],
+    registries: Registries,
+    source: str = "config",
+    overrides: Sequence[Layer] = (),
 ) -> RunConfig:
-    """Validate a raw config dict into a ``RunConfig``; every error names the table and key."""
+    """Validate a raw config dict, with ``overrides`` applied over it in order, into a
+    ``RunConfig``; every error names the file (or layer), table and key."""
+    layers = [Layer(source, data, override=False), *overrides]
     sections = set(KINDS) | {"es"}
-    for key, value in data.items():
-        if key in _TOP_KEYS:
-            continue
-        if key not in sections:
-            valid = sorted(set(_TOP_KEYS) | sections)
-            raise ConfigError(
-                f"{source}: unknown top-level key {key!r}{did_you_mean(key, valid)}"
-                f" (valid: {', '.join(valid)})"
-            )
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{source}: [{key}] must be a table, got {value!r}")
-    top = structure(_TopLevel, {k: data[k] for k in _TOP_KEYS if k in data}, source)
-    choices = {kind: _plugin_choice(kind, data.get(kind, {}), registries, source) for kind in KINDS}
-    es = structure(ESConfig, data.get("es", {}), f"{source}: [es]")
+    top_data: dict[str, Any] = {}
+    es_data: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.data.items():
+            if key in _TOP_KEYS:
+                top_data[key] = value
+                continue
+            if key not in sections:
+                valid = sorted(set(_TOP_KEYS) | sections)
+                raise ConfigError(
+                    f"{layer.source}: unknown top-level key {key!r}{did_you_mean(key, valid)}"
+                    f" (valid: {', '.join(valid)})"
+                )
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{layer.source}: [{key}] must be a table, got {value!r}")
+            if key == "es":
+                es_data.update(value)
+    top = structure(_TopLevel, top_data, source)
+    choices = {kind: _plugin_choice(kind, layers, registries) for kind in KINDS}
+    es = structure(ESConfig, es_data, f"{source}: [es]")
     return RunConfig(
         name=top.name,
         seed=top.seed,
@@ -284,27 +263,67 @@ class _TopLevel:
     loggers: tuple[str, ...] = ()
 
 
-def _plugin_choice(
-    kind: str, table: Mapping[str, Any], registries: Registries, source: str
-) -> PluginChoice:
+def _plugin_choice(kind: str, layers: Sequence[Layer], registries: Registries) -> PluginChoice:
+    """The plugin of ``kind`` that runs and its options, from every layer (later ones win).
+
+    In each layer an option may be flat (``[kind] key``: an option of whichever plugin runs) or
+    per plugin (``[kind.plugin] key``); the same option in both spellings in one layer is refused.
+    """
     registry = registries[kind]
-    name = table.get("name", DEFAULT_PLUGINS[kind])
+    name, named_in = DEFAULT_PLUGINS[kind], layers[0].source
+    for layer in layers:
+        table = layer.data.get(kind, {})
+        if "name" in table:
+            name, named_in = table["name"], layer.source
     if not isinstance(name, str):
-        raise ConfigError(f"{source}: [{kind}] name must be a string, got {name!r}")
+        raise ConfigError(f"{named_in}: [{kind}] name must be a string, got {name!r}")
     try:
         registry.get(name)
     except UnknownPluginError as exc:
-        raise ConfigError(f"{source}: [{kind}] {exc}") from None
-    per_plugin = {
-        k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)
-    }
-    flat = {k: v for k, v in table.items() if k != "name" and k not in per_plugin}
-    _hint_foreign_keys(kind, name, flat, registries, source)
-    options = {**per_plugin.get(name, {}), **flat}
+        raise ConfigError(f"{named_in}: [{kind}] {exc}") from None
+    options: dict[str, Any] = {}
+    for layer in layers:
+        table = layer.data.get(kind, {})
+        per_plugin = {
+            k: v for k, v in table.items() if k in registry.entries and isinstance(v, Mapping)
+        }
+        flat = {k: v for k, v in table.items() if k != "name" and k not in per_plugin}
+        _hint_foreign_keys(kind, name, flat, registries, layer.source)
+        own = dict(per_plugin.get(name, {}))
+        both = sorted(set(flat) & set(own))
+        if both:
+            raise ConfigError(
+                f"{layer.source}: {kind}.{both[0]} and {kind}.{name}.{both[0]} are the same"
+                " option, given twice; keep one spelling"
+            )
+        for other, values in per_plugin.items():
+            if other == name:
+                continue
+            if layer.override:
+                key = next(iter(values), "")
+                raise ConfigError(
+                    f"{layer.source}: {kind}.{other}{'.' + key if key else ''} would not be used:"
+                    f" the run's {kind} is {name!r}; set {kind}.name = {other!r} as well, or"
+                    " drop it"
+                )
+            _check_kept(kind, other, values, registries, layer.source)
+        options.update(own)
+        options.update(flat)
     try:
         return PluginChoice(name, registries.options(kind, name, options))
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{layers[0].source}: {exc}") from None
+
+
+def _check_kept(
+    kind: str, name: str, values: Mapping[str, Any], registries: Registries, source: str
+) -> None:
+    """Options kept for a plugin that does not run now are still checked: a typo or a bad
+    value there is an error today, not when someone switches to that plugin."""
+    try:
+        registries.options(kind, name, values)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: [{kind}.{name}] (kept, unused by this run): {exc}") from None
 
 
 def _hint_foreign_keys(
@@ -350,5 +369,7 @@ def config_differences(a: RunConfig, b: RunConfig, ignore: Iterable[str] = ()) -
 
 
 def load_config(path: str | Path, overrides: Iterable[str], registries: Registries) -> RunConfig:
-    """Read, override and validate a config file."""
-    return build_config(apply_overrides(read_toml(path), overrides), registries, str(path))
+    """Read a config file and validate it with the command line's ``--set`` list over it."""
+    overrides = list(overrides)
+    layers = [override_layer(overrides)] if overrides else []
+    return build_config(read_toml(path), registries, str(path), layers)

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core import Choice, Controller, DecisionSpace, Mask, Subset, hookimpl
+from esenas_core import Choice, Controller, DecisionSpace, Mask, Subset, fixedmath, hookimpl
 
 _gt0 = attrs.validators.gt(0.0)
 _ge0 = attrs.validators.ge(0)
@@ -49,7 +49,7 @@ class PolicyGradientOptions:
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+    return x - fixedmath.log(fixedmath.exp(x).sum(axis=-1, keepdims=True))
 
 
 class _Subset:
@@ -67,7 +67,7 @@ class _Subset:
     def logits(self, value: np.ndarray) -> None:
         self._logits = value
         shifted = value - value.max()
-        self._shifted, self._weights = shifted, np.exp(shifted)  # cached until logits change
+        self._shifted, self._weights = shifted, fixedmath.exp(shifted)  # cached until logits change
         self._total = self._weights.sum()
         self._alias_table: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -144,7 +144,7 @@ class _Subset:
 
     def logp_many(self, orders: np.ndarray) -> np.ndarray:
         """log p of each ordered draw (rows of ``orders``)."""
-        return np.sum(self._shifted[orders] - np.log(self._totals_many(orders)), axis=1)
+        return np.sum(self._shifted[orders] - fixedmath.log(self._totals_many(orders)), axis=1)
 
     def grad_sum(self, orders: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """Σ_b coef_b ∇ log p(orders_b): an item not drawn gets −e·Σ_l 1/T_l; the item drawn at
@@ -152,14 +152,14 @@ class _Subset:
         e = self._weights
         inv = 1.0 / self._totals_many(orders)
         total_inv, cumulative = inv.sum(axis=1), np.cumsum(inv, axis=1)
-        grad = -e * float(coef @ total_inv)
+        grad = -e * float(np.sum(coef * total_inv))  # no BLAS: the same bits on every CPU
         drawn = coef[:, None] * (e[orders] * (total_inv[:, None] - cumulative) + 1.0)
         np.add.at(grad, orders.ravel(), drawn.ravel())
         return grad
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
         logp = _log_softmax(self.logits)
-        p = np.exp(logp)
+        p = fixedmath.exp(logp)
         h = -float(np.sum(p * logp))
         return h, -p * (logp + h)
 
@@ -182,14 +182,14 @@ class _Choice:
         return logp[np.arange(values.shape[1])[None, :], values].sum(axis=1)
 
     def grad_sum(self, values: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        grad = -np.exp(_log_softmax(self.logits)) * coef.sum()
+        grad = -fixedmath.exp(_log_softmax(self.logits)) * coef.sum()
         positions = np.broadcast_to(np.arange(values.shape[1]), values.shape)
         np.add.at(grad, (positions.ravel(), values.ravel()), np.repeat(coef, values.shape[1]))
         return grad
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
         logp = _log_softmax(self.logits)
-        p = np.exp(logp)
+        p = fixedmath.exp(logp)
         h = -np.sum(p * logp, axis=1, keepdims=True)
         return float(h.mean()), -p * (logp + h) / self.logits.shape[0]
 
@@ -201,7 +201,7 @@ class _Mask:
         self.logits = np.zeros(group.n)
 
     def sample(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        p = 1.0 / (1.0 + np.exp(-self.logits))
+        p = 1.0 / (1.0 + fixedmath.exp(-self.logits))
         values = (rng.random((count, self.logits.size)) < p).astype(np.int64)
         return values, values
 
@@ -209,16 +209,17 @@ class _Mask:
         return values
 
     def logp_many(self, values: np.ndarray) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.logits))
-        return np.where(values == 1, np.log(p + 1e-300), np.log1p(-p + 1e-300)).sum(axis=1)
+        p = 1.0 / (1.0 + fixedmath.exp(-self.logits))
+        logp = np.where(values == 1, fixedmath.log(p + 1e-300), fixedmath.log1p(-p + 1e-300))
+        return logp.sum(axis=1)
 
     def grad_sum(self, values: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.logits))
-        return coef @ values - coef.sum() * p
+        p = 1.0 / (1.0 + fixedmath.exp(-self.logits))
+        return np.sum(coef[:, None] * values, axis=0) - coef.sum() * p
 
     def entropy_and_grad(self) -> tuple[float, np.ndarray]:
-        p = np.clip(1.0 / (1.0 + np.exp(-self.logits)), 1e-12, 1 - 1e-12)
-        h = -(p * np.log(p) + (1 - p) * np.log1p(-p))
+        p = np.clip(1.0 / (1.0 + fixedmath.exp(-self.logits)), 1e-12, 1 - 1e-12)
+        h = -(p * fixedmath.log(p) + (1 - p) * fixedmath.log1p(-p))
         return float(h.mean()), -p * (1 - p) * self.logits / self.logits.size
 
 
@@ -302,7 +303,7 @@ class PolicyGradientController(Controller):
                     )
                     chosen = [batch[i] for i in idx]
                     old = np.array([lp for _, lp, _ in chosen])
-                    ratio = np.exp(self._logp_many(self._stacked(chosen), len(chosen)) - old)
+                    ratio = fixedmath.exp(self._logp_many(self._stacked(chosen), len(chosen)) - old)
                     a = adv[idx]
                     clipped = ((a > 0) & (ratio > 1 + opts.ppo_clip)) | (
                         (a < 0) & (ratio < 1 - opts.ppo_clip)

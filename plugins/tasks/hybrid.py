@@ -22,6 +22,7 @@ from esenas_core import (
     EpisodeResult,
     Task,
     TaskSpec,
+    fixedmath,
     hookimpl,
 )
 
@@ -31,7 +32,7 @@ def sphere(z: np.ndarray) -> np.ndarray:
 
 
 def rastrigin(z: np.ndarray) -> np.ndarray:
-    return np.sum(z**2 - 10.0 * np.cos(2.0 * np.pi * z) + 10.0, axis=-1)
+    return np.sum(z**2 - 10.0 * fixedmath.cos(2.0 * np.pi * z) + 10.0, axis=-1)
 
 
 def rosenbrock(z: np.ndarray) -> np.ndarray:
