@@ -142,7 +142,7 @@ def _toml(value: Any) -> str:
 
 def test_an_override_for_a_plugin_that_does_not_run_is_refused() -> None:
     data = {"search_space": {"name": "mask", "hidden": [16, 16]}}
-    with pytest.raises(ConfigError, match="search_space.edges.hidden would not be used"):
+    with pytest.raises(ConfigError, match=r"search_space\.edges\.hidden would not be used"):
         build_config(data, REGISTRIES, "f", [override_layer(["search_space.edges.hidden=[32]"])])
     # kept per-plugin options in the file are allowed, but still checked
     kept = {"search_space": {"name": "mask", "edges": {"hidden": [4]}}}
@@ -189,7 +189,7 @@ def test_variants_that_resolve_to_the_same_run_are_refused(tmp_path: Path) -> No
         "b": {"search_space.edges.k": 4},  # the base's own value, other spelling
         "c": {"search_space.edges.k": 5},
     }, BASE)  # fmt: skip
-    with pytest.raises(ConfigError, match="variants 'a' and 'b' resolve to the same run"):
+    with pytest.raises(ConfigError, match=r"variants .a. and .b. resolve to the same run"):
         plan(load_study(path), tmp_path / "out", REGISTRIES)
     res = esenas("ablate", str(path), "--out", str(tmp_path / "out"), "--quiet")
     assert res.returncode == 2, res.stderr

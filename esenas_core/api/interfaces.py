@@ -53,10 +53,26 @@ class Architecture:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Architecture:
-        return cls(
-            genome=np.asarray(data["genome"], dtype=np.int64),
-            parts={k: np.asarray(v) for k, v in data.get("parts", {}).items()},
-        )
+        """The inverse of ``to_json``; ``ValueError`` naming the field for anything else (the
+        data may come from a damaged or foreign file)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"architecture: expected a JSON object, got {type(data).__name__}")
+        genome = data.get("genome")
+        if not isinstance(genome, list) or not all(
+            isinstance(g, int) and not isinstance(g, bool) and -(2**63) <= g < 2**63
+            for g in genome
+        ):
+            raise ValueError("architecture.genome: expected a list of integers")
+        parts = data.get("parts", {})
+        if not isinstance(parts, Mapping) or not all(isinstance(v, list) for v in parts.values()):
+            raise ValueError("architecture.parts: expected an object of lists")
+        try:
+            arrays = {str(k): np.asarray(v) for k, v in parts.items()}
+        except ValueError as exc:
+            raise ValueError(f"architecture.parts: {exc}") from None
+        if any(a.dtype.kind not in "biuf" for a in arrays.values()):
+            raise ValueError("architecture.parts: expected lists of numbers")
+        return cls(genome=np.asarray(genome, dtype=np.int64), parts=arrays)
 
 
 class Network(abc.ABC):

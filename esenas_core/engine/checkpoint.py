@@ -9,12 +9,12 @@ process leaves either the old or the new checkpoint, never a mix.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from esenas_core.api import fields
 from esenas_core.api.errors import PluginError, RunError
 from esenas_core.api.interfaces import Architecture
 from esenas_core.engine.obsstats import ObsStats
@@ -70,7 +70,7 @@ def checkpoint_iteration(run_dir: Path) -> int | None:
     for name in ("checkpoint", "checkpoint.old"):  # the old one: killed between the renames
         try:
             state = json.loads((run_dir / name / "state.json").read_text(encoding="utf-8"))
-            return int(state["iteration"])
+            return fields.integer(state["iteration"], "iteration")
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return None
@@ -85,47 +85,79 @@ def load(run_dir: Path) -> RunState:
         raise RunError(f"{run_dir}: no checkpoint to resume from (checkpoint/ is missing)")
     try:
         document = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-        with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        arrays = fields.read_npz(folder / "arrays.npz")
+    except (OSError, ValueError) as exc:
         raise RunError(
             f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT or "theta" not in arrays:
         raise RunError(f"{folder}: not an esenas checkpoint of format {FORMAT}")
     try:
-        return _state(document, arrays)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        checked = _arrays(arrays)
+    except ValueError as exc:
+        raise RunError(f"{folder}/arrays.npz: {exc}") from None
+    try:
+        return _state(document, checked)
+    except ValueError as exc:
+        raise RunError(f"{folder}/state.json: {exc}") from None
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise RunError(
             f"{folder}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})"
         ) from None
 
 
+def _arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every array checked: real numbers, finite, shapes that fit together."""
+    theta = fields.float_array(arrays, "theta")
+    obs_mean = fields.float_array(arrays, "obs_mean")
+    out = {
+        "theta": theta,
+        "obs_mean": obs_mean,
+        "obs_m2": fields.float_array(arrays, "obs_m2", obs_mean.shape, nonnegative=True),
+    }
+    for key in arrays:
+        if key.startswith("optimizer_"):  # checked here, kept as stored (a step count is an int)
+            fields.float_array(arrays, key, ndim=None)
+            out[key] = arrays[key]
+    if "best_theta" in arrays:
+        out["best_theta"] = fields.float_array(arrays, "best_theta", theta.shape)
+        out["best_obs_mean"] = fields.float_array(arrays, "best_obs_mean", obs_mean.shape)
+        out["best_obs_std"] = fields.float_array(
+            arrays, "best_obs_std", obs_mean.shape, positive=True
+        )
+    return out
+
+
 def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
     best = Best()
     if document["best"] is not None:
-        record = document["best"]
+        record = fields.table(document["best"], "best")
+        if "best_theta" not in arrays:
+            raise ValueError("best: recorded, but arrays.npz has no best_theta")
+        score = fields.number(record["score"], "best.score")
         best = Best(
-            score=float(record["score"]),
-            objective=float(record.get("objective", record["score"])),
-            iteration=int(record["iteration"]),
+            score=score,
+            objective=fields.number(record.get("objective", score), "best.objective", finite=False),
+            iteration=fields.integer(record["iteration"], "best.iteration"),
             architecture=Architecture.from_json(record["architecture"]),
             theta=arrays["best_theta"],
             obs_mean=arrays["best_obs_mean"],
             obs_std=arrays["best_obs_std"],
-            env_seed=record.get("env_seed"),
+            env_seed=fields.optional_integer(record.get("env_seed"), "best.env_seed"),
         )
     return RunState(
         theta=arrays["theta"],
-        obs=ObsStats(int(document["obs_count"]), arrays["obs_mean"], arrays["obs_m2"]),
+        obs=ObsStats(
+            fields.integer(document["obs_count"], "obs_count"), arrays["obs_mean"], arrays["obs_m2"]
+        ),
         best=best,
-        iteration=int(document["iteration"]),
-        episodes=int(document["episodes"]),
-        env_steps=int(document["env_steps"]),
-        first_score=document.get("first_score"),
+        iteration=fields.integer(document["iteration"], "iteration"),
+        episodes=fields.integer(document["episodes"], "episodes"),
+        env_steps=fields.integer(document["env_steps"], "env_steps"),
+        first_score=fields.optional_number(document.get("first_score"), "first_score"),
         optimizer={
             k.removeprefix("optimizer_"): v for k, v in arrays.items() if k.startswith("optimizer_")
         },
-        controller=document["controller"],
-        wall_time=float(document["wall_time"]),
+        controller=dict(fields.table(document["controller"], "controller")),
+        wall_time=fields.number(document["wall_time"], "wall_time", lo=0.0),
     )

@@ -42,9 +42,21 @@ class Adam:
         return {"m": self.m.copy(), "v": self.v.copy(), "t": np.array(self.t)}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.m = np.array(state["m"], dtype=np.float64)
-        self.v = np.array(state["v"], dtype=np.float64)
-        self.t = int(state["t"])
+        """``ValueError`` naming the field (``optimizer_m`` …) for a state that does not fit."""
+        shape = self.m.shape
+        for key in ("m", "v", "t"):
+            if key not in state:
+                raise ValueError(f"optimizer_{key}: missing (the run used Adam)")
+        m = np.asarray(state["m"], dtype=np.float64)
+        v = np.asarray(state["v"], dtype=np.float64)
+        if m.shape != shape or v.shape != shape:
+            raise ValueError(f"optimizer_m/v: expected shape {shape}, got {m.shape}/{v.shape}")
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(v >= 0)):
+            raise ValueError("optimizer_m/v: expected finite moments and v ≥ 0")
+        t = np.asarray(state["t"])
+        if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
+            raise ValueError(f"optimizer_t: expected a step count ≥ 0, got {t!r}")
+        self.m, self.v, self.t = m.copy(), v.copy(), int(t)
 
 
 def make_optimizer(name: str, dim: int, beta1: float, beta2: float) -> SGD | Adam:

@@ -188,7 +188,7 @@ class Trainer:
         try:
             self.optimizer.restore(state.optimizer)
             self.exp.controller.restore(state.controller)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
             raise RunError(f"{where}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
         self.state = state
 

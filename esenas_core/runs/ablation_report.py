@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core.api.errors import EsenasError
+from esenas_core.api import fields
+from esenas_core.api.errors import EsenasError, RunError
 from esenas_core.runs.ablation import Planned, Study
 from esenas_core.runs.ablation_stats import Estimate, curve_band, estimates, improvement
 from esenas_core.runs.pareto import front_rows, plot_fronts, read_evaluations
@@ -43,10 +44,7 @@ def run_row(
     item: Planned, threshold: float | None, out: Path, m: dict[str, np.ndarray]
 ) -> dict[str, Any]:
     reached: Any = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
-    try:
-        size = json.loads((item.run_dir / "best" / "architecture.json").read_text())["size"]
-    except (OSError, ValueError, KeyError, TypeError):
-        size = {}
+    size = _best_size(item.run_dir / "best" / "architecture.json")
     return {
         "variant": item.variant.name,
         "seed": item.seed,
@@ -62,6 +60,22 @@ def run_row(
         "config_sha256": config_sha256(item.config.to_dict()),
         "run_dir": str(item.run_dir.relative_to(out)),
     }
+
+
+def _best_size(path: Path) -> dict[str, float]:
+    """The best architecture's size counts (edges, multiplications, params_in_use); NaN where
+    the run recorded none; a damaged file is one line naming it."""
+    try:
+        size = fields.table(json.loads(path.read_text(encoding="utf-8")), "").get("size", {})
+        return {
+            k: fields.integer(v, f"size.{k}")
+            for k, v in fields.table(size, "size").items()
+            if k in ("edges", "multiplications", "params_in_use")
+        }
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: {exc}") from None
 
 
 def _last_finite(values: np.ndarray) -> float:
@@ -138,7 +152,10 @@ def write_results(
             if metric == "episodes_to_threshold":
                 row["threshold_reached_runs"] = by_stat["mean"].n
         for key in ("episodes", "env_steps", "wall_time_s", "best_edges", "best_multiplications"):
-            row[f"{key}_mean"] = float(np.nanmean([r[key] for r in rs])) if rs else math.nan
+            values = np.array([r[key] for r in rs], dtype=np.float64)
+            row[f"{key}_mean"] = (
+                float(values[~np.isnan(values)].mean()) if np.any(~np.isnan(values)) else math.nan
+            )
         table.append(row)
         columns += [c for c in row if c not in columns]
     _write_csv(out / "results.csv", columns, table)
@@ -330,7 +347,8 @@ def plot_curves(
     ax.set_ylabel("exact-eval mean return at θ (IQM over runs)")
     ax.set_title(f"study {study.name}: IQM with 95 % bootstrap CI")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # no finished run: nothing to label
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(target, dpi=110)
     plt.close(fig)

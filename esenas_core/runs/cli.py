@@ -211,7 +211,9 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--episodes", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--episodes", default=10, show_default=True, type=click.IntRange(min=1, max=1_000_000)
+)
 @click.option(
     "--seed",
     default=0,

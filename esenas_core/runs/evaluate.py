@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 
-from esenas_core.api.errors import RunError
+from esenas_core.api import fields
+from esenas_core.api.errors import GenomeError, RunError
 from esenas_core.api.interfaces import Architecture, Task
 from esenas_core.api.plugins import Registries, call_plugin
 from esenas_core.engine.seeding import STREAM_EVALUATE, STREAM_VIDEO, derive_seed
 from esenas_core.runs.config import load_config
+
+MAX_EPISODES = 1_000_000  # `evaluate --episodes`: returns and seeds are held in memory
+CHUNK = 64  # episodes evaluated together
 
 
 @attrs.frozen
@@ -38,28 +41,44 @@ def load_best(run_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
         folder = Path(run_dir) / "best.old"  # killed between the two renames of a save
     try:
         meta = json.loads((folder / "architecture.json").read_text(encoding="utf-8"))
-        with np.load(folder / "weights.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise RunError(f"{run_dir}: no best/ folder (has the run finished an iteration?)") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise RunError(f"{folder}: unreadable ({type(exc).__name__}: {exc})") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{folder}/architecture.json: unreadable ({exc})") from None
+    try:
+        arrays = fields.read_npz(folder / "weights.npz")
+    except FileNotFoundError:
+        raise RunError(f"{folder}/weights.npz: missing") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{folder}/weights.npz: {exc}") from None
     missing = [k for k in ("architecture", "score") if not isinstance(meta, dict) or k not in meta]
     missing += [k for k in ("theta", "obs_mean", "obs_std") if k not in arrays]
     if missing:
         raise RunError(f"{folder}: damaged (missing {', '.join(missing)})")
-    return meta, arrays
+    try:
+        meta["score"] = fields.number(meta["score"], "score")
+        meta["env_seed"] = fields.optional_integer(meta.get("env_seed"), "env_seed")
+        meta["iteration"] = fields.integer(meta.get("iteration", 0), "iteration")
+    except ValueError as exc:
+        raise RunError(f"{folder}/architecture.json: {exc}") from None
+    try:
+        checked = {"theta": fields.float_array(arrays, "theta")}
+        checked["obs_mean"] = fields.float_array(arrays, "obs_mean")
+        checked["obs_std"] = fields.float_array(
+            arrays, "obs_std", checked["obs_mean"].shape, positive=True
+        )
+    except ValueError as exc:
+        raise RunError(f"{folder}/weights.npz: {exc}") from None
+    return meta, checked
 
 
-def _best_policy(run_dir: Path, meta: dict, arrays: dict, space: Any, obs_dim: int) -> Any:
+def best_architecture(run_dir: Path, meta: dict, arrays: dict, space: Any, obs_dim: int) -> Any:
     """The best architecture, after checking that θ and the normalization fit the config."""
     folder = Path(run_dir) / "best"
     try:
         arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(
-            f"{folder}/architecture.json: damaged ({type(exc).__name__}: {exc})"
-        ) from None
+    except (KeyError, TypeError, ValueError, IndexError, GenomeError) as exc:
+        raise RunError(f"{folder}/architecture.json: {exc}") from None
     theta, mean, std = arrays["theta"], arrays["obs_mean"], arrays["obs_std"]
     if theta.shape != (space.num_params,) or mean.shape != (obs_dim,) or std.shape != (obs_dim,):
         raise RunError(
@@ -81,12 +100,17 @@ def evaluate_best(
     run_dir = Path(run_dir)
     _, task, space = load_run_plugins(run_dir, registries)
     meta, arrays = load_best(run_dir)
-    arch = _best_policy(run_dir, meta, arrays, space, task.spec().obs_dim)
+    arch = best_architecture(run_dir, meta, arrays, space, task.spec().obs_dim)
+    if not 1 <= episodes <= MAX_EPISODES:
+        raise RunError(f"episodes = {episodes}: expected 1 to {MAX_EPISODES:,}")
     seeds = env_seeds or [derive_seed(seed, STREAM_EVALUATE, i) for i in range(episodes)]
-    params = np.repeat(arrays["theta"][None, :], len(seeds), axis=0)
-    results = task.run_episodes(
-        space, params, [arch] * len(seeds), seeds, arrays["obs_mean"], arrays["obs_std"]
-    )
+    results = []
+    for lo in range(0, len(seeds), CHUNK):  # bounded memory: θ is repeated per episode
+        chunk = seeds[lo : lo + CHUNK]
+        params = np.repeat(arrays["theta"][None, :], len(chunk), axis=0)
+        results += task.run_episodes(
+            space, params, [arch] * len(chunk), chunk, arrays["obs_mean"], arrays["obs_std"]
+        )
     task.close()
     return Evaluation(
         np.array([r.reward for r in results]), float(meta["score"]), meta.get("env_seed")
@@ -110,7 +134,7 @@ def record_video(
         raise RunError(f"{path}: videos are written as GIF; use a .gif file name")
     cfg, task, space = load_run_plugins(run_dir, registries)
     meta, arrays = load_best(run_dir)
-    arch = _best_policy(run_dir, meta, arrays, space, task.spec().obs_dim)
+    arch = best_architecture(run_dir, meta, arrays, space, task.spec().obs_dim)
     if type(task).render_episode is Task.render_episode:
         raise RunError(f"{run_dir}: task {cfg.task.name!r} cannot render episodes")
     frames = call_plugin(

@@ -10,7 +10,6 @@ as many multiplications, or as high a return with fewer). ``esenas report`` draw
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,23 +17,19 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.runs.csvread import read_numeric_csv
+
 
 def read_evaluations(run_dir: Path) -> dict[str, np.ndarray] | None:
-    """evaluations.csv as float arrays per column, or None (no such file or no rows)."""
+    """evaluations.csv as float arrays per column, or None (no such file or no rows); a damaged
+    file is one line naming it (``RunError``)."""
     try:
-        with open(Path(run_dir) / "evaluations.csv", newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError:
+        columns = read_numeric_csv(
+            Path(run_dir) / "evaluations.csv", required=("return", "multiplications")
+        )
+    except FileNotFoundError:
         return None
-    if not rows:
-        return None
-    try:
-        return {
-            k: np.array([float(r[k]) if r[k] not in ("", None) else math.nan for r in rows])
-            for k in rows[0]
-        }
-    except ValueError:
-        return None
+    return columns if len(columns["return"]) else None
 
 
 def front(returns: Sequence[float] | np.ndarray, mults: Sequence[float] | np.ndarray) -> np.ndarray:

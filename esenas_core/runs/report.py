@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +11,24 @@ import numpy as np
 from esenas_core.api.errors import RunError
 from esenas_core.api.interfaces import Architecture
 from esenas_core.api.plugins import Registries, call_plugin
-from esenas_core.runs.evaluate import load_best, load_run_plugins
+from esenas_core.runs.csvread import read_numeric_csv
+from esenas_core.runs.evaluate import best_architecture, load_best, load_run_plugins
 from esenas_core.runs.pareto import front_rows, plot_fronts, read_evaluations
 
 
 def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     path = Path(run_dir) / "metrics.csv"
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        metrics = read_numeric_csv(path, required=_REQUIRED, integers=_COUNTS)
     except FileNotFoundError:
         raise RunError(f"{run_dir}: no metrics.csv (not a run directory?)") from None
-    if not rows:
+    if not len(metrics["iteration"]):
         raise RunError(f"{path}: no iterations recorded yet")
-    return {k: np.array([float(r[k]) if r[k] != "" else math.nan for r in rows]) for k in rows[0]}
+    return metrics
+
+
+_COUNTS = ("iteration", "episodes", "env_steps")
+_REQUIRED = (*_COUNTS, "wall_time", "score_mean", "score_std", "best_score")
 
 
 def plot_learning_curves(metrics: dict[str, np.ndarray], target: Path, title: str) -> None:
@@ -122,12 +124,11 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
             "![size against reward](pareto.png)",
             "",
         ]
-    try:
-        meta, _ = load_best(run_dir)
-    except RunError:
-        meta = None
+    meta = None
+    if (run_dir / "best").exists() or (run_dir / "best.old").exists():
+        meta, arrays = load_best(run_dir)  # a damaged best/ is one line naming the file
+        arch = best_architecture(run_dir, meta, arrays, space, task.spec().obs_dim)
     if meta is not None:
-        arch = space.decode(Architecture.from_json(meta["architecture"]).genome)
         size = space.describe(arch)
         lines += [
             "## Best architecture",

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.api import fields
 from esenas_core.api.errors import ConfigError, RunError
 from esenas_core.runs.atomic import atomic_write, write_folder
 
@@ -48,7 +49,8 @@ def results_version(path: Path) -> int:
     """The results version of the esenas that made the run in ``path`` (1 without esenas.json;
     0 when the file is unreadable)."""
     try:
-        return int(json.loads((Path(path) / "esenas.json").read_text("utf-8"))["results_version"])
+        data = json.loads((Path(path) / "esenas.json").read_text("utf-8"))
+        return fields.integer(data["results_version"], "results_version", lo=1)
     except FileNotFoundError:
         return 1
     except (OSError, ValueError, KeyError, TypeError):
@@ -126,8 +128,12 @@ class RunDirectory:
             with open(target, "w", newline="", encoding="utf-8") as fh:
                 csv.writer(fh).writerow(self._columns)
         missing = set(self._columns) ^ set(row)
-        if missing:
-            raise ValueError(f"metrics row columns changed: {sorted(missing)}")
+        if missing:  # only a damaged header of a resumed run's file: the trainer's are fixed
+            raise RunError(
+                f"{target}: its header does not name this run's columns (damaged?:"
+                f" {', '.join(repr(c) for c in sorted(missing)[:3])}); restore it, or move the"
+                " file away to resume with a fresh metrics.csv; the last checkpoint is intact"
+            )
         with open(target, "a", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerow([_fmt(row[c]) for c in self._columns])
             fh.flush()
