@@ -6,13 +6,11 @@ else (tests/test_layout.py checks it). Everything under ``esenas_core.*`` is the
 own machinery and may change between versions.
 """
 
-import os
-from typing import TYPE_CHECKING
+# isort: off
+import esenas_core._process  # noqa: F401 (first: Ctrl-C and numba settings before other imports)
 
-# numba would replace loops of math.exp/sin/… by Intel's SVML vector routines (other last bits
-# than the C library) where the icc_rt package is installed: esenas' kernels never use one
-# (docs/algorithm.md#determinism). Set before anything imports numba.
-os.environ.setdefault("NUMBA_DISABLE_INTEL_SVML", "1")
+# isort: on
+from typing import TYPE_CHECKING
 
 from esenas_core.api import fixedmath
 from esenas_core.api.actions import ActionMap, to_env_actions

@@ -108,6 +108,39 @@ def test_only_this_process_can_use_the_local_cluster(registries: Registries, tls
     assert ran is not tls, probe.stderr[-500:]
 
 
+def _http_status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.mark.parametrize("dashboard", [False, True])
+def test_the_local_cluster_serves_no_pages_unless_asked(
+    registries: Registries, dashboard: bool
+) -> None:
+    """Scheduler and worker HTTP pages (dashboard, info pages with logs, metrics) are readable by
+    any local user: off unless ``dashboard = true``."""
+    data = small_config(backend={"name": "dask", "workers": 1, "dashboard": dashboard})
+    experiment = Experiment.build(build_config(data, registries), registries)
+    with experiment.backend as backend:
+        client = backend._connect()
+        ports = [backend.cluster.scheduler.http_server.port]
+        ports += list(client.run(lambda dask_worker: dask_worker.http_server.port).values())
+        codes = {
+            path: [_http_status(f"http://127.0.0.1:{port}{path}") for port in ports]
+            for path in ("/info/main/workers.html", "/metrics", "/health")
+        }
+    if dashboard:
+        assert codes["/info/main/workers.html"][0] == 200 and codes["/metrics"] == [200, 200]
+    else:
+        assert all(code == 404 for got in codes.values() for code in got), codes
+
+
 # -- an external scheduler and workers, started like on a real cluster ---------------------------
 
 

@@ -10,7 +10,13 @@ from conftest import small_config
 
 from esenas_core import ConfigError
 from esenas_core.api.plugins import Registries
-from esenas_core.runs.config import apply_overrides, build_config, load_config, parse_override
+from esenas_core.runs.config import (
+    apply_overrides,
+    build_config,
+    load_config,
+    override_layer,
+    parse_override,
+)
 
 
 def test_defaults_fill_every_option(registries: Registries) -> None:
@@ -98,9 +104,13 @@ def test_per_plugin_tables_follow_the_selected_plugin(registries: Registries) ->
     switched = apply_overrides(data, ["controller.name=random"])
     cfg = build_config(switched, registries)
     assert cfg.controller.name == "random"
-    # Flat keys are options of the selected plugin and win over its table.
-    flat = apply_overrides(data, ["controller.population_size=20"])
-    assert build_config(flat, registries).controller.options.population_size == 20
+    # A flat key is an option of the selected plugin: an override in it beats the file's table;
+    # both spellings in one source are refused (tests/test_config_precedence.py).
+    layer = override_layer(["controller.population_size=20"])
+    assert build_config(data, registries, "f", [layer]).controller.options.population_size == 20
+    both = apply_overrides(data, ["controller.population_size=20"])
+    with pytest.raises(ConfigError, match="given twice"):
+        build_config(both, registries)
 
 
 def test_flat_key_of_another_plugin_says_where_it_belongs(registries: Registries) -> None:

@@ -5,6 +5,7 @@ with a worker; subclasses say how to start workers and run chunks on them."""
 from __future__ import annotations
 
 import abc
+import os
 import time
 from collections.abc import Sequence
 
@@ -21,12 +22,34 @@ from esenas_core.engine.rollouts import (
 )
 
 
+def max_local_workers() -> int:
+    """The most worker processes one machine runs: 8 per core, and at most one per 256 MiB of
+    memory (each imports numpy, the task and the search space)."""
+    cores = os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 2**40
+    return max(1, min(8 * cores, memory // 2**28))
+
+
+def _workers(_inst: object, attr: attrs.Attribute, value: int) -> None:
+    limit = max_local_workers()
+    if value < 0 or value > limit:
+        raise ValueError(
+            f"'{attr.name}' must be 0 (one per core) to {limit} (8 per core and one per 256 MiB"
+            f" of this machine), got {value}"
+        )
+
+
 @attrs.frozen
 class PoolOptions:
     """Options every pool backend has (subclass it to add your own)."""
 
-    workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    chunks_per_worker: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    workers: int = attrs.field(default=0, validator=_workers)
+    chunks_per_worker: int = attrs.field(
+        default=1, validator=[attrs.validators.ge(1), attrs.validators.le(4096)]
+    )
 
 
 class PoolBackend(Backend):

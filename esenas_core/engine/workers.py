@@ -5,6 +5,7 @@ This module imports nothing heavy, so a spawned worker runs it before numpy is i
 """
 
 import os
+import signal
 from typing import Any
 
 THREAD_VARS = (
@@ -49,6 +50,9 @@ def init_worker(parent: int, barrier: object = None) -> None:
     """Initializer of pool worker processes: one BLAS thread, die with the driver, keep the
     start-up barrier."""
     global START_BARRIER
+    # Ctrl-C in a terminal reaches the whole process group: the driver stops the workers, and
+    # a worker never prints a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads()
     die_with_parent(parent)
     START_BARRIER = barrier

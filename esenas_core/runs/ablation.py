@@ -83,11 +83,25 @@ class Study:
             for layer in layers:
                 layer.data.pop("backend", None)  # type: ignore[attr-defined]
             layers.append(Layer(self.source, {"backend": {"name": self.parallel_backend}}))
-        return build_config(base, registries, where, layers)
+        return build_config(
+            base, registries, f"{self.source} (variant {variant.name!r})", layers
+        )
 
 
 def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(value)).strip("_")
+
+
+def _folder_name(value: Any, what: str, source: str) -> str:
+    """``value`` slugged into a folder name; one that would name no folder of its own ("", ".",
+    "..", a leading dot: the current or parent folder, a hidden one) is refused."""
+    slug = _slug(value)
+    if not slug or slug.startswith(".") or not isinstance(value, str):
+        raise ConfigError(
+            f"{source}: {what} {value!r} does not make a folder name (use letters, digits, '_',"
+            " '-' or '.', not starting with '.')"
+        )
+    return slug
 
 
 def load_study(path: str | Path) -> Study:
@@ -125,7 +139,10 @@ def load_study(path: str | Path) -> Study:
         or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
     ):
         raise ConfigError(f"{source}: 'seeds' must be a non-empty list of integers")
-    variants = [Variant(_slug(n), dict(o)) for n, o in data.get("variants", {}).items()]
+    variants = [
+        Variant(_folder_name(n, "variant name", source), dict(o))
+        for n, o in data.get("variants", {}).items()
+    ]
     grid = data.get("grid", {})
     if grid:
         axes = list(grid.items())
@@ -176,11 +193,9 @@ def load_study(path: str | Path) -> Study:
         raise ConfigError(f"{source}: 'bootstrap_seed' must be a non-negative integer")
     if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
         raise ConfigError(f"{source}: 'seeds' must be distinct non-negative integers")
-    name = data.get("name", path.stem)
-    if not isinstance(name, str) or not _slug(name):
-        raise ConfigError(f"{source}: 'name' must be a non-empty string")
+    name = _folder_name(data.get("name", path.stem), "study name", source)
     return Study(
-        _slug(name),
+        name,
         base,
         tuple(seeds),
         tuple(variants),

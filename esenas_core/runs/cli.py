@@ -50,10 +50,14 @@ class _Group(click.Group):
     created) into a one-line message and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        interrupts.install()
+        interrupts.install(command_line=True)
         _show_warnings_as_one_line()
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except (EsenasError, OSError):
+                interrupts.check()  # an error that a Ctrl-C caused (an import cut short…)
+                raise
         except EsenasError as exc:
             _fail(str(exc))
         except BrokenPipeError:  # `esenas plugins | head`: the reader left; stop quietly
@@ -63,11 +67,10 @@ class _Group(click.Group):
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
-            click.echo(
-                "esenas: interrupted; a run continues from its last checkpoint with"
-                " `esenas run --resume RUN_DIR` (an ablation: re-run the same command)",
-                err=True,
-            )
+            click.echo(interrupts.MESSAGE, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()  # the one line; what libraries print while exiting is dropped
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
             sys.exit(130)
 
 
@@ -302,11 +305,17 @@ def ablate(
     A run is identified by its resolved config: a finished run is reused and an unfinished one
     resumed only when its config is identical; a larger `iterations` continues finished runs.
     """
+    from esenas_core.engine.pool import max_local_workers
     from esenas_core.runs.ablation import load_study
     from esenas_core.runs.study import run_study
 
     if scheduler is not None and workers > 1:
         raise EsenasError("--workers and --scheduler exclude each other")
+    if workers > max_local_workers():
+        raise EsenasError(
+            f"--workers {workers}: this machine runs at most {max_local_workers()} run processes"
+            " (8 per core and one per 256 MiB)"
+        )
     study = load_study(study_file)
     folder = out or Path("studies") / study.name
     failed = run_study(

@@ -156,9 +156,26 @@ def record_video(
     return len(frames)
 
 
-def load_run_plugins(run_dir: Path, registries: Registries) -> tuple[Any, Any, Any]:
-    """A finished or running run's config, task and search space (as its config builds them)."""
+def imported_modules(cfg: Any) -> list[str]:
+    """Modules that building the run's task would import because its config names them:
+    gymnasium imports ``module`` for an ``env_id`` of the form ``module:Env-v0``."""
+    env_id = getattr(cfg.task.options, "env_id", "")
+    return [env_id.partition(":")[0]] if isinstance(env_id, str) and ":" in env_id else []
+
+
+def load_run_plugins(
+    run_dir: Path, registries: Registries, imports: bool = True
+) -> tuple[Any, Any, Any]:
+    """A finished or running run's config, task and search space (as its config builds them).
+    With ``imports=False`` a config that would import a module it names is refused
+    (``RunError``): ``report`` reads folders from anyone (docs/runs.md#trust)."""
     cfg = load_config(Path(run_dir) / "config.toml", [], registries)
+    named = imported_modules(cfg)
+    if named and not imports:
+        raise RunError(
+            f"{run_dir}/config.toml: building its task would import module {named[0]!r}, which"
+            " the run folder names"
+        )
     task = registries.create("task", cfg.task.name, cfg.task.options, where=cfg.source)
     spec = call_plugin(task.spec, "task", cfg.task.name, cfg.source)
     space = registries.create(

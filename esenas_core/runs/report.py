@@ -80,7 +80,7 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
     """Write ``run_dir/report/`` (learning_curves.png, architecture.png, pareto.png, summary.md)."""
     run_dir = Path(run_dir)
     metrics = read_metrics(run_dir)
-    cfg, task, space = load_run_plugins(run_dir, registries)
+    cfg, task, space = load_run_plugins(run_dir, registries, imports=False)
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     env = call_plugin(task.label, "task", cfg.task.name, "") or cfg.task.name

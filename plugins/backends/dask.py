@@ -1,9 +1,12 @@
 """``dask``: a dask.distributed cluster — a LocalCluster by default, or an existing scheduler.
 
-- ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` bound to 127.0.0.1
-  (dashboard on 127.0.0.1 too, on a free port), one BLAS thread per worker. Its scheduler and
-  workers speak TLS with temporary credentials made for this run (``local_tls = true``, the
-  default), so no other process, of this user or another, can connect and run code on them;
+- ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` bound to 127.0.0.1,
+  one BLAS thread per worker, with no HTTP pages: its dashboard and the scheduler's and workers'
+  HTTP routes (info pages, logs, metrics) are off, since any local user could read them
+  (``dashboard = true`` serves them on 127.0.0.1, on a free port, and prints the link). Its
+  scheduler and workers speak TLS with temporary credentials made for this run (``local_tls =
+  true``, the default), so no other process, of this user or another, can connect and run code
+  on them;
   ``local_tls = false`` turns that off (docs/distributed.md has what TLS costs).
 - ``address = "tcp://host:8786"`` (or ``tls://…`` with the ``tls_*`` files): an existing scheduler
   started with ``dask scheduler``, workers with ``dask worker ADDRESS`` on each machine (esenas
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 from typing import Any
 
@@ -65,6 +69,10 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
 }
+NO_HTTP_CONFIG: dict[str, Any] = {  # the scheduler's and workers' HTTP servers serve no page
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
+}
 WORKER_COUNT_TTL = 5.0  # seconds
 START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
 
@@ -76,6 +84,7 @@ class DaskOptions(PoolOptions):
     address: str = ""
     connect_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0.0))
     local_tls: bool = True
+    dashboard: bool = False  # the LocalCluster's HTTP dashboard (readable by any local user)
     tls_ca_file: str = ""
     tls_client_cert: str = ""
     tls_client_key: str = ""
@@ -153,9 +162,15 @@ class DaskBackend(PoolBackend):
             else:
                 import dask
 
-                with dask.config.set(LOCAL_CLUSTER_CONFIG):
+                config = dict(LOCAL_CLUSTER_CONFIG)
+                if not opts.dashboard:
+                    config.update(NO_HTTP_CONFIG)
+                with dask.config.set(config):
                     self.cluster = self._local_cluster(LocalCluster)
                     self.client = Client(self.cluster)
+                if opts.dashboard:
+                    link = self.cluster.dashboard_link
+                    print(f"esenas: dask dashboard at {link}", file=sys.stderr)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise ConfigError(
                 f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
@@ -170,6 +185,7 @@ class DaskBackend(PoolBackend):
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": self.options.dashboard},
             silence_logs=logging.ERROR,
             env={name: "1" for name in THREAD_VARS},
         )

@@ -152,9 +152,19 @@ class ProcessesBackend(PoolBackend):
             process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
+    def __exit__(self, *exc: object) -> None:
+        if not exc or exc[0] is None:
+            self.close()
+        else:  # Ctrl-C or an error: stop the workers now, not after their running chunks
+            self._kill()
+
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            except BaseException:  # Ctrl-C while waiting for the workers to exit: stop them
+                self._kill()
+                raise
             self._pool = None
 
 

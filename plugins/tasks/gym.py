@@ -28,6 +28,9 @@ from esenas_core import (
     to_env_actions,
 )
 
+MAX_EPISODE_STEPS = 1_000_000  # an episode longer than this would run for hours per rollout
+MAX_LOCKSTEP = 4096  # environments stepped together in one worker
+
 
 @attrs.frozen
 class GymOptions:
@@ -35,8 +38,12 @@ class GymOptions:
 
     env_id: str = "CartPole-v1"
     env_kwargs: dict[str, Any] = attrs.field(factory=dict)
-    max_episode_steps: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    lockstep: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    max_episode_steps: int = attrs.field(
+        default=0, validator=[attrs.validators.ge(0), attrs.validators.le(MAX_EPISODE_STEPS)]
+    )
+    lockstep: int = attrs.field(
+        default=8, validator=[attrs.validators.ge(1), attrs.validators.le(MAX_LOCKSTEP)]
+    )
 
 
 class GymTask(Task):
@@ -62,11 +69,18 @@ class GymTask(Task):
         if opts.max_episode_steps:
             kwargs["max_episode_steps"] = opts.max_episode_steps
         try:
-            return gym.make(opts.env_id, **kwargs)
+            env = gym.make(opts.env_id, **kwargs)
         except (gym.error.Error, ImportError, OSError) as exc:  # unknown id, module or file
             raise ConfigError(f"[task] gym: cannot make env_id {opts.env_id!r}: {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"[task] gym: bad env_kwargs for {opts.env_id!r}: {exc}") from None
+        if env.spec is None or not env.spec.max_episode_steps:  # an episode might never end
+            env.close()
+            raise ConfigError(
+                f"[task] gym: {opts.env_id!r} has no time limit; set max_episode_steps (at most"
+                f" {MAX_EPISODE_STEPS:,})"
+            )
+        return env
 
     def spec(self) -> TaskSpec:
         if self._spec is None:
