@@ -89,7 +89,7 @@ def test_named_damage_is_one_line(
     rc, err = run_case(command, folder, folder / "run", folder / "study")
     assert rc == 2 and err.count("\n") == 1 and message in err, err
     assert str(path.relative_to(folder).parent) in err
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 120  # no loop (iteration -5 once looped forever)
 
 
 @pytest.mark.parametrize("damage", ["cut", "binary", "x"])

@@ -50,8 +50,10 @@ def number(
     return value
 
 
-def optional_number(value: Any, field: str, finite: bool = True) -> float | None:
-    return None if value is None else number(value, field, finite=finite)
+def optional_number(
+    value: Any, field: str, finite: bool = True, nan: bool = False
+) -> float | None:
+    return None if value is None else number(value, field, finite=finite, nan=nan)
 
 
 def optional_integer(value: Any, field: str, lo: int | None = 0) -> int | None:

@@ -154,7 +154,9 @@ def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
         iteration=fields.integer(document["iteration"], "iteration"),
         episodes=fields.integer(document["episodes"], "episodes"),
         env_steps=fields.integer(document["env_steps"], "env_steps"),
-        first_score=fields.optional_number(document.get("first_score"), "first_score"),
+        first_score=fields.optional_number(
+            document.get("first_score"), "first_score", nan=True  # no exact eval finished
+        ),
         optimizer={
             k.removeprefix("optimizer_"): v for k, v in arrays.items() if k.startswith("optimizer_")
         },

@@ -1,27 +1,19 @@
 """``dask``: a dask.distributed cluster — a LocalCluster by default, or an existing scheduler.
 
-- ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` bound to 127.0.0.1,
-  one BLAS thread per worker, with no HTTP pages: its dashboard and the scheduler's and workers'
-  HTTP routes (info pages, logs, metrics) are off, since any local user could read them
-  (``dashboard = true`` serves them on 127.0.0.1, on a free port, and prints the link). Its
-  scheduler and workers speak TLS with temporary credentials made for this run (``local_tls =
-  true``, the default), so no other process, of this user or another, can connect and run code
-  on them;
-  ``local_tls = false`` turns that off (docs/distributed.md has what TLS costs).
+- ``address = ""``: ``LocalCluster(processes=True, threads_per_worker=1)`` on 127.0.0.1, one
+  BLAS thread per worker, speaking TLS with temporary credentials made for this run
+  (``local_tls``), so no other process can connect and run code on it, and serving no HTTP page
+  (dashboard, info pages, logs: any local user could read them) unless ``dashboard = true``.
 - ``address = "tcp://host:8786"`` (or ``tls://…`` with the ``tls_*`` files): an existing scheduler
-  started with ``dask scheduler``, workers with ``dask worker ADDRESS`` on each machine (esenas
-  installed there; see docs/distributed.md).
+  (``dask scheduler``; workers: ``dask worker ADDRESS`` with esenas installed; docs/distributed.md).
 
-Per evaluation the job is broadcast to every worker (``scatter(broadcast=True)``): with θ until the
-workers hold replicas of it, then slim (the last updates as scalars, esenas_core.engine.replica), so
-the bytes per worker do not grow with θ's length; a worker whose replica is stale gets the full job
-again. Requests travel as seeds + genomes in chunks; workers keep environments and the search space
-cached between tasks. At the deadline unfinished chunks are cancelled and come back failed. A worker
-that dies has its tasks re-run elsewhere by dask (tasks are seeded, so re-runs give identical
-numbers); a task lost with its worker's scattered data (cancelled) is submitted again by this
-backend with the same requests; a task that kills workers repeatedly fails with ``KilledWorker`` and
-its requests come back failed. With no worker connected, evaluation waits ``connect_timeout`` s for
-one, then stops the run (``RunError``).
+The job travels with each chunk's task (with θ until the workers hold replicas of it, then slim:
+the last updates as scalars, esenas_core.engine.replica); workers keep environments and the
+search space cached. At the deadline unfinished chunks are cancelled and come back failed. A
+chunk lost with its worker — cancelled, or pending for ``connect_timeout`` s with no worker
+running it — runs again with the same requests (identical numbers); one that kills workers
+repeatedly fails (``KilledWorker``). With no worker connected, evaluation waits
+``connect_timeout`` s for one, then stops the run (``RunError``).
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from typing import Any
 
 import attrs
@@ -229,7 +222,14 @@ class DaskBackend(PoolBackend):
         """Every worker must import the run's plugin modules at the driver's distribution
         versions; otherwise stop before any rollout with one line naming the workers."""
         try:
-            found = self.client.run(check_worker_plugins, spec.requires, workers=workers)
+            found = self.client.run(
+                check_worker_plugins, spec.requires, workers=workers, on_error="return"
+            )
+            gone = (OSError, TimeoutError)  # a worker lost meanwhile (CommClosedError)
+            found = {w: r for w, r in found.items() if not isinstance(r, gone)}
+            for answer in found.values():
+                if isinstance(answer, BaseException):
+                    raise answer
         except Exception as exc:  # e.g. a worker without esenas cannot even run the check
             raise PluginError(
                 f"[backend] dask: workers cannot check the run's plugins"
@@ -273,25 +273,20 @@ class DaskBackend(PoolBackend):
     ) -> tuple[list[int], list[int]]:
         """Run ``chunks[i]`` for i in ``which``; fill ``results``; return the lost ones and the
         stale ones (their worker had no usable replica of θ)."""
-        from distributed import wait
 
         client = self._connect()
-        shared = client.scatter(job, broadcast=True, hash=False)
-        self.job_bytes_sent += job_bytes(job) * max(1, len(self._workers()))  # one per worker
-        futures = {
-            i: client.submit(evaluate_requests, shared, chunks[i], pure=False) for i in which
-        }
+        # The job goes with each chunk's task, not through ``scatter(broadcast=True)``: a worker
+        # killed while a broadcast reaches it can stall the scatter for minutes (a task whose
+        # worker dies is simply run again). Slim jobs are a few hundred bytes; full ones (θ)
+        # go out only until the workers hold replicas.
+        self.job_bytes_sent += job_bytes(job) * len(which)  # one per chunk
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
+            futures = {
+                i: client.submit(evaluate_requests, job, chunks[i], pure=False) for i in which
+            }
         end = None if left is None else time.monotonic() + left
-        while waiting := [f for f in futures.values() if f.status == "pending"]:
-            remaining = None if end is None else end - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                break
-            try:
-                wait(waiting, timeout=remaining)
-            except TimeoutError:
-                break
-            except Exception:  # some were cancelled (their worker and its data lost): go on
-                time.sleep(0.05)  # waiting for the others
+        stalled = self._wait(list(futures.values()), end)
         order = list(futures)
         values = self._gather(
             [k for k, i in enumerate(order) if futures[i].status == "finished"],
@@ -304,8 +299,10 @@ class DaskBackend(PoolBackend):
                 stale.append(i)
             elif k in values:
                 results[i] = values[k]
-            elif future.status in ("cancelled", "lost", "finished"):  # lost with its worker
-                lost.append(i)  # ("finished": its result was lost after it finished)
+            elif future.status in ("cancelled", "lost", "finished") or (
+                stalled and future.status == "pending"
+            ):
+                lost.append(i)  # lost with its worker ("finished": its result was lost after)
             elif future.status == "error":
                 exc = future.exception()
                 results[i] = failed_chunk(chunks[i], f"worker failed: {type(exc).__name__}: {exc}")
@@ -316,23 +313,46 @@ class DaskBackend(PoolBackend):
         ]
         if stragglers:
             self._stop(stragglers)
-        with contextlib.suppress(Exception):
-            shared.release()  # no round trip (``cancel`` waits for the scheduler)
         return lost, stale
+
+    def _wait(self, futures: list[Any], end: float | None) -> bool:
+        """Wait for ``futures`` until ``end`` (None: no deadline). True when they stalled: none
+        finished for ``connect_timeout`` s and no worker runs any of them (a worker killed at
+        the wrong moment can leave its task pending for good); they then run again."""
+        from distributed import wait
+
+        progress, last = time.monotonic(), -1
+        while waiting := [f for f in futures if f.status == "pending"]:
+            now = time.monotonic()
+            if end is not None and now >= end:
+                return False
+            if len(waiting) != last:
+                progress, last = now, len(waiting)
+            elif now - progress > self.options.connect_timeout:
+                running = {k for keys in self.client.processing().values() for k in keys}
+                if not running & {f.key for f in waiting}:
+                    return True
+                progress = now
+            try:
+                wait(waiting, timeout=1.0 if end is None else max(0.0, min(1.0, end - now)),
+                     return_when="FIRST_COMPLETED")  # fmt: skip
+            except TimeoutError:
+                continue
+            except Exception:  # some were cancelled (their worker and its data lost): go on
+                time.sleep(0.05)
+        return False
 
     def _await_workers(self) -> None:
         """With no worker connected (all lost), wait up to ``connect_timeout`` s for one, then
         stop the run with one line (the last checkpoint is intact)."""
-        if self.client.scheduler_info().get("workers"):
-            return
-        try:
-            self.client.wait_for_workers(1, timeout=self.options.connect_timeout)
-        except (TimeoutError, OSError) as exc:
-            raise RunError(
-                f"[backend] dask: no worker connected for {self.options.connect_timeout:g} s"
-                f" ({type(exc).__name__}); resume with `esenas run --resume RUN_DIR` once"
-                " workers are back"
-            ) from None
+        end = time.monotonic() + self.options.connect_timeout
+        while not self.client.scheduler_info().get("workers"):  # (restarting nannies count)
+            if time.monotonic() > end:
+                raise RunError(
+                    f"[backend] dask: no worker connected for {self.options.connect_timeout:g}"
+                    " s; resume with `esenas run --resume RUN_DIR` once workers are back"
+                )
+            time.sleep(0.25)
         self._count = None
         self._warmed.clear()
         self._holding.clear()

@@ -1,0 +1,105 @@
+"""≥ 30 worker kills per pool backend in one run each: no hang, and the run equals the unfaulted
+serial run bitwise (issue 25 §3). A worker is SIGKILLed at a seeded random moment of every
+iteration: while the job is sent, while chunks run, while results come back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+from conftest import small_config
+
+from esenas_core.api.plugins import Registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.recorder import TIMING_COLUMNS
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
+
+pytestmark = pytest.mark.slow
+
+KILLS = 30
+SECTIONS = {
+    "task": {"name": "flaky", "fail_mod": 10**9, "sleep_s": 0.15},
+    "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05,
+           "max_retries": 0},
+}  # fmt: skip
+HANG_S = 900  # the whole run; a hang fails here instead of blocking the suite
+
+
+class Hang(Exception):
+    pass
+
+
+def _pool_workers(trainer: Trainer) -> list[int]:
+    return [
+        c.pid
+        for c in psutil.Process().children()
+        if "multiprocessing-fork" in " ".join(c.cmdline())
+    ]
+
+
+def _dask_workers(trainer: Trainer) -> list[int]:
+    client = trainer.exp.backend.client
+    if client is None:
+        return []
+    pids = client.run(os.getpid, on_error="return").values()  # a worker may be restarting
+    return sorted(p for p in pids if isinstance(p, int))
+
+
+def _trainer(registries: Registries, backend: dict[str, Any], iterations: int) -> Trainer:
+    data = small_config(iterations=iterations, backend=backend, **SECTIONS)
+    return Trainer(Experiment.build(build_config(data, registries), registries))
+
+
+def _rows(trainer: Trainer) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in trainer.history]
+
+
+@pytest.mark.parametrize(
+    ("backend", "victims"),
+    [
+        ({"name": "processes", "workers": 2}, _pool_workers),
+        ({"name": "dask", "workers": 2, "connect_timeout": 20.0}, _dask_workers),
+    ],
+    ids=["processes", "dask"],
+)
+def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict, victims) -> None:
+    rng = np.random.default_rng(0)
+    trainer = _trainer(registries, backend, KILLS + 4)
+    killed: list[int] = []
+
+    def kill_during_next(row: dict) -> None:
+        pids = victims(trainer)
+        if not pids:
+            return
+        pid = pids[int(rng.integers(len(pids)))]
+
+        def kill() -> None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+
+        threading.Timer(float(rng.uniform(0.0, 0.4)), kill).start()
+
+    def hang(signum: int, frame: Any) -> None:
+        raise Hang(f"no end after {HANG_S} s ({len(trainer.history)} iterations)")
+
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(HANG_S)
+    try:
+        trainer.train(kill_during_next)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert len(killed) >= KILLS, killed
+    serial = _trainer(registries, {"name": "serial"}, KILLS + 4)
+    serial.train()
+    assert _rows(trainer) == _rows(serial)
+    np.testing.assert_array_equal(trainer.theta, serial.theta)
