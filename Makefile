@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= examples/default.toml
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# The quick tier for every change: the tests not marked slow (subprocess runs, fuzzers, kill
+# loops, dispatch settings). `make test` runs everything.
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # The quick benchmark set (≤ 10 minutes on 2 cores); results in bench/results/*.json.
 # The long sample-efficiency studies are separate commands (docs/benchmarks.md).

@@ -20,7 +20,7 @@ from esenas_core import hookimpl
 @attrs.frozen
 class FlakyOptions(GymOptions):
     fail_mod: int = 4
-    failure: Literal["raise", "nan", "hang"] = "raise"
+    failure: Literal["raise", "nan", "hang", "swallow"] = "raise"  # swallow: hang, eat Ctrl-C
     sleep_s: float = 0.0  # per run_episodes call, to make tasks slow enough to interrupt
     startup_s: float = 0.0  # once per process, when the task is built (a slow import or setup)
 
@@ -48,6 +48,11 @@ class FlakyTask(GymTask):
             if fails(params[row], self.options.fail_mod):
                 if self.options.failure == "hang":
                     time.sleep(600)
+                while self.options.failure == "swallow":  # a library that eats KeyboardInterrupt
+                    try:
+                        time.sleep(600)
+                    except KeyboardInterrupt:
+                        pass
                 if self.options.failure == "raise":
                     raise RuntimeError("injected failure")
                 results[row] = attrs.evolve(results[row], reward=float("nan"))

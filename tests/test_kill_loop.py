@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -44,11 +45,17 @@ def _pool_workers(trainer: Trainer) -> list[int]:
 
 
 def _dask_workers(trainer: Trainer) -> list[int]:
+    """The two workers' pids, once the last victim's replacement is up (≤ 10 s; else none: a
+    replacement whose nanny gave up is started by the backend at the next evaluation)."""
     client = trainer.exp.backend.client
-    if client is None:
-        return []
-    pids = client.run(os.getpid, on_error="return").values()  # a worker may be restarting
-    return sorted(p for p in pids if isinstance(p, int))
+    end = time.monotonic() + 10
+    while client is not None and time.monotonic() < end:
+        answers = client.run(os.getpid, on_error="return").values()
+        pids = [p for p in answers if isinstance(p, int)]
+        if len(pids) == 2:
+            return sorted(pids)
+        time.sleep(0.2)
+    return []
 
 
 def _trainer(registries: Registries, backend: dict[str, Any], iterations: int) -> Trainer:
@@ -70,7 +77,8 @@ def _rows(trainer: Trainer) -> list[dict]:
 )
 def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict, victims) -> None:
     rng = np.random.default_rng(0)
-    trainer = _trainer(registries, backend, KILLS + 4)
+    iterations = KILLS + 15 if backend["name"] == "processes" else 2 * KILLS
+    trainer = _trainer(registries, backend, iterations)
     killed: list[int] = []
 
     def kill_during_next(row: dict) -> None:
@@ -99,7 +107,7 @@ def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert len(killed) >= KILLS, killed
-    serial = _trainer(registries, {"name": "serial"}, KILLS + 4)
+    serial = _trainer(registries, {"name": "serial"}, iterations)
     serial.train()
     assert _rows(trainer) == _rows(serial)
     np.testing.assert_array_equal(trainer.theta, serial.theta)

@@ -1,51 +1,37 @@
-"""Compiled scalar loops of ``esenas_core.api.fixedmath`` (numba; imported on first use).
+"""Compiled ufuncs of ``esenas_core.api.fixedmath`` (numba; imported on first use).
 
-Plain ``njit``: no fast-math flags, so every element is one call of the C library's function and
-nothing is reordered, contracted or replaced by a vector routine."""
+Plain ``vectorize``: no fast-math flags and no vector math library, so every element is one call
+of the C library's scalar function."""
 
 from __future__ import annotations
 
 import math
 
 import numba
-import numpy as np
+
+_F64 = ["float64(float64)"]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.vectorize(_F64, cache=True)
 def exp(x):  # pragma: no cover (compiled)
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = math.exp(x[i])
-    return out
+    return math.exp(x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.vectorize(_F64, cache=True)
 def log(x):  # pragma: no cover (compiled)
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = math.log(x[i])
-    return out
+    return math.log(x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.vectorize(_F64, cache=True)
 def log1p(x):  # pragma: no cover (compiled)
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = math.log1p(x[i])
-    return out
+    return math.log1p(x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.vectorize(_F64, cache=True)
 def sin(x):  # pragma: no cover (compiled)
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = math.sin(x[i])
-    return out
+    return math.sin(x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.vectorize(_F64, cache=True)
 def cos(x):  # pragma: no cover (compiled)
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = math.cos(x[i])
-    return out
+    return math.cos(x)

@@ -67,6 +67,7 @@ NO_HTTP_CONFIG: dict[str, Any] = {  # the scheduler's and workers' HTTP servers 
     "distributed.worker.http.routes": [],
 }
 WORKER_COUNT_TTL = 5.0  # seconds
+_GONE = {"closed", "closing", "failed", "closing_gracefully"}
 START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
 
 
@@ -247,7 +248,22 @@ class DaskBackend(PoolBackend):
                 + "; install the same versions on every worker"
             )
 
+    def _heal(self) -> None:
+        """A nanny whose worker was killed while starting gives up and closes, and the
+        LocalCluster would then run with fewer workers for good: replace closed ones."""
+        cluster = self.cluster
+        if cluster is None:
+            return
+        dead = [n for n, w in list(cluster.workers.items()) if w.status.name in _GONE]
+        for name in dead:
+            cluster.workers.pop(name, None)
+            cluster.worker_spec.pop(name, None)
+        if dead:
+            self._count = None
+            cluster.scale(self.options.workers or os.cpu_count() or 1)
+
     def prepare(self, spec: WorkerSpec, retry: bool) -> None:
+        self._heal()
         if retry:  # chunks were lost with their worker: is any worker left?
             self._count = None
             self._await_workers()
@@ -346,7 +362,8 @@ class DaskBackend(PoolBackend):
         """With no worker connected (all lost), wait up to ``connect_timeout`` s for one, then
         stop the run with one line (the last checkpoint is intact)."""
         end = time.monotonic() + self.options.connect_timeout
-        while not self.client.scheduler_info().get("workers"):  # (restarting nannies count)
+        while not self.client.scheduler_info().get("workers"):
+            self._heal()
             if time.monotonic() > end:
                 raise RunError(
                     f"[backend] dask: no worker connected for {self.options.connect_timeout:g}"
