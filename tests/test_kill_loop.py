@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
-import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psutil
 import pytest
-from conftest import small_config
+from conftest import TESTS_DIR, cli_env, small_config, start_dask_cluster
 
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.experiment import Experiment
@@ -44,20 +46,6 @@ def _pool_workers(trainer: Trainer) -> list[int]:
     ]
 
 
-def _dask_workers(trainer: Trainer) -> list[int]:
-    """The two workers' pids, once the last victim's replacement is up (≤ 10 s; else none: a
-    replacement whose nanny gave up is started by the backend at the next evaluation)."""
-    client = trainer.exp.backend.client
-    end = time.monotonic() + 10
-    while client is not None and time.monotonic() < end:
-        answers = client.run(os.getpid, on_error="return").values()
-        pids = [p for p in answers if isinstance(p, int)]
-        if len(pids) == 2:
-            return sorted(pids)
-        time.sleep(0.2)
-    return []
-
-
 def _trainer(registries: Registries, backend: dict[str, Any], iterations: int) -> Trainer:
     data = small_config(iterations=iterations, backend=backend, **SECTIONS)
     return Trainer(Experiment.build(build_config(data, registries), registries))
@@ -67,17 +55,9 @@ def _rows(trainer: Trainer) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in trainer.history]
 
 
-@pytest.mark.parametrize(
-    ("backend", "victims"),
-    [
-        ({"name": "processes", "workers": 2}, _pool_workers),
-        ({"name": "dask", "workers": 2, "connect_timeout": 20.0}, _dask_workers),
-    ],
-    ids=["processes", "dask"],
-)
-def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict, victims) -> None:
+def _run_with_kills(registries: Registries, backend: dict, victims, replace=None) -> None:
     rng = np.random.default_rng(0)
-    iterations = KILLS + 15 if backend["name"] == "processes" else 2 * KILLS
+    iterations = KILLS + 15
     trainer = _trainer(registries, backend, iterations)
     killed: list[int] = []
 
@@ -92,7 +72,9 @@ def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             except ProcessLookupError:
-                pass
+                return
+            if replace is not None:
+                replace(pid)
 
         threading.Timer(float(rng.uniform(0.0, 0.4)), kill).start()
 
@@ -111,3 +93,26 @@ def test_thirty_kills_no_hang_same_numbers(registries: Registries, backend: dict
     serial.train()
     assert _rows(trainer) == _rows(serial)
     np.testing.assert_array_equal(trainer.theta, serial.theta)
+
+
+def test_thirty_pool_worker_kills(registries: Registries) -> None:
+    _run_with_kills(registries, {"name": "processes", "workers": 2}, _pool_workers)
+
+
+def test_thirty_dask_worker_kills(registries: Registries, tmp_path: Path) -> None:
+    """An external scheduler with two workers, as on a real cluster: a killed worker is
+    replaced by a new ``dask worker`` process, as a cluster manager would."""
+    env = cli_env(ESENAS_PLUGINS="esenas_test_plugins")
+    with start_dask_cluster(tmp_path, env, workers=2) as (address, procs):
+        command = [str(Path(sys.executable).parent / "dask"), "worker", address, "--nthreads",
+                   "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"]  # fmt: skip
+
+        def workers(_trainer: Trainer) -> list[int]:
+            return [p.pid for p in procs[1:] if p.poll() is None]
+
+        def replace(_pid: int) -> None:
+            procs.append(subprocess.Popen(command, env=env, cwd=TESTS_DIR,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        backend = {"name": "dask", "address": address, "connect_timeout": 60.0}
+        _run_with_kills(registries, backend, workers, replace)

@@ -49,11 +49,8 @@ from esenas_core import (
     prepare,
 )
 
-# LocalCluster settings. Its workers share this machine's cores with the aggregator, so dask's
-# own bookkeeping is turned down: the sampling profiler (it interrupts pure-Python tasks every
-# 10 ms), the 20 ms event-loop ticks and 0.1-0.5 s monitors of every process, and work stealing
-# (one chunk per worker; queued chunks still go to whichever worker frees up first). Idle, the
-# cluster's processes used 7.3 % of a core with dask's defaults and 1.7 % with these
+# LocalCluster settings: dask's own bookkeeping turned down (the sampling profiler, 20 ms ticks,
+# fast monitors, work stealing): idle, its processes use 1.7 % of a core instead of 7.3 %
 # (docs/benchmarks.md). Workers of an external cluster use their own configuration.
 LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.profile.enabled": False,
@@ -62,12 +59,10 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
 }
-NO_HTTP_CONFIG: dict[str, Any] = {  # the scheduler's and workers' HTTP servers serve no page
-    "distributed.scheduler.http.routes": [],
-    "distributed.worker.http.routes": [],
-}
+NO_HTTP_CONFIG: dict[str, Any] = {"distributed.scheduler.http.routes": [],  # no HTTP page
+                                  "distributed.worker.http.routes": []}  # fmt: skip
 WORKER_COUNT_TTL = 5.0  # seconds
-_GONE = {"closed", "closing", "failed", "closing_gracefully"}
+_GONE = {"closed", "closing", "failed", "closing_gracefully"}  # nanny states that never recover
 START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
 
 
@@ -100,9 +95,7 @@ def _check_options(opts: DaskOptions) -> None:
             raise ConfigError(f"{where}: {key} {path!r}: no such file")
     tls = [opts.tls_ca_file, opts.tls_client_cert, opts.tls_client_key]
     if any(tls) and not all(tls):
-        raise ConfigError(
-            f"{where}: TLS needs all three of tls_ca_file, tls_client_cert and tls_client_key"
-        )
+        raise ConfigError(f"{where}: TLS needs tls_ca_file, tls_client_cert and tls_client_key")
 
 
 class DaskBackend(PoolBackend):
@@ -185,8 +178,7 @@ class DaskBackend(PoolBackend):
         )
 
     def _workers(self) -> list[str]:
-        """Addresses of the workers connected now; asked of the scheduler at most every
-        ``WORKER_COUNT_TTL`` s (a round trip: ≈ 2 ms per iteration on the LocalCluster)."""
+        """Addresses of the connected workers, asked at most every ``WORKER_COUNT_TTL`` s."""
         now = time.monotonic()
         if self._count is None or now - self._count[1] > WORKER_COUNT_TTL:
             workers = self._connect().scheduler_info().get("workers", {})
@@ -194,8 +186,7 @@ class DaskBackend(PoolBackend):
         return self._count[0]
 
     def _warm(self, spec: WorkerSpec) -> None:
-        """Build ``spec`` on every worker that has not yet (one task per worker, pinned to it),
-        before an evaluation's deadline starts."""
+        """Build ``spec`` on every worker that has not (a pinned task each), before the deadline."""
         from distributed import wait
 
         start = time.monotonic()
@@ -220,14 +211,12 @@ class DaskBackend(PoolBackend):
             self._warmed |= {(w, key) for w in cold}
 
     def _check_plugins(self, spec: WorkerSpec, workers: list[str]) -> None:
-        """Every worker must import the run's plugin modules at the driver's distribution
-        versions; otherwise stop before any rollout with one line naming the workers."""
+        """Workers must import the run's plugins at the driver's versions, or the run stops."""
         try:
             found = self.client.run(
                 check_worker_plugins, spec.requires, workers=workers, on_error="return"
             )
-            gone = (OSError, TimeoutError)  # a worker lost meanwhile (CommClosedError)
-            found = {w: r for w, r in found.items() if not isinstance(r, gone)}
+            found = {w: r for w, r in found.items() if not isinstance(r, OSError | TimeoutError)}
             for answer in found.values():
                 if isinstance(answer, BaseException):
                     raise answer
@@ -249,8 +238,7 @@ class DaskBackend(PoolBackend):
             )
 
     def _heal(self) -> None:
-        """A nanny whose worker was killed while starting gives up and closes, and the
-        LocalCluster would then run with fewer workers for good: replace closed ones."""
+        """Replace LocalCluster nannies that gave up (their worker killed while starting)."""
         cluster = self.cluster
         if cluster is None:
             return
@@ -291,10 +279,8 @@ class DaskBackend(PoolBackend):
         stale ones (their worker had no usable replica of θ)."""
 
         client = self._connect()
-        # The job goes with each chunk's task, not through ``scatter(broadcast=True)``: a worker
-        # killed while a broadcast reaches it can stall the scatter for minutes (a task whose
-        # worker dies is simply run again). Slim jobs are a few hundred bytes; full ones (θ)
-        # go out only until the workers hold replicas.
+        # The job goes with each task: a ``scatter(broadcast=True)`` to a worker killed meanwhile
+        # can stall for minutes. Full jobs (θ) go out only until the workers hold replicas.
         self.job_bytes_sent += job_bytes(job) * len(which)  # one per chunk
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
@@ -332,9 +318,8 @@ class DaskBackend(PoolBackend):
         return lost, stale
 
     def _wait(self, futures: list[Any], end: float | None) -> bool:
-        """Wait for ``futures`` until ``end`` (None: no deadline). True when they stalled: none
-        finished for ``connect_timeout`` s and no worker runs any of them (a worker killed at
-        the wrong moment can leave its task pending for good); they then run again."""
+        """Wait until ``end`` (None: none); True when stalled: none finished for ``connect_timeout``
+        s and no worker runs any (a worker killed at the wrong moment can leave a task pending)."""
         from distributed import wait
 
         progress, last = time.monotonic(), -1
@@ -386,8 +371,7 @@ class DaskBackend(PoolBackend):
             return values
 
     def _stop(self, stragglers: list[Any]) -> None:
-        """Cancel stragglers and restart the workers still running them (a running Python
-        function cannot be interrupted; restarting its worker process stops it)."""
+        """Cancel stragglers and restart the workers running them (nothing else stops them)."""
         keys = {f.key for f in stragglers}
         busy = [w for w, running in self.client.processing().items() if keys & set(running)]
         self.client.cancel(stragglers)
