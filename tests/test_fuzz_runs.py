@@ -112,3 +112,14 @@ def test_report_reads_metrics_strictly(base: Path, tmp_path: Path, damage: str) 
         assert rc == 0, err
     else:
         assert rc == 2 and err.count("\n") == 1 and "metrics.csv" in err, err
+
+
+def test_resume_prints_the_scheduler_address_before_connecting(base: Path, tmp_path: Path):
+    from conftest import esenas
+
+    folder = _copy(base, tmp_path)
+    res = esenas("run", "--resume", str(folder / "run"), "--force", "--set", "iterations=3",
+                 "--set", "backend.name=dask", "--set", "backend.address=tcp://127.0.0.1:9",
+                 "--set", "backend.connect_timeout=2", "--quiet")  # fmt: skip
+    assert "backend dask (tcp://127.0.0.1:9)" in res.stdout, res.stdout
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
