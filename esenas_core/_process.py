@@ -6,9 +6,12 @@ import signal
 import sys
 
 _argv = getattr(sys, "orig_argv", sys.argv)
-if os.path.basename(_argv[1] if len(_argv) > 1 else "") == "esenas" or (
+# This process is the `esenas` command itself (the console script or `python -m`), not a library
+# user or a test runner that calls the CLI in-process.
+IS_COMMAND = os.path.basename(_argv[1] if len(_argv) > 1 else "") == "esenas" or (
     "-m" in _argv and _argv[_argv.index("-m") + 1 :][:1] == ["esenas_core.runs.cli"]
-):
+)
+if IS_COMMAND:
     # The `esenas` command, still importing: a Ctrl-C now exits with one line, no traceback
     # (the command line installs its own handler once it runs: esenas_core.engine.interrupts).
     def _interrupted_while_starting(signum: int, frame: object) -> None:

@@ -95,11 +95,14 @@ def _unraisable(hook: Any) -> Any:
 
 def install(command_line: bool = False) -> None:
     """Remember every SIGINT (main thread only; a no-op elsewhere); ``command_line``: also the
-    exit guarantees above (for the ``esenas`` process itself, not for library users)."""
+    exit guarantees above, in the ``esenas`` process itself only (not for library users, nor
+    for a test runner that invokes the command line in-process)."""
     global _command_line
     if threading.current_thread() is not threading.main_thread():
         return
-    if command_line and not _command_line and os.name == "posix":
+    from esenas_core._process import IS_COMMAND  # not for the CLI run in-process (tests)
+
+    if command_line and IS_COMMAND and not _command_line and os.name == "posix":
         _command_line = True
         _spawn_ignoring_sigint()
     if signal.getsignal(signal.SIGINT) is not _handler:
