@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -100,8 +101,6 @@ class GymTask(Task):
 
     def render_episode(self, space, params, architecture, obs_mean, obs_std, seed, steps, every):
         """MuJoCo renders offscreen through EGL (``MUJOCO_GL=egl`` unless set)."""
-        import os
-
         os.environ.setdefault("MUJOCO_GL", "egl")
         opts = self.options
         spec = self.spec()
@@ -246,9 +245,13 @@ def _route_mujoco_warnings() -> None:
     if _ROUTED:
         return
     _ROUTED = True
+    # Training never renders: without MUJOCO_GL, `import mujoco` loads glfw, whose import runs a
+    # Python subprocess per library candidate (slower start; after a Ctrl-C it could print a
+    # BrokenPipeError). EGL is also what `esenas evaluate --video` renders through.
+    os.environ.setdefault("MUJOCO_GL", "egl")
     try:
         import mujoco
-    except ImportError:
+    except Exception:  # not installed, or no usable GL library for the chosen MUJOCO_GL
         return
     mujoco.set_mju_user_warning(lambda message: log_once("mujoco", message))
 
