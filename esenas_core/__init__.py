@@ -16,6 +16,7 @@ from esenas_core.api import fixedmath
 from esenas_core.api.actions import ActionMap, to_env_actions
 from esenas_core.api.controller_utils import FeedbackCounter
 from esenas_core.api.decisions import Choice, DecisionSpace, Mask, Subset
+from esenas_core.api.episodes import episode_results
 from esenas_core.api.errors import (
     ConfigError,
     DuplicatePluginError,
@@ -38,6 +39,7 @@ from esenas_core.api.interfaces import (
     TaskSpec,
 )
 from esenas_core.api.logs import log_once
+from esenas_core.api.vector import VectorEnv, VectorTask
 from esenas_core.engine.pool import PoolBackend, PoolOptions
 from esenas_core.engine.rollouts import (
     EpisodeResult,
@@ -136,6 +138,8 @@ __all__ = [
     "Task",
     "TaskSpec",
     "UnknownPluginError",
+    "VectorEnv",
+    "VectorTask",
     "WorkerSpec",
     "__version__",
     "check_backend",
@@ -145,6 +149,7 @@ __all__ = [
     "check_worker_plugins",
     "dna_spec",
     "dna_to_genome",
+    "episode_results",
     "evaluate_requests",
     "failed_chunk",
     "fixedmath",

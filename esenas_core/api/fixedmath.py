@@ -9,8 +9,10 @@ recorded metric, esenas uses these functions instead:
 - ``norm(x)``: √(Σ x²) with the sum rounded once (``math.fsum``), so it has no order at all;
 - ``dot_rows(a, v)``: Σ_i a[..., i] · v[i] accumulated in index order, one IEEE operation at a
   time (elementwise numpy ``*`` and ``+`` are correctly rounded on every SIMD width);
-- ``exp``, ``log``, ``log1p``, ``sin``, ``cos``: one call per element of the C library's scalar
-  function (compiled with numba, no fast-math, no vector library).
+- ``exp``, ``log``, ``log1p``, ``sin``, ``cos``, ``power``: one call per element of the C
+  library's scalar function (compiled with numba, no fast-math, no vector library). ``power(x,
+  2.0)`` is what Python's and numpy's scalar ``x ** 2`` compute (the C library's ``pow``), which
+  is not always ``x * x``.
 
 The guarantee and its limits (glibc's libm picks an FMA variant of ``exp``/``sin``/… on CPUs with
 FMA, so SSE-only CPUs may differ in the last bit there) are in docs/algorithm.md#determinism.
@@ -50,7 +52,6 @@ def _apply(name: str, x: Any) -> np.ndarray:
     return getattr(fixedmath_kernels, name)(flat).reshape(arr.shape)
 
 
-
 def exp(x: Any) -> np.ndarray:
     """``np.exp`` with the C library's ``exp`` on every element."""
     return _apply("exp", x)
@@ -78,3 +79,12 @@ def sin(x: Any) -> np.ndarray:
 def cos(x: Any) -> np.ndarray:
     """``np.cos`` with the C library's ``cos`` on every element."""
     return _apply("cos", x)
+
+
+def power(x: Any, y: float) -> np.ndarray:
+    """``x ** y`` as a float64 scalar computes it (the C library's ``pow``) on every element."""
+    from esenas_core.api import fixedmath_kernels
+
+    arr = np.asarray(x, dtype=np.float64)
+    flat = np.ascontiguousarray(arr).ravel()
+    return fixedmath_kernels.power(flat, float(y)).reshape(arr.shape)

@@ -35,3 +35,8 @@ def sin(x):  # pragma: no cover (compiled)
 @numba.vectorize(_F64, cache=True)
 def cos(x):  # pragma: no cover (compiled)
     return math.cos(x)
+
+
+@numba.vectorize(["float64(float64, float64)"], cache=True)
+def power(x, y):  # pragma: no cover (compiled; y is never a compile-time constant, so LLVM
+    return math.pow(x, y)  # keeps the C library's pow: pow(x, 2.0) is not always x * x)

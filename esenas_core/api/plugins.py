@@ -57,6 +57,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.backends.processes",
     "esenas_plugins.backends.dask",
     "esenas_plugins.tasks.gym",
+    "esenas_plugins.tasks.classic",
     "esenas_plugins.tasks.hybrid",
     "esenas_plugins.loggers.tensorboard",
 )

@@ -208,16 +208,27 @@ def prepare(spec: WorkerSpec) -> None:
 def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
     dim = theta.shape[0]
     params = np.repeat(theta[None, :], len(requests), axis=0)
+    directions: dict[int, np.ndarray] = {}  # an antithetic pair shares its direction
     for row, req in enumerate(requests):
         if req.sign:
-            params[row] += req.sign * job.sigma * job.noise.direction(req.perturbation_seed, dim)
+            seed = req.perturbation_seed
+            if seed not in directions:
+                directions[seed] = job.noise.direction(seed, dim)
+            params[row] += req.sign * job.sigma * directions[seed]
     return params
 
 
 def _run(
     task: Any, space: Any, job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]
 ) -> list[RolloutResult]:
-    archs = [space.decode(req.genome) for req in requests]
+    decoded: dict[tuple, Any] = {}  # a pair shares its genome (es.pair_architecture)
+    archs = []
+    for req in requests:
+        genome = np.asarray(req.genome)
+        key = (genome.dtype.str, genome.shape, genome.tobytes())
+        if key not in decoded:
+            decoded[key] = space.decode(req.genome)
+        archs.append(decoded[key])
     episodes = task.run_episodes(
         space,
         _params(job, theta, requests),

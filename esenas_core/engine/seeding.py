@@ -84,4 +84,5 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
 
 def perturbation(seed: int, dim: int) -> np.ndarray:
     """The Gaussian direction ε ~ N(0, I_dim) for a perturbation seed (same on every machine)."""
-    return np.random.default_rng(seed).standard_normal(dim)
+    # default_rng(seed)'s generator, built without its argument dispatch (a third of the cost)
+    return np.random.Generator(np.random.PCG64(seed)).standard_normal(dim)

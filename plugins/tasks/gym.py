@@ -24,6 +24,7 @@ from esenas_core import (
     RunError,
     Task,
     TaskSpec,
+    episode_results,
     hookimpl,
     log_once,
     to_env_actions,
@@ -302,30 +303,22 @@ _BOOKKEEPING = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
 def _episode_results(
     lengths: list[int], stretches: list[tuple[np.ndarray, list, list]]
 ) -> list[EpisodeResult]:
-    """Per episode: its return and (count, mean, M2) of the observations its policy saw.
+    """Per episode: its return and (count, mean, M2) of the observations its policy saw
+    (``episode_results``, shared with batched tasks: the same bits on either path).
 
     ``stretches`` are (live rows, per step: their observations, their rewards) for each stretch
-    of steps with the same live rows. Each episode's own sequence is gathered first, so its
-    numbers do not depend on which other episodes shared its lockstep batch (same bits on every
-    backend, whatever the chunking). An episode's steps equal the observations its policy saw.
+    of steps with the same live rows. An episode's steps equal the observations its policy saw.
     """
-    seen_of: list[list[np.ndarray]] = [[] for _ in lengths]
-    paid_of: list[list[np.ndarray]] = [[] for _ in lengths]
+    steps, batch = max(lengths), len(lengths)
+    obs_dim = next(seen[0].shape[1] for _, seen, _ in stretches if seen)
+    observations, rewards = np.zeros((steps, batch, obs_dim)), np.zeros((steps, batch))
+    t = 0
     for rows, seen, paid in stretches:
-        if not seen:
-            continue
-        block, rewards = np.stack(seen), np.array(paid, dtype=np.float64)
-        for j, row in enumerate(rows):
-            seen_of[row].append(block[:, j, :])
-            paid_of[row].append(rewards[:, j])
-    results = []
-    for i, steps in enumerate(lengths):
-        seen_all = np.concatenate(seen_of[i])
-        mean = seen_all.mean(axis=0)
-        m2 = ((seen_all - mean) ** 2).sum(axis=0)
-        reward = float(np.concatenate(paid_of[i]).sum())
-        results.append(EpisodeResult(reward, steps, steps, mean, m2))
-    return results
+        if seen:
+            observations[t : t + len(seen), rows] = np.stack(seen)
+            rewards[t : t + len(seen), rows] = np.array(paid, dtype=np.float64)
+            t += len(seen)
+    return episode_results(observations, rewards, np.asarray(lengths))
 
 
 @hookimpl
