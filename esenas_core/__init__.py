@@ -39,6 +39,7 @@ from esenas_core.api.interfaces import (
     TaskSpec,
 )
 from esenas_core.api.logs import log_once
+from esenas_core.api.seeded import seeded_doubles
 from esenas_core.api.vector import VectorEnv, VectorTask
 from esenas_core.engine.pool import PoolBackend, PoolOptions
 from esenas_core.engine.rollouts import (
@@ -161,6 +162,7 @@ __all__ = [
     "log_once",
     "positive_sizes",
     "prepare",
+    "seeded_doubles",
     "split_chunks",
     "start_barrier",
     "to_env_actions",

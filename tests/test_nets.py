@@ -122,3 +122,26 @@ def test_nan_observations_give_nan_actions(sparse) -> None:
     net = LayeredNetwork(weights, [np.zeros((1, 4)), np.zeros((1, 2))], sparse=sparse)
     assert np.all(np.isnan(net(np.array([[0.1, np.nan, 0.2]]))))
     assert np.all(np.isfinite(net(np.array([[0.1, 0.3, 0.2]]))))
+
+
+@pytest.mark.parametrize(("sizes", "residual", "activation", "op_names"), CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_batches_run_the_column_kernel_with_the_same_bits(
+    sizes, residual, activation, op_names, dtype
+) -> None:
+    """From ``COLUMNS_FROM`` rows the batch is the inner loop; every row keeps its bits
+    (non-finite inputs, every op, and rows taken out of the batch included)."""
+    from esenas_core.networks.nets import COLUMNS_FROM
+
+    rng = np.random.default_rng(11)
+    batch = COLUMNS_FROM + 37
+    weights, biases, ops = _random_net(rng, sizes, residual, 0.6, batch, op_names)
+    net = LayeredNetwork(weights, biases, activation, residual, ops, op_names, dtype=dtype)
+    assert net._kernel is kernels.forward_columns
+    obs = rng.normal(size=(batch, sizes[0])) * 3.0
+    obs[1, 0], obs[2, -1], obs[3, 0] = np.nan, np.inf, -np.inf
+    by_row = np.concatenate([net.take(np.array([b]))(obs[b : b + 1]) for b in range(batch)])
+    assert net.take(np.array([0]))._kernel is kernels.forward
+    np.testing.assert_array_equal(net(obs), by_row)
+    rows = rng.permutation(batch)[: COLUMNS_FROM + 3]
+    np.testing.assert_array_equal(net.take(rows)(obs[rows]), by_row[rows])

@@ -12,6 +12,7 @@ Groups:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import attrs
@@ -210,7 +211,7 @@ class DecisionSpace:
 
     @property
     def offsets(self) -> tuple[int, ...]:
-        return tuple(int(x) for x in np.cumsum([0] + [g.length for g in self.groups]))
+        return (0, *itertools.accumulate(g.length for g in self.groups))
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """``count`` uniformly random genomes as an ``(count, length)`` int64 array."""
@@ -231,7 +232,7 @@ class DecisionSpace:
             raise GenomeError(
                 f"genome must be a flat array of length {self.length}, got {arr.shape}"
             )
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if arr.size and arr.dtype.kind not in "iu":
             raise GenomeError(f"genome must hold integers, got dtype {arr.dtype}")
         arr = arr.astype(np.int64, copy=False)
         for group, values in zip(self.groups, self.split(arr), strict=True):

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from esenas_core.engine.seeding import perturbation
+from esenas_core.engine.seeding import perturbation, perturbations
 
 TABLE_SEED = 20_170_310  # fixed: the table is the same in every process, run and machine
 
@@ -40,6 +40,12 @@ class NoiseSpec:
         offset = int(offsets([seed], self.table_size, dim)[0])
         return table(self.table_size)[offset : offset + dim].astype(np.float64)
 
+    def directions(self, seeds: Sequence[int], dim: int) -> list[np.ndarray]:
+        """``[direction(s, dim) for s in seeds]``, the seeded generators built together."""
+        if self.kind == "seeded":
+            return list(perturbations(seeds, dim))
+        return [self.direction(int(s), dim) for s in seeds]
+
     def combine(
         self, weights: np.ndarray, seeds: Sequence[int] | np.ndarray, dim: int
     ) -> np.ndarray:
@@ -47,9 +53,9 @@ class NoiseSpec:
         weights = np.asarray(weights, dtype=np.float64)
         if self.kind == "seeded":
             grad = np.zeros(dim)
-            for w, seed in zip(weights, seeds, strict=True):
-                if w != 0.0:
-                    grad += w * perturbation(int(seed), dim)
+            used = [(w, int(seed)) for w, seed in zip(weights, seeds, strict=True) if w != 0.0]
+            for (w, _), eps in zip(used, perturbations([s for _, s in used], dim), strict=True):
+                grad += w * eps
             return grad
         if len(weights) != len(seeds):
             raise ValueError(f"{len(weights)} weights for {len(seeds)} seeds")

@@ -208,13 +208,12 @@ def prepare(spec: WorkerSpec) -> None:
 def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
     dim = theta.shape[0]
     params = np.repeat(theta[None, :], len(requests), axis=0)
-    directions: dict[int, np.ndarray] = {}  # an antithetic pair shares its direction
+    # an antithetic pair shares its direction: one per distinct seed, in order of first use
+    seeds = list(dict.fromkeys(req.perturbation_seed for req in requests if req.sign))
+    directions = dict(zip(seeds, job.noise.directions(seeds, dim), strict=True))
     for row, req in enumerate(requests):
         if req.sign:
-            seed = req.perturbation_seed
-            if seed not in directions:
-                directions[seed] = job.noise.direction(seed, dim)
-            params[row] += req.sign * job.sigma * directions[seed]
+            params[row] += req.sign * job.sigma * directions[req.perturbation_seed]
     return params
 
 

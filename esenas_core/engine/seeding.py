@@ -6,7 +6,11 @@ here, so the same config and seed give the same numbers on every backend.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
+
+from esenas_core.api.seeded import pcg64_states
 
 # Stream identifiers: the first key after the run seed.
 STREAM_INIT = 0
@@ -80,6 +84,29 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
         value = value * np.uint32(hash_b)
         state.append((value ^ (value >> np.uint32(16))).astype(np.int64))
     return state[0] | ((state[1] & 0x7FFFFFFF) << 32)
+
+
+def perturbations(seeds: Sequence[int] | np.ndarray, dim: int) -> Iterator[np.ndarray]:
+    """``perturbation(s, dim)`` for each seed in turn, the same arrays: the generators' states
+    are computed for all seeds at once and loaded into one reused generator (a third of the
+    cost of building a generator per seed)."""
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if seeds.size == 0:
+        return
+    hi, lo, inc_hi, inc_lo = pcg64_states(seeds)
+    bits = np.random.PCG64(0)
+    gen = np.random.Generator(bits)
+    for k in range(seeds.size):
+        bits.state = {
+            "bit_generator": "PCG64",
+            "state": {
+                "state": (int(hi[k]) << 64) | int(lo[k]),
+                "inc": (int(inc_hi[k]) << 64) | int(inc_lo[k]),
+            },
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+        yield gen.standard_normal(dim)
 
 
 def perturbation(seed: int, dim: int) -> np.ndarray:

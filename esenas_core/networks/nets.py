@@ -43,6 +43,9 @@ OPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+COLUMNS_FROM = 64  # batches of at least this many rows run kernels.forward_columns
+
+
 class LayeredNetwork(Network):
     """B feed-forward networks.
 
@@ -130,6 +133,10 @@ class LayeredNetwork(Network):
             meta = kernels.pack_meta(layout, uniform, self.nodes, slots)
             self._kernel: Any = kernels.forward_sparse
             self._args: tuple[Any, ...] = (floats, ints, meta, self.codes)
+        elif batch >= COLUMNS_FROM:  # the same bits, the batch as the inner loop (SIMD)
+            meta = kernels.pack_meta(layout, uniform, self.nodes)
+            params_t = np.ascontiguousarray(self.params.T)
+            self._kernel, self._args = kernels.forward_columns, (params_t, meta, self.codes)
         else:
             meta = kernels.pack_meta(layout, uniform, self.nodes)
             self._kernel, self._args = kernels.forward, (self.params, meta, self.codes)

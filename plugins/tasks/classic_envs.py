@@ -9,7 +9,8 @@ it matches gymnasium's scalar arithmetic bit for bit; the transcendental functio
 library's scalar functions, as numpy's scalars do on CPUs without AVX-512 (docs/tasks.md#classic).
 
 Each episode's start state is drawn exactly as gymnasium's ``reset(seed=s)`` draws it: a fresh
-``np.random.Generator(PCG64(s))`` (``gymnasium.utils.seeding.np_random``) and its ``uniform``.
+``np.random.Generator(PCG64(s))`` (``gymnasium.utils.seeding.np_random``) and its ``uniform``,
+computed for the whole batch by ``esenas_core.seeded_doubles``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core import TaskSpec, VectorEnv, fixedmath
+from esenas_core import TaskSpec, VectorEnv, fixedmath, seeded_doubles
 
 cos, sin = fixedmath.cos, fixedmath.sin
 
@@ -36,16 +37,11 @@ def _draws(
     """(B, …) start draws: row i is ``np_random(seeds[i]).uniform(low, high, size)``.
 
     ``Generator.uniform`` computes ``low + (high - low) * u`` from the generator's next doubles
-    u; the doubles are drawn per seed (one generator each, as gymnasium seeds its environment),
-    the arithmetic once for the batch (tests/test_classic.py checks it against gymnasium)."""
+    u (``esenas_core.seeded_doubles`` draws them for the whole batch), here once for the batch
+    (tests/test_classic.py checks it against gymnasium)."""
     low_a, high_a = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     shape = np.broadcast_shapes(low_a.shape, high_a.shape) if size is None else size
-    count = int(np.prod(shape))
-    by_seed: dict[int, np.ndarray] = {}
-    for s in map(int, seeds):
-        if s not in by_seed:
-            by_seed[s] = np.random.Generator(np.random.PCG64(s)).random(count)
-    u = np.stack([by_seed[int(s)] for s in seeds]).reshape((len(seeds), *shape))
+    u = seeded_doubles(seeds, int(np.prod(shape))).reshape((len(seeds), *shape))
     return low_a + (high_a - low_a) * u
 
 
@@ -62,20 +58,24 @@ class Pendulum(VectorEnv):
 
     def reset(self, seeds: np.ndarray) -> dict:
         state = _draws(seeds, -np.array([np.pi, 1.0]), np.array([np.pi, 1.0]))
-        return {"th": state[:, 0], "thdot": state[:, 1]}
+        th, thdot = state[:, 0], state[:, 1]
+        sin_th = sin(th)
+        return {"th": th, "sin": sin_th, "thdot": thdot, "obs": _f32(cos(th), sin_th, thdot)}
 
     def observe(self, state: dict) -> np.ndarray:
-        return _f32(cos(state["th"]), sin(state["th"]), state["thdot"])
+        return state["obs"]
 
     def step(self, state: dict, actions: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
-        th, thdot = state["th"], state["thdot"]
-        g, m, l, dt = self.g, self.m, self.l, self.dt  # noqa: E741
-        u = np.clip(actions[:, 0], -self.max_torque, self.max_torque)
-        costs = _sq(((th + np.pi) % (2 * np.pi)) - np.pi) + 0.1 * _sq(thdot) + 0.001 * _sq(u)
-        newthdot = thdot + (3 * g / (2 * l) * sin(th) + 3.0 / (m * l**2) * u) * dt
-        newthdot = np.clip(newthdot, -self.max_speed, self.max_speed)
-        newth = th + newthdot * dt
-        return {"th": newth, "thdot": newthdot}, -costs, np.zeros(len(th), dtype=bool)
+        from .classic_kernels import pendulum_step  # numba: imported when first used
+
+        th, sin_th, thdot, reward, obs = pendulum_step(
+            state["th"], state["sin"], state["thdot"],
+            np.ascontiguousarray(actions[:, 0], dtype=np.float64),
+            2.0, float(self.g), float(self.m), float(self.l), float(self.dt),
+            float(self.max_speed), float(self.max_torque),
+        )  # fmt: skip
+        state = {"th": th, "sin": sin_th, "thdot": thdot, "obs": obs}
+        return state, reward, np.zeros(len(th), dtype=bool)
 
 
 class CartPole(VectorEnv):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from esenas_core import TaskSpec, VectorEnv, VectorTask, hookimpl
+from esenas_core import TaskSpec, VectorEnv, VectorTask, hookimpl, seeded_doubles
 
 
 @attrs.frozen
@@ -43,7 +43,8 @@ class ReachEnv(VectorEnv):
         )
 
     def reset(self, seeds: np.ndarray) -> dict[str, np.ndarray]:
-        goal = np.stack([np.random.default_rng(int(s)).uniform(-1, 1, self.dims) for s in seeds])
+        # row i: np.random.default_rng(seeds[i]).uniform(-1, 1, dims), for all rows at once
+        goal = -1.0 + 2.0 * seeded_doubles(seeds, self.dims)
         zeros = np.zeros_like(goal)
         return {"p": zeros, "v": zeros.copy(), "g": goal}  # every array: batch first
 
