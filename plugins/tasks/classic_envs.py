@@ -218,6 +218,9 @@ class Acrobot(VectorEnv):
 
     def observe(self, state: dict) -> np.ndarray:
         s = state["s"]
+        if s.dtype == np.float32:  # the start state: gymnasium takes numpy's float32 sin and cos
+            return _f32(np.cos(s[:, 0]), np.sin(s[:, 0]), np.cos(s[:, 1]), np.sin(s[:, 1]),
+                        s[:, 2], s[:, 3])  # fmt: skip
         return _f32(cos(s[:, 0]), sin(s[:, 0]), cos(s[:, 1]), sin(s[:, 1]), s[:, 2], s[:, 3])
 
     def step(self, state: dict, actions: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
