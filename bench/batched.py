@@ -6,9 +6,11 @@
 ES-ENAS: ``edges`` over hidden [16], ``regularized_evolution``, 512 antithetic pairs + 8 exact
 evaluations = 1,032 episodes of 200 steps per iteration, ``serial`` backend (and ``processes``
 with 2 workers). The bare loop: the same episodes as plain numpy, Pendulum's dynamics and a
-[16] tanh policy with its own weights per episode (``np.einsum``, ``np.tanh``, ``np.sin``: no
-esenas code, no bookkeeping). The loops alternate for ``--rounds`` rounds in one process (after
-one untimed iteration each, which compiles and builds), and each ratio is of the summed times.
+[16] tanh policy with its own weights per episode, in float32 as esenas' networks
+(``np.einsum``, ``np.tanh``; the dynamics in float64 with ``np.sin``: no esenas code, no
+bookkeeping, no per-episode seeding or statistics). The loops alternate for ``--rounds`` rounds
+in one process (after one untimed iteration each, which compiles and builds), and each ratio is
+of the summed times.
 
 Also measured: the same ES-ENAS iteration on ``gym`` Pendulum-v1 (``--gym-rounds``: it takes
 seconds), and the peak memory numpy allocates (``tracemalloc``) while one chunk of
@@ -52,16 +54,16 @@ def trainer(task: str, backend: dict) -> Trainer:
 
 def bare_loop(rng: np.random.Generator) -> float:
     """One batch of EPISODES Pendulum episodes with per-episode [16] tanh policies (mean return)."""
-    w1 = rng.normal(0, 0.5, (EPISODES, 3, HIDDEN))
-    b1 = rng.normal(0, 0.5, (EPISODES, HIDDEN))
-    w2 = rng.normal(0, 0.5, (EPISODES, HIDDEN))
+    w1 = rng.normal(0, 0.5, (EPISODES, 3, HIDDEN)).astype(np.float32)
+    b1 = rng.normal(0, 0.5, (EPISODES, HIDDEN)).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (EPISODES, HIDDEN)).astype(np.float32)
     th = rng.uniform(-np.pi, np.pi, EPISODES)
     thdot = rng.uniform(-1.0, 1.0, EPISODES)
     total = np.zeros(EPISODES)
     for _ in range(STEPS):
-        obs = np.stack([np.cos(th), np.sin(th), thdot], axis=1)
+        obs = np.stack([np.cos(th), np.sin(th), thdot], axis=1).astype(np.float32)
         h = np.tanh(np.einsum("bi,bij->bj", obs, w1) + b1)
-        u = np.clip(2.0 * np.tanh(np.einsum("bj,bj->b", h, w2)), -2.0, 2.0)
+        u = np.clip(2.0 * np.tanh(np.einsum("bj,bj->b", h, w2)), -2.0, 2.0).astype(np.float64)
         norm = ((th + np.pi) % (2 * np.pi)) - np.pi
         total -= norm**2 + 0.1 * thdot**2 + 0.001 * u**2
         thdot = np.clip(thdot + (15.0 * np.sin(th) + 3.0 * u) * 0.05, -8.0, 8.0)

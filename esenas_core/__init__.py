@@ -41,6 +41,13 @@ from esenas_core.api.interfaces import (
 from esenas_core.api.logs import log_once
 from esenas_core.api.seeded import seeded_doubles
 from esenas_core.api.vector import VectorEnv, VectorTask
+from esenas_core.engine.packed import (
+    evaluate_packed,
+    pack_requests,
+    pack_results,
+    unpack_requests,
+    unpack_results,
+)
 from esenas_core.engine.pool import PoolBackend, PoolOptions
 from esenas_core.engine.rollouts import (
     EpisodeResult,
@@ -151,6 +158,7 @@ __all__ = [
     "dna_spec",
     "dna_to_genome",
     "episode_results",
+    "evaluate_packed",
     "evaluate_requests",
     "failed_chunk",
     "fixedmath",
@@ -160,11 +168,15 @@ __all__ = [
     "is_stale",
     "job_bytes",
     "log_once",
+    "pack_requests",
+    "pack_results",
     "positive_sizes",
     "prepare",
     "seeded_doubles",
     "split_chunks",
     "start_barrier",
     "to_env_actions",
+    "unpack_requests",
+    "unpack_results",
     "worker_task",
 ]

@@ -27,14 +27,16 @@ from esenas_core import (
     PoolBackend,
     PoolOptions,
     WorkerSpec,
-    evaluate_requests,
+    evaluate_packed,
     failed_chunk,
     hookimpl,
     init_worker,
     is_stale,
     job_bytes,
+    pack_requests,
     prepare,
     start_barrier,
+    unpack_results,
 )
 
 
@@ -113,7 +115,9 @@ class ProcessesBackend(PoolBackend):
         pool, _ = self._executor(job.spec)
         self.job_bytes_sent += job_bytes(job) * len(which)  # one per chunk
         try:
-            futures = {i: pool.submit(evaluate_requests, job, chunks[i]) for i in which}
+            futures = {
+                i: pool.submit(evaluate_packed, job, pack_requests(chunks[i])) for i in which
+            }
         except BrokenProcessPool:  # a worker died while the pool started: a fresh pool
             self._kill()
             return list(which), []
@@ -125,7 +129,7 @@ class ProcessesBackend(PoolBackend):
                 restart = True
                 continue
             try:
-                chunk = future.result()
+                chunk = unpack_results(future.result())
             except BrokenProcessPool:  # a worker died: every unfinished chunk is lost
                 lost.append(i)
                 restart = True
