@@ -16,6 +16,7 @@ import numpy as np
 _U32 = 0xFFFFFFFF
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_POOL = 4
 _PCG_MULT = (2549297995355413924, 4865540595714422341)  # PCG64's 128-bit multiplier (hi, lo)
 
 
@@ -49,13 +50,16 @@ def pcg64_states(seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 
 def _seed_sequence_pool(words: np.ndarray) -> list[np.ndarray]:
-    """SeedSequence(seed)'s entropy pool: its four words are the seed's low and high 32 bits
-    and two zeros (a seed below 2³² is one word; the missing ones hash as 0 either way)."""
-    entropy = [
-        (words & np.uint64(_U32)).astype(np.uint32),
-        (words >> np.uint64(32)).astype(np.uint32),
-    ]
-    zero = np.zeros(words.shape, dtype=np.uint32)
+    """SeedSequence(seed)'s entropy pool: its entropy is the seed's low and high 32 bits (a
+    seed below 2³² is one word; the missing one hashes as 0 either way)."""
+    low = (words & np.uint64(_U32)).astype(np.uint32)
+    return entropy_pool([low, (words >> np.uint64(32)).astype(np.uint32)])
+
+
+def entropy_pool(entropy: list[np.ndarray]) -> list[np.ndarray]:
+    """numpy's ``SeedSequence.mix_entropy`` (O'Neill's ``seed_seq``) for arrays of seeds at
+    once: ``entropy`` holds the 32-bit entropy words, each an array over the seeds."""
+    zero = np.zeros(entropy[0].shape, dtype=np.uint32)
     hash_const = _INIT_A
 
     def hashmix(value: np.ndarray) -> np.ndarray:
@@ -69,23 +73,32 @@ def _seed_sequence_pool(words: np.ndarray) -> list[np.ndarray]:
         result: np.ndarray = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
         return result ^ (result >> np.uint32(16))
 
-    pool = [hashmix(entropy[i] if i < 2 else zero) for i in range(4)]
-    for src in range(4):
-        for dst in range(4):
+    pool = [hashmix(entropy[i] if i < len(entropy) else zero) for i in range(_POOL)]
+    for src in range(_POOL):
+        for dst in range(_POOL):
             if src != dst:
                 pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    for src in range(_POOL, len(entropy)):
+        for dst in range(_POOL):
+            pool[dst] = mix(pool[dst], hashmix(entropy[src]))
     return pool
+
+
+def generate_words(pool: list[np.ndarray], count: int) -> list[np.ndarray]:
+    """``SeedSequence.generate_state(count, np.uint32)`` from the pool, word by word."""
+    hash_const = _INIT_B
+    words = []
+    for i in range(count):
+        value = pool[i % _POOL] ^ np.uint32(hash_const)
+        hash_const = (hash_const * _MULT_B) & _U32
+        value = value * np.uint32(hash_const)
+        words.append(value ^ (value >> np.uint32(16)))
+    return words
 
 
 def _generate_state(pool: list[np.ndarray]) -> list[np.ndarray]:
     """``generate_state(4, np.uint64)``: eight hashed 32-bit words, paired little-endian."""
-    hash_const = _INIT_B
-    words32 = []
-    for i in range(8):
-        value = pool[i % 4] ^ np.uint32(hash_const)
-        hash_const = (hash_const * _MULT_B) & _U32
-        value = value * np.uint32(hash_const)
-        words32.append(value ^ (value >> np.uint32(16)))
+    words32 = generate_words(pool, 8)
     return [
         words32[2 * k].astype(np.uint64) | (words32[2 * k + 1].astype(np.uint64) << np.uint64(32))
         for k in range(4)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from esenas_core.api.seeded import pcg64_states
+from esenas_core.api.seeded import entropy_pool, generate_words, pcg64_states
 
 # Stream identifiers: the first key after the run seed.
 STREAM_INIT = 0
@@ -28,9 +28,9 @@ def derive_seed(run_seed: int, *keys: int) -> int:
     return int(lo) | (int(hi) & 0x7FFFFFFF) << 32
 
 
-# numpy's SeedSequence (O'Neill's seed_seq), vectorized below over the last key.
-_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
-_MIX_L, _MIX_R, _MASK = 0xCA01F9DD, 0x4973F715, 0xFFFFFFFF
+# numpy's SeedSequence (O'Neill's seed_seq), vectorized below over the last key
+# (esenas_core.api.seeded holds the arithmetic).
+_MASK = 0xFFFFFFFF
 _POOL = 4
 
 
@@ -55,35 +55,8 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
     run += [0] * max(0, _POOL - len(run))  # numpy pads the run entropy when a spawn key follows
     entropy = [np.full(last.shape, w, dtype=np.uint32) for w in run + spawn]
     entropy.append(last.astype(np.uint32))
-    hash_const = _INIT_A
-
-    def hashmix(value: np.ndarray) -> np.ndarray:
-        nonlocal hash_const
-        value = value ^ np.uint32(hash_const)
-        hash_const = (hash_const * _MULT_A) & _MASK
-        value = value * np.uint32(hash_const)
-        return value ^ (value >> np.uint32(16))
-
-    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        result: np.ndarray = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
-        return result ^ (result >> np.uint32(16))
-
-    zero = np.zeros(last.shape, dtype=np.uint32)
-    pool = [hashmix(entropy[i] if i < len(entropy) else zero) for i in range(_POOL)]
-    for src in range(_POOL):
-        for dst in range(_POOL):
-            if src != dst:
-                pool[dst] = mix(pool[dst], hashmix(pool[src]))
-    for src in range(_POOL, len(entropy)):
-        for dst in range(_POOL):
-            pool[dst] = mix(pool[dst], hashmix(entropy[src]))
-    state, hash_b = [], _INIT_B
-    for word in pool[:2]:
-        value = word ^ np.uint32(hash_b)
-        hash_b = (hash_b * _MULT_B) & _MASK
-        value = value * np.uint32(hash_b)
-        state.append((value ^ (value >> np.uint32(16))).astype(np.int64))
-    return state[0] | ((state[1] & 0x7FFFFFFF) << 32)
+    low, high = (w.astype(np.int64) for w in generate_words(entropy_pool(entropy), 2))
+    return low | ((high & 0x7FFFFFFF) << 32)
 
 
 def perturbations(seeds: Sequence[int] | np.ndarray, dim: int) -> Iterator[np.ndarray]:
