@@ -43,18 +43,25 @@ def _results(
     observations: np.ndarray, rewards: np.ndarray, lengths: np.ndarray
 ) -> list[EpisodeResult]:
     batch = len(lengths)
-    horizon = int(lengths.max())
+    horizon, everyone = int(lengths.max()), int(lengths.min())  # all running before `everyone`
     total = np.zeros(batch)
     sums = np.zeros((batch, observations.shape[2]))
     for t in range(horizon):
-        live = lengths > t
-        np.add(total, rewards[t], out=total, where=live)
-        np.add(sums, observations[t], out=sums, where=live[:, None])
+        if t < everyone:
+            total += rewards[t]
+            sums += observations[t]
+        else:
+            live = lengths > t
+            np.add(total, rewards[t], out=total, where=live)
+            np.add(sums, observations[t], out=sums, where=live[:, None])
     means = sums / lengths[:, None].astype(np.float64)
     m2 = np.zeros_like(sums)
     for t in range(horizon):
         diff = observations[t] - means
-        np.add(m2, diff * diff, out=m2, where=(lengths > t)[:, None])
+        if t < everyone:
+            m2 += diff * diff
+        else:
+            np.add(m2, diff * diff, out=m2, where=(lengths > t)[:, None])
     return [
         EpisodeResult(float(total[b]), int(lengths[b]), int(lengths[b]), means[b], m2[b])
         for b in range(batch)

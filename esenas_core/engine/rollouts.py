@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -159,12 +160,7 @@ class RolloutResult:
     @ok.default
     def _ok(self) -> bool:
         e = self.episode
-        return (
-            e is not None
-            and bool(np.isfinite(e.reward))
-            and bool(np.isfinite(e.obs_mean).all())
-            and bool(np.isfinite(e.obs_m2).all())
-        )
+        return e is not None and _finite(e.reward) and _finite(e.obs_mean) and _finite(e.obs_m2)
 
     @property
     def finished(self) -> EpisodeResult:
@@ -176,6 +172,14 @@ class RolloutResult:
     @classmethod
     def failed(cls, index: int, error: str) -> RolloutResult:
         return cls(index=index, episode=None, error=error)
+
+
+def _finite(value: Any) -> bool:
+    """Every entry finite (small arrays in Python: a thousand results per iteration)."""
+    arr = np.asarray(value)
+    if arr.size <= 64 and arr.dtype.kind == "f":
+        return all(map(math.isfinite, arr.ravel().tolist()))
+    return bool(np.isfinite(arr).all())
 
 
 # Per-process cache: a worker keeps its environments and search space between jobs.

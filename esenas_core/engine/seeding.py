@@ -6,6 +6,8 @@ here, so the same config and seed give the same numbers on every backend.
 
 from __future__ import annotations
 
+import collections
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -60,16 +62,38 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
 
 
 def perturbations(seeds: Sequence[int] | np.ndarray, dim: int) -> Iterator[np.ndarray]:
-    """``perturbation(s, dim)`` for each seed in turn, the same arrays: the generators' states
-    are computed for all seeds at once and loaded into one reused generator (a third of the
-    cost of building a generator per seed)."""
-    seeds = np.asarray(seeds, dtype=np.int64)
-    if seeds.size == 0:
+    """``perturbation(s, dim)`` for each seed in turn, the same arrays (read-only): the
+    generators' states are computed for all seeds at once and loaded into one reused generator
+    (a third of the cost of building a generator per seed), and the directions of the last
+    iterations are kept (``_RECENT``): the serial backend draws a direction for the episodes and
+    the aggregator the same one again for the gradient."""
+    seeds = [int(s) for s in seeds]
+    with _RECENT_LOCK:
+        known = {s: _RECENT[(s, dim)] for s in seeds if (s, dim) in _RECENT}
+    missing = list(dict.fromkeys(s for s in seeds if s not in known))
+    fresh = dict(zip(missing, _draw(missing, dim), strict=True))
+    if fresh and dim * 8 * len(fresh) <= _RECENT_BYTES:
+        with _RECENT_LOCK:
+            for s, eps in fresh.items():
+                _RECENT[(s, dim)] = eps
+            while len(_RECENT) * dim * 8 > _RECENT_BYTES:
+                _RECENT.popitem(last=False)
+    for s in seeds:
+        yield known[s] if s in known else fresh[s]
+
+
+_RECENT: collections.OrderedDict[tuple[int, int], np.ndarray] = collections.OrderedDict()
+_RECENT_LOCK = threading.Lock()
+_RECENT_BYTES = 32 * 2**20  # per process
+
+
+def _draw(seeds: list[int], dim: int) -> Iterator[np.ndarray]:
+    if not seeds:
         return
-    hi, lo, inc_hi, inc_lo = pcg64_states(seeds)
+    hi, lo, inc_hi, inc_lo = pcg64_states(np.asarray(seeds, dtype=np.int64))
     bits = np.random.PCG64(0)
     gen = np.random.Generator(bits)
-    for k in range(seeds.size):
+    for k in range(len(seeds)):
         bits.state = {
             "bit_generator": "PCG64",
             "state": {
@@ -79,7 +103,9 @@ def perturbations(seeds: Sequence[int] | np.ndarray, dim: int) -> Iterator[np.nd
             "has_uint32": 0,
             "uinteger": 0,
         }
-        yield gen.standard_normal(dim)
+        eps = gen.standard_normal(dim)
+        eps.flags.writeable = False
+        yield eps
 
 
 def perturbation(seed: int, dim: int) -> np.ndarray:
