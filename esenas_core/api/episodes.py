@@ -9,9 +9,20 @@ own reductions switch between sequential and pairwise summation with the array's
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
-from esenas_core.engine.rollouts import EpisodeResult
+
+@attrs.frozen(eq=False)
+class EpisodeResult:
+    """What a task returns for one episode: its return, its steps, and the count, mean and M2
+    (sum of squared deviations) of the observations its policy saw."""
+
+    reward: float
+    steps: int
+    obs_count: int
+    obs_mean: np.ndarray
+    obs_m2: np.ndarray
 
 
 def episode_results(

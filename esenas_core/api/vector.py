@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 
 from esenas_core.api.actions import ActionMap
-from esenas_core.api.episodes import episode_results
+from esenas_core.api.episodes import EpisodeResult, episode_results
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Task, TaskSpec
-from esenas_core.engine.rollouts import EpisodeResult
 
 MEMORY_FRACTION = 0.25  # a batch's buffers may take at most this share of the machine's memory
 

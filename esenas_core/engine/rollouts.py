@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from esenas_core.api.episodes import EpisodeResult
 from esenas_core.engine.noise import NoiseSpec
 from esenas_core.engine.replica import STALE, ThetaSync, digest, resolve_theta
 
@@ -131,17 +132,6 @@ class RolloutRequest:
     sign: int  # +1, -1, or 0 for an exact evaluation at θ
     genome: np.ndarray
     env_seed: int
-
-
-@attrs.frozen(eq=False)
-class EpisodeResult:
-    """What a task returns for one episode."""
-
-    reward: float
-    steps: int
-    obs_count: int
-    obs_mean: np.ndarray
-    obs_m2: np.ndarray
 
 
 @attrs.frozen(eq=False)
