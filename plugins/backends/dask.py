@@ -173,7 +173,7 @@ class DaskBackend(PoolBackend):
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
             scheduler_kwargs={"dashboard": self.options.dashboard},
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # its workers' errors reach the run as results
             env={name: "1" for name in THREAD_VARS},
         )
 
