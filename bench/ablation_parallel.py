@@ -28,7 +28,7 @@ from _results import write_result
 from bare_scaling import measure
 from bare_scaling import summary as bare_summary
 
-from esenas_core.engine.recorder import TIMING_COLUMNS
+from esenas_core.engine.metrics import TIMING_COLUMNS
 
 TIMING = set(TIMING_COLUMNS)
 
@@ -62,7 +62,7 @@ def timed_ablate(study: Path, out: Path, workers: int) -> float:
     command = [
         sys.executable,
         "-m",
-        "esenas_core.runs.cli",
+        "esenas_core.cli.main",
         "ablate",
         str(study),
         "--out",

@@ -17,9 +17,9 @@ import time
 import numpy as np
 from _results import write_result
 
-from esenas_core.runs.ablation import Study, Variant
-from esenas_core.runs.ablation_report import improvements, variant_stats
-from esenas_core.runs.ablation_stats import curve_band
+from esenas_core.studies.report import improvements, variant_stats
+from esenas_core.studies.spec import Study, Variant
+from esenas_core.studies.stats import curve_band
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ import numpy as np
 from _results import write_result
 
 from esenas_core.api.plugins import get_registries
+from esenas_core.backends import Job
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import build_requests, genomes_needed
-from esenas_core.engine.rollouts import Job
 from esenas_core.engine.trainer import Trainer
 from esenas_core.runs.config import build_config
 

@@ -31,6 +31,8 @@ import numpy as np
 from _results import write_result
 
 from esenas_core.api.plugins import get_registries
+from esenas_core.api.records import OptimizerSpec, ThetaSync, Update
+from esenas_core.backends import EpisodeResult, Job, RolloutResult, slim
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
     build_requests,
@@ -39,8 +41,8 @@ from esenas_core.engine.iteration import (
     gradient_weights,
     outcome,
 )
-from esenas_core.engine.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, digest
-from esenas_core.engine.rollouts import EpisodeResult, Job, RolloutResult
+from esenas_core.engine.noise import combine
+from esenas_core.engine.replica import KEEP_UPDATES, build_optimizer, digest
 from esenas_core.runs.config import build_config
 
 EXACT = 150
@@ -120,14 +122,14 @@ def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> d
     results = fake_results(exp, len(requests), rng)
     out_ = outcome(es, results)
     weights, used = gradient_weights(es, out_, seeds, es.sigma)
-    optimizer = OptimizerSpec("adam", 0.9, 0.999).build(theta.size)
+    optimizer = build_optimizer(OptimizerSpec("adam", 0.9, 0.999), theta.size)
     updates = tuple(  # distinct arrays, as in a run (pickle would share one array)
         Update(v, weights.copy(), used.copy(), 0.01, 0.0) for v in range(1, KEEP_UPDATES + 1)
     )
     sync = ThetaSync("k", KEEP_UPDATES, updates, OptimizerSpec("sgd", 0.9, 0.999))  # SGD: no state
     obs = np.zeros(exp.spec.obs_dim)
     full = Job(exp.worker_spec, theta, es.sigma, obs, obs + 1, es.noise_spec, sync)
-    slim = full.slim()  # θ's digest: counted in update_and_digest_ms
+    slim_job = slim(full)  # θ's digest: counted in update_and_digest_ms
     table = es.noise_spec
     es_seeded = experiment(hidden, n, noise="seeded").config.es.noise_spec
     costs = {
@@ -140,18 +142,19 @@ def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> d
             ),
             repeats,
         ),
-        "gradient_table_ms": timed(lambda: table.combine(weights, used, theta.size), repeats),
+        "gradient_table_ms": timed(lambda: combine(table, weights, used, theta.size), repeats),
         "update_and_digest_ms": timed(
             lambda: digest(optimizer.step(theta, theta * 0.0 + 1.0, 0.01)), repeats
         ),
         "pickle_full_job_ms": timed(lambda: pickle.dumps(full, protocol=5), repeats),
-        "pickle_slim_job_ms": timed(lambda: pickle.dumps(slim, protocol=5), repeats),
+        "pickle_slim_job_ms": timed(lambda: pickle.dumps(slim_job, protocol=5), repeats),
         "full_job_bytes": len(pickle.dumps(full, protocol=5)),
-        "slim_job_bytes": len(pickle.dumps(slim, protocol=5)),
+        "slim_job_bytes": len(pickle.dumps(slim_job, protocol=5)),
         "request_bytes": len(pickle.dumps(requests, protocol=5)) / len(requests),
     }
     if seeded:
-        costs["gradient_seeded_ms"] = timed(lambda: es_seeded.combine(weights, used, theta.size), 1)
+        seeded_costs = timed(lambda: combine(es_seeded, weights, used, theta.size), 1)
+        costs["gradient_seeded_ms"] = seeded_costs
     return costs
 
 
@@ -173,10 +176,10 @@ def gradient_vs_episode(rounds: int) -> dict[str, float]:
         result = exp.task.run_episodes(exp.space, theta[None, :], [arch], [1], obs, obs + 1)[0]
         assert result.steps == 1000
 
-    episode(), es.noise_spec.combine(weights, used, theta.size)  # warm-up: compile, caches
+    episode(), combine(es.noise_spec, weights, used, theta.size)  # warm-up: compile, caches
     grad, ep = [], []
     for _ in range(rounds):
-        grad.append(timed(lambda: es.noise_spec.combine(weights, used, theta.size), 1))
+        grad.append(timed(lambda: combine(es.noise_spec, weights, used, theta.size), 1))
         ep.append(timed(episode, 1))
     return {
         "gradient_ms": statistics.median(grad),

@@ -1,9 +1,11 @@
 """esenas: Evolution Strategies for policy weights + neural architecture search (ES-ENAS).
 
-This module is the public surface for plugins: everything a search space, controller, task or
-backend needs is importable from ``esenas_core`` itself, and the built-in plugins import nothing
-else (tests/test_layout.py checks it). Everything under ``esenas_core.*`` is the framework's
-own machinery and may change between versions.
+This module is the public surface for plugins: everything a search space, controller or task
+needs is importable from ``esenas_core`` itself; backend authors also use
+``esenas_core.backends`` (jobs, requests, worker pools). The built-in plugins import nothing
+else (tests/test_layout.py checks it). Everything else under ``esenas_core.*`` is the
+framework's own machinery and may change between versions; ``esenas_core.migration`` says where
+names of earlier versions went.
 """
 
 # isort: off
@@ -16,7 +18,7 @@ from esenas_core.api import fixedmath
 from esenas_core.api.actions import ActionMap, to_env_actions
 from esenas_core.api.controller_utils import FeedbackCounter
 from esenas_core.api.decisions import Choice, DecisionSpace, Mask, Subset
-from esenas_core.api.episodes import episode_results
+from esenas_core.api.episodes import EpisodeResult, episode_results
 from esenas_core.api.errors import (
     ConfigError,
     DuplicatePluginError,
@@ -39,41 +41,19 @@ from esenas_core.api.interfaces import (
     TaskSpec,
 )
 from esenas_core.api.logs import log_once
+from esenas_core.api.plugins import get_registries
 from esenas_core.api.seeded import seeded_doubles
 from esenas_core.api.vector import VectorEnv, VectorTask
-from esenas_core.engine.packed import (
-    evaluate_packed,
-    pack_requests,
-    pack_results,
-    unpack_requests,
-    unpack_results,
-)
-from esenas_core.engine.pool import PoolBackend, PoolOptions
-from esenas_core.engine.rollouts import (
-    EpisodeResult,
-    Job,
-    RolloutRequest,
-    RolloutResult,
-    WorkerSpec,
-    check_worker_plugins,
-    evaluate_requests,
-    failed_chunk,
-    is_stale,
-    job_bytes,
-    prepare,
-    split_chunks,
-    worker_task,
-)
-from esenas_core.engine.workers import THREAD_VARS, init_worker, start_barrier
+from esenas_core.migration import install_module_finder, moved_name
 
 if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
-    from esenas_core.api.check_utils import ConformanceError
-    from esenas_core.api.checks import (
+    from esenas_core.checks import (
         check_backend,
         check_controller,
         check_search_space,
         check_task,
     )
+    from esenas_core.checks.common import ConformanceError
     from esenas_core.networks.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
     from esenas_core.networks.supernet import (
         OP_NAMES,
@@ -95,11 +75,11 @@ _LAZY = {
     "dna_spec": "esenas_core.networks.pyglove_bridge",
     "dna_to_genome": "esenas_core.networks.pyglove_bridge",
     "genome_to_dna": "esenas_core.networks.pyglove_bridge",
-    "ConformanceError": "esenas_core.api.check_utils",
-    "check_backend": "esenas_core.api.checks",
-    "check_controller": "esenas_core.api.checks",
-    "check_search_space": "esenas_core.api.checks",
-    "check_task": "esenas_core.api.checks",
+    "ConformanceError": "esenas_core.checks",
+    "check_backend": "esenas_core.checks",
+    "check_controller": "esenas_core.checks",
+    "check_search_space": "esenas_core.checks",
+    "check_task": "esenas_core.checks",
 }
 
 
@@ -108,12 +88,17 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    moved = moved_name(name)
+    if moved:  # ImportError: ``from esenas_core import X`` shows this message, not a generic one
+        raise ImportError(moved, name="esenas_core")
     raise AttributeError(f"module 'esenas_core' has no attribute {name!r}")
+
+
+install_module_finder()  # ``import esenas_core.<0.1-era module>`` names the new place
 
 
 __all__ = [
     "OP_NAMES",
-    "THREAD_VARS",
     "ActionMap",
     "Architecture",
     "Backend",
@@ -128,17 +113,12 @@ __all__ = [
     "EsenasWarning",
     "FeedbackCounter",
     "GenomeError",
-    "Job",
     "LayeredOptions",
     "LayeredSpace",
     "Mask",
     "Network",
     "NoOptions",
     "PluginError",
-    "PoolBackend",
-    "PoolOptions",
-    "RolloutRequest",
-    "RolloutResult",
     "RunError",
     "SearchSpace",
     "Subset",
@@ -148,35 +128,20 @@ __all__ = [
     "UnknownPluginError",
     "VectorEnv",
     "VectorTask",
-    "WorkerSpec",
     "__version__",
     "check_backend",
     "check_controller",
     "check_search_space",
     "check_task",
-    "check_worker_plugins",
     "dna_spec",
     "dna_to_genome",
     "episode_results",
-    "evaluate_packed",
-    "evaluate_requests",
-    "failed_chunk",
     "fixedmath",
     "genome_to_dna",
+    "get_registries",
     "hookimpl",
-    "init_worker",
-    "is_stale",
-    "job_bytes",
     "log_once",
-    "pack_requests",
-    "pack_results",
     "positive_sizes",
-    "prepare",
     "seeded_doubles",
-    "split_chunks",
-    "start_barrier",
     "to_env_actions",
-    "unpack_requests",
-    "unpack_results",
-    "worker_task",
 ]

@@ -9,7 +9,7 @@ _argv = getattr(sys, "orig_argv", sys.argv)
 # This process is the `esenas` command itself (the console script or `python -m`), not a library
 # user or a test runner that calls the CLI in-process.
 IS_COMMAND = os.path.basename(_argv[1] if len(_argv) > 1 else "") == "esenas" or (
-    "-m" in _argv and _argv[_argv.index("-m") + 1 :][:1] == ["esenas_core.runs.cli"]
+    "-m" in _argv and _argv[_argv.index("-m") + 1 :][:1] == ["esenas_core.cli.main"]
 )
 if IS_COMMAND:
     # The `esenas` command, still importing: a Ctrl-C now exits with one line, no traceback

@@ -14,7 +14,7 @@ import numpy as np
 
 from esenas_core.api.plugins import Registries, get_plugin_manager
 from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.recorder import TIMING_COLUMNS
+from esenas_core.engine.metrics import TIMING_COLUMNS
 from esenas_core.engine.trainer import Trainer
 from esenas_core.runs.config import build_config
 

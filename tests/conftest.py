@@ -8,13 +8,20 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.metrics import without_timings
+from esenas_core.engine.runconfig import RunConfig
+from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.config import build_config
+from esenas_core.runs.recorder import FolderRecorder
+from esenas_core.runs.rundir import RunDirectory
 
 TESTS_DIR = Path(__file__).parent
 REPO = TESTS_DIR.parent
@@ -31,6 +38,25 @@ def registries(monkeypatch: pytest.MonkeyPatch) -> Registries:
     get_registries.cache_clear()
     yield Registries(get_plugin_manager())
     get_registries.cache_clear()
+
+
+def make_trainer(
+    registries: Registries,
+    config: Mapping[str, Any] | RunConfig,
+    run_dir: RunDirectory | None = None,
+) -> Trainer:
+    """The trainer of ``config`` (a config table or a resolved ``RunConfig``), recording into
+    ``run_dir`` if given (in memory otherwise)."""
+    cfg = config if isinstance(config, RunConfig) else build_config(dict(config), registries)
+    experiment = Experiment.build(cfg, registries)
+    if run_dir is None:
+        return Trainer(experiment)
+    return Trainer(experiment, FolderRecorder(run_dir, cfg, experiment.space))
+
+
+def untimed(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Metrics rows without their timing columns: what identical runs agree on bit for bit."""
+    return [without_timings(row) for row in rows]
 
 
 def small_config(**sections: Any) -> dict[str, Any]:
@@ -68,7 +94,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-ESENAS = [sys.executable, "-m", "esenas_core.runs.cli"]
+ESENAS = [sys.executable, "-m", "esenas_core.cli.main"]
 
 
 def esenas(*args: str, timeout: float = 600, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ One real run (and a one-run study) is made first; each case copies it, damages o
 field of a JSON file set to a nasty value or removed, an array of an ``.npz`` replaced (strings,
 NaN, wrong shape, zeros, negative values), a file cut, emptied, filled with garbage, removed or
 made a folder, a CSV cell or header changed — and runs one command on the copy. The commands
-run in-process through the real click entry point (``esenas_core.runs.cli.main``), each under a
+run in-process through the real click entry point (``esenas_core.cli.main.main``), each under a
 60 s alarm. A case passes when the command exits 0, or exits 2 printing exactly one line
 ``esenas: error: …`` (``ablate``: or 1 with one line naming the runs that failed); a traceback,
 another status or the alarm fails it.
@@ -28,7 +28,7 @@ import tomli_w
 from click.testing import CliRunner
 from conftest import small_config
 
-from esenas_core.runs.cli import main
+from esenas_core.cli.main import main
 
 CONFIG = small_config(
     iterations=2,

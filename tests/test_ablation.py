@@ -13,7 +13,7 @@ import tomli_w
 from conftest import REPO, esenas, small_config, spawn_esenas
 
 from esenas_core.api.plugins import get_registries
-from esenas_core.runs.ablation import load_study, plan
+from esenas_core.studies.spec import load_study, plan
 
 
 def write_study(tmp_path: Path, sleep_s: float = 0.0) -> Path:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from esenas_core.runs.ablation_stats import (
+from esenas_core.studies.stats import (
     N_RESAMPLES,
     curve_band,
     estimate,

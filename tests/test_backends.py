@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config, untimed
 
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.experiment import Experiment
@@ -27,13 +27,13 @@ BACKENDS = {
 
 def run(registries: Registries, backend: dict, iterations: int = 3, **sections) -> Trainer:
     data = small_config(iterations=iterations, backend=backend, **sections)
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer = make_trainer(registries, data)
     trainer.train()
     return trainer
 
 
 def without_time(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in rows]
+    return untimed(rows)
 
 
 @pytest.mark.parametrize("noise", ["seeded", "table"])
@@ -166,7 +166,7 @@ def test_sigkill_a_worker_mid_run(registries: Registries, dask_cluster) -> None:
         task={"name": "flaky", "fail_mod": 10**9, "sleep_s": 1.0},
         es={"num_perturbations": 8, "min_valid_fraction": 0.2},
     )
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer = make_trainer(registries, data)
     trainer.train(kill_soon)
     assert victim.poll() is not None  # it really died
     assert [r["iteration"] for r in trainer.history] == [1, 2, 3, 4]
@@ -186,7 +186,7 @@ def assert_a_killed_worker_changes_nothing(
         "es": {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, "learning_rate": 0.05},
     }
     data = small_config(iterations=iterations, backend=backend, **sections)
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer = make_trainer(registries, data)
     killed = []
 
     def kill_soon(row: dict) -> None:

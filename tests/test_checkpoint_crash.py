@@ -8,13 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config
 
 from esenas_core.api.plugins import Registries
-from esenas_core.engine import checkpoint
-from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
+from esenas_core.runs import checkpoint
 from esenas_core.runs.rundir import RunDirectory
 
 
@@ -46,8 +44,7 @@ def trainer(registries: Registries, run_dir: Path | None = None) -> Trainer:
         iterations=3, checkpoint_every=1, task={"name": "hybrid"},
         search_space={"name": "edges", "hidden": [4], "k": 6},
     )  # fmt: skip
-    return Trainer(Experiment.build(build_config(config, registries), registries),
-                   RunDirectory(run_dir) if run_dir else None)  # fmt: skip
+    return make_trainer(registries, config, RunDirectory(run_dir) if run_dir else None)
 
 
 def steps_of_a_save(registries: Registries, tmp_path: Path) -> int:

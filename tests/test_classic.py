@@ -10,12 +10,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from classic_reference import plan, reference
-from conftest import TESTS_DIR, cli_env, esenas, small_config
+from conftest import TESTS_DIR, cli_env, esenas, make_trainer, small_config, untimed
 from esenas_plugins.tasks.classic_envs import ENVS
 
 from esenas_core import TaskSpec, VectorEnv, fixedmath
+from esenas_core.api.records import RolloutResult
 from esenas_core.api.vector import rollout
-from esenas_core.engine.rollouts import RolloutResult
 
 ENV_IDS = sorted(ENVS)
 
@@ -100,15 +100,10 @@ def test_every_step_of_a_thousand_episodes_equals_gymnasium(env_id: str, tmp_pat
 
 
 def _train(registries, **sections):
-    from esenas_core.engine.experiment import Experiment
-    from esenas_core.engine.trainer import Trainer
-    from esenas_core.runs.config import build_config
 
-    trainer = Trainer(
-        Experiment.build(build_config(small_config(**sections), registries), registries)
-    )
+    trainer = make_trainer(registries, small_config(**sections))
     trainer.train()
-    rows = [{k: v for k, v in r.items() if not k.endswith("_time")} for r in trainer.history]
+    rows = untimed(trainer.history)
     return trainer.theta, rows
 
 

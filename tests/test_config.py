@@ -171,7 +171,7 @@ def test_a_step_that_overflows_theta_stops_the_run_with_one_line(tmp_path) -> No
 def test_an_episode_with_non_finite_observations_is_a_failed_rollout() -> None:
     import numpy as np
 
-    from esenas_core.engine.rollouts import EpisodeResult, RolloutResult
+    from esenas_core.backends import EpisodeResult, RolloutResult
 
     good = EpisodeResult(1.0, 3, 3, np.zeros(2), np.ones(2))
     bad_mean = EpisodeResult(1.0, 3, 3, np.array([0.0, np.nan]), np.ones(2))

@@ -19,8 +19,8 @@ from conftest import esenas
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.options import config_fields
 from esenas_core.api.plugins import KINDS, Registries, get_plugin_manager
-from esenas_core.runs.ablation import load_study, plan
 from esenas_core.runs.config import Layer, build_config, load_config, override_layer
+from esenas_core.studies.spec import load_study, plan
 
 REGISTRIES = Registries(get_plugin_manager(entry_points=False))
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_trainer
 
 from esenas_core import Choice, DecisionSpace, Mask, Subset
 from esenas_core.api.plugins import get_registries
@@ -147,13 +148,10 @@ def test_learning_controllers_beat_random_search() -> None:
 def test_every_controller_trains_end_to_end(name: str, registries) -> None:
     from conftest import small_config
 
-    from esenas_core.engine.experiment import Experiment
-    from esenas_core.engine.trainer import Trainer
-    from esenas_core.runs.config import build_config
 
     data = small_config(iterations=2)
     data["controller"] = {"name": name, **OPTIONS.get(name, {})}
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer = make_trainer(registries, data)
     trainer.train()
     assert trainer.history[-1]["controller_feedback"] > 0
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esenas_core import ConfigError
 from esenas_core.api.plugins import Registries
+from esenas_core.backends import EpisodeResult, RolloutResult
 from esenas_core.engine.es import (
     antithetic_weights,
     centered_rank,
@@ -19,9 +20,7 @@ from esenas_core.engine.es import (
     top_k_pairs,
 )
 from esenas_core.engine.esconfig import ESConfig
-from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import controller_feedback, outcome
-from esenas_core.engine.rollouts import EpisodeResult, RolloutResult
 from esenas_core.engine.seeding import derive_seed, perturbation
 from esenas_core.engine.trainer import Trainer
 from esenas_core.runs.config import build_config
@@ -44,7 +43,7 @@ def hybrid_config(**es: object) -> dict:
 
 
 def trainer_for(registries: Registries, data: dict) -> Trainer:
-    return Trainer(Experiment.build(build_config(data, registries), registries))
+    return make_trainer(registries, data)
 
 
 # -- estimators ------------------------------------------------------------------------------------

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config
 
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.es import antithetic_weights, combine, forward_fd_weights
-from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.seeding import perturbation
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
 
 DIM, SIGMA = 12, 0.05
 SLOPE = np.linspace(-1.0, 1.0, DIM) + 0.3  # f(θ) = SLOPE · θ, so the true gradient is SLOPE
@@ -47,7 +45,7 @@ def test_the_gradient_scale_does_not_change_with_the_number_of_pairs(estimator, 
 def train(registries: Registries, backend: dict, lockstep: int = 8, **sections) -> Trainer:
     task = {"name": "gym", "env_id": "CartPole-v1", "max_episode_steps": 200, "lockstep": lockstep}
     data = small_config(iterations=2, backend=backend, task=task, **sections)
-    trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+    trainer = make_trainer(registries, data)
     trainer.train()
     return trainer
 

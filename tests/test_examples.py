@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, make_trainer
 
 from esenas_core.api.plugins import get_registries
-from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.trainer import Trainer
 from esenas_core.runs.config import load_config
 
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
@@ -28,7 +26,7 @@ def test_there_is_an_example_per_search_space() -> None:
 def test_example_trains(path: Path) -> None:
     overrides = ["iterations=2", "es.num_perturbations=4", "es.exact_evals=2"]
     cfg = load_config(path, overrides, get_registries())
-    trainer = Trainer(Experiment.build(cfg, get_registries()))
+    trainer = make_trainer(get_registries(), cfg)
     trainer.train()
     assert len(trainer.history) == 2
     assert np.isfinite(trainer.history[-1]["score_mean"])

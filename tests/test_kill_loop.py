@@ -15,13 +15,10 @@ from typing import Any
 import numpy as np
 import psutil
 import pytest
-from conftest import TESTS_DIR, cli_env, small_config, start_dask_cluster
+from conftest import TESTS_DIR, cli_env, make_trainer, small_config, start_dask_cluster, untimed
 
 from esenas_core.api.plugins import Registries
-from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.recorder import TIMING_COLUMNS
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +45,11 @@ def _pool_workers(trainer: Trainer) -> list[int]:
 
 def _trainer(registries: Registries, backend: dict[str, Any], iterations: int) -> Trainer:
     data = small_config(iterations=iterations, backend=backend, **SECTIONS)
-    return Trainer(Experiment.build(build_config(data, registries), registries))
+    return make_trainer(registries, data)
 
 
 def _rows(trainer: Trainer) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in trainer.history]
+    return untimed(trainer.history)
 
 
 def _run_with_kills(registries: Registries, backend: dict, victims, replace=None) -> None:

@@ -1,6 +1,7 @@
-"""The code's shape: no import cycles in esenas_core (function-level imports included), the
-built-in plugins use exactly the public surface third-party plugins get, and the core imports
-no plugin."""
+"""The code's shape: esenas_core's subpackages import in one direction only (function-level
+imports included), no import cycles, the built-in plugins (and the example package, tests
+included) use exactly the public surface third-party plugins get, and the core imports no
+plugin."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-import esenas_core
-
 CORE = REPO / "esenas_core"
 PLUGIN_FILES = sorted((REPO / "plugins").rglob("*.py")) + sorted(
-    (REPO / "examples" / "plugin_package" / "esenas_input_mask").rglob("*.py")
+    (REPO / "examples" / "plugin_package").rglob("*.py")
 )
+#: the layers, lowest first: a module imports only from its own layer or lower ones
+LAYERS = {
+    "api": 0,
+    "networks": 1,
+    "engine": 2,
+    "checks": 3,
+    "runs": 3,
+    "studies": 4,
+    "cli": 5,
+}
 
 
 def _module_name(path: Path) -> str:
@@ -81,6 +90,48 @@ def test_the_cycle_finder_finds_cycles() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a lower layer's module of a higher layer's (or of an unknown one)."""
+
+    def layer(module: str) -> int | None:
+        parts = module.split(".")
+        if len(parts) == 2 and parts[1] in LAYERS:  # a subpackage's __init__
+            return LAYERS[parts[1]]
+        if len(parts) < 3:  # esenas_core, esenas_core.backends, esenas_core._process, ...
+            return None
+        return LAYERS.get(parts[1], -1)
+
+    found = []
+    for source, targets in sorted(graph.items()):
+        here = layer(source)
+        for target in sorted(targets):
+            there = layer(target)
+            if here == -1 or there == -1:
+                found.append(f"{source} → {target}: a subpackage missing from LAYERS")
+            elif here is not None and (there is None or there > here):
+                if target != "esenas_core._process":
+                    found.append(f"{source} → {target}")
+    return found
+
+
+def test_the_layer_checker_finds_upward_imports() -> None:
+    graph = {
+        "esenas_core.api.a": {"esenas_core.engine.b"},
+        "esenas_core.engine.b": {"esenas_core.api.a"},
+        "esenas_core.runs.c": {"esenas_core.backends"},
+    }
+    assert layer_violations(graph) == [
+        "esenas_core.api.a → esenas_core.engine.b",
+        "esenas_core.runs.c → esenas_core.backends",
+    ]
+
+
+def test_no_import_runs_upward() -> None:
+    graph = import_graph()
+    assert {m.split(".")[1] for m in graph if m.count(".") >= 2} >= set(LAYERS)
+    assert layer_violations(graph) == []
+
+
 def test_esenas_core_has_no_import_cycles() -> None:
     graph = import_graph()
     assert len(graph) > 30 and graph["esenas_core.engine.trainer"]  # the graph is really read
@@ -89,19 +140,28 @@ def test_esenas_core_has_no_import_cycles() -> None:
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_plugins_import_only_the_public_surface(path: Path) -> None:
-    public = set(esenas_core.__all__)
+    import esenas_core.backends
+
+    public = {
+        "esenas_core": set(esenas_core.__all__),
+        "esenas_core.backends": set(esenas_core.backends.__all__),
+    }
     for module, names in _imports(path):
         if module.startswith("esenas_core"):
-            assert module == "esenas_core", f"{path.name} imports {module}"
-            assert set(names) <= public, f"{path.name}: {set(names) - public} are not public"
+            assert module in public, f"{path.name} imports {module}"
+            unknown = set(names) - public[module]
+            assert not unknown, f"{path.name}: {unknown} are not public in {module}"
         if module.startswith("esenas_plugins"):
             package = path.relative_to(REPO).parts[:2]
             assert module.split(".")[:2] == ["esenas_plugins", package[1]], (path.name, module)
 
 
 def test_every_public_name_resolves() -> None:
-    for name in esenas_core.__all__:
-        assert getattr(esenas_core, name) is not None, name
+    import esenas_core.backends
+
+    for module in (esenas_core, esenas_core.backends):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
 
 
 def test_the_core_imports_no_plugin() -> None:

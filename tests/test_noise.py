@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config
 
 from esenas_core import ConfigError
 from esenas_core.api.plugins import Registries
+from esenas_core.api.records import NoiseSpec
 from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.noise import NoiseSpec, offsets, table
+from esenas_core.engine.noise import combine, direction, offsets, table
 from esenas_core.runs.config import build_config
 
 SMALL = NoiseSpec("table", 2**16)
@@ -20,10 +21,10 @@ def test_a_table_direction_is_a_slice_of_the_table_at_the_seeds_offset() -> None
     start = int(offsets([seed], SMALL.table_size, dim)[0])
     assert 0 <= start <= SMALL.table_size - dim
     np.testing.assert_array_equal(
-        SMALL.direction(seed, dim), table(SMALL.table_size)[start : start + dim]
+        direction(SMALL, seed, dim), table(SMALL.table_size)[start : start + dim]
     )
-    assert SMALL.direction(seed, dim).dtype == np.float64
-    assert not np.array_equal(SMALL.direction(seed, dim), SMALL.direction(seed + 1, dim))
+    assert direction(SMALL, seed, dim).dtype == np.float64
+    assert not np.array_equal(direction(SMALL, seed, dim), direction(SMALL, seed + 1, dim))
 
 
 def test_the_table_is_the_same_in_every_process_and_standard_normal() -> None:
@@ -48,8 +49,8 @@ def test_combine_is_the_weighted_sum_of_the_directions(count: int, kind: str) ->
     seeds = rng.integers(0, 2**62, count)
     expected = np.zeros(dim)
     for w, s in zip(weights, seeds, strict=True):
-        expected += w * spec.direction(int(s), dim)
-    np.testing.assert_allclose(spec.combine(weights, seeds, dim), expected, rtol=1e-12, atol=1e-12)
+        expected += w * direction(spec, int(s), dim)
+    np.testing.assert_allclose(combine(spec, weights, seeds, dim), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_a_table_shorter_than_theta_is_a_config_error(registries: Registries) -> None:
@@ -59,12 +60,11 @@ def test_a_table_shorter_than_theta_is_a_config_error(registries: Registries) ->
 
 
 def test_the_noise_option_changes_the_directions_a_run_uses(registries: Registries) -> None:
-    from esenas_core.engine.trainer import Trainer
 
     thetas = []
     for noise in ("seeded", "table"):
         data = small_config(iterations=1, es={"noise": noise, "noise_table_size": 2**16})
-        trainer = Trainer(Experiment.build(build_config(data, registries), registries))
+        trainer = make_trainer(registries, data)
         trainer.train()
         thetas.append(trainer.theta)
     assert not np.array_equal(*thetas)

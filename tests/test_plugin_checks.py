@@ -12,9 +12,9 @@ from esenas_core import (
     TaskSpec,
     check_controller,
 )
-from esenas_core.api.checks_controller import SPACES
 from esenas_core.api.plugins import Registries, get_plugin_manager
-from esenas_core.runs.check_all import check_entry
+from esenas_core.checks.controller import SPACES
+from esenas_core.cli.check import check_entry
 
 # The installed plugins plus the test plugins (not the contract tests' broken ones).
 REGISTRIES = Registries(get_plugin_manager(extra=[esenas_test_plugins, ExtraPlugin()]))

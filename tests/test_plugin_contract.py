@@ -10,14 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
-from conftest import ESENAS, REPO, cli_env, small_config, start_dask_cluster
+from conftest import ESENAS, REPO, cli_env, make_trainer, small_config, start_dask_cluster
 from contract_plugins import ExtraPlugin, FirstLayerSpace, LazySpace
 
 from esenas_core import ConformanceError, TaskSpec, check_search_space
 from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
-from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
 
 PLUGINS = "esenas_test_plugins,contract_plugins"
 
@@ -67,7 +64,7 @@ def test_extra_plugins_train_on_every_backend(monkeypatch: pytest.MonkeyPatch) -
             controller={"name": "hill"},
             backend=table,
         )
-        trainer = Trainer(Experiment.build(build_config(data, reg), reg))
+        trainer = make_trainer(reg, data)
         trainer.train()
         assert all(row["failures"] == 0 for row in trainer.history), backend
         thetas[backend] = trainer.theta

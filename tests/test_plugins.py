@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_trainer
 from esenas_plugins.controllers.random_search import RandomController
 
 from esenas_core import (
@@ -125,9 +126,6 @@ def test_unimportable_environment_plugin(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_lifecycle_hooks_receive_rows_and_summary() -> None:
     from conftest import small_config
 
-    from esenas_core.engine.experiment import Experiment
-    from esenas_core.engine.trainer import Trainer
-    from esenas_core.runs.config import build_config
 
     seen: dict[str, list] = {"start": [], "rows": [], "end": []}
 
@@ -145,5 +143,5 @@ def test_lifecycle_hooks_receive_rows_and_summary() -> None:
             seen["end"].append(summary["iterations"])
 
     reg = Registries(get_plugin_manager(extra=[Logger()]))
-    Trainer(Experiment.build(build_config(small_config(iterations=2), reg), reg)).train()
+    make_trainer(reg, small_config(iterations=2)).train()
     assert seen == {"start": [3], "rows": [1, 2], "end": [2]}

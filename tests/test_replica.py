@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config
 
 from esenas_core.api.plugins import Registries
-from esenas_core.engine.experiment import Experiment
+from esenas_core.backends import evaluate_requests, slim
 from esenas_core.engine.replica import _REPLICAS, KEEP_UPDATES, STALE, resolve_theta
-from esenas_core.engine.rollouts import evaluate_requests
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
 
 
 def trainer(registries: Registries, optimizer: str = "adam", **sections) -> Trainer:
     es = {"optimizer": optimizer, "weight_decay": 0.01, "noise": "table", "noise_table_size": 2**16}
     data = small_config(iterations=12, es=es, **sections)
     data["task"] = {"name": "hybrid", "obs_dim": 4, "act_dim": 2}
-    return Trainer(Experiment.build(build_config(data, registries), registries))
+    return make_trainer(registries, data)
 
 
 def jobs_of(t: Trainer, iterations: int) -> list:
@@ -40,9 +38,9 @@ def test_a_replica_follows_the_driver_bitwise_from_scalars_alone(registries, opt
     first = jobs[0]
     assert resolve_theta(first.theta, first.sync, first.noise) is first.theta  # seeds the replica
     for job in jobs[1:]:
-        slim = job.slim()
-        assert slim.theta is None and slim.sync.optimizer_state is None
-        theta = resolve_theta(slim.theta, slim.sync, slim.noise)
+        light = slim(job)
+        assert light.theta is None and light.sync.optimizer_state is None
+        theta = resolve_theta(light.theta, light.sync, light.noise)
         assert theta is not None
         np.testing.assert_array_equal(theta, job.theta)  # the driver's θ, bit for bit
     _REPLICAS.clear()
@@ -53,12 +51,12 @@ def test_a_replica_too_far_behind_or_with_other_bits_is_stale(registries) -> Non
     jobs = jobs_of(t, KEEP_UPDATES + 3)
     full = jobs[0]
     resolve_theta(full.theta, full.sync, full.noise)
-    late = jobs[KEEP_UPDATES + 2].slim()  # its updates start after the replica's version
+    late = slim(jobs[KEEP_UPDATES + 2])  # its updates start after the replica's version
     assert resolve_theta(late.theta, late.sync, late.noise) is None
     # re-seeded by a full job, then its bits are changed: the digest check catches it
     resolve_theta(jobs[1].theta, jobs[1].sync, jobs[1].noise)
     _REPLICAS[jobs[1].sync.key].theta[0] += 1e-12
-    nxt = jobs[2].slim()
+    nxt = slim(jobs[2])
     assert resolve_theta(nxt.theta, nxt.sync, nxt.noise) is None
     _REPLICAS.clear()
 
@@ -71,7 +69,7 @@ def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:
 
     es = t.cfg.es
     requests, _ = build_requests(es, t.exp.controller.propose(genomes_needed(es)), 0, 0, 0)
-    results = evaluate_requests(job.slim(), requests[:4])
+    results = evaluate_requests(slim(job), requests[:4])
     assert [r.error for r in results] == [STALE] * 4
 
 

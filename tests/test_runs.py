@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
-from conftest import esenas, small_config, spawn_esenas
+from conftest import esenas, small_config, spawn_esenas, untimed
 
 from esenas_core.api.plugins import Registries
 from esenas_core.runs.evaluate import evaluate_best
@@ -51,7 +51,7 @@ def two_iterations(tmp_path: Path) -> Path:
 
 def rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "metrics.csv", newline="") as fh:
-        return [{k: v for k, v in r.items() if not k.endswith("_time")} for r in csv.DictReader(fh)]
+        return untimed(csv.DictReader(fh))
 
 
 def theta(run_dir: Path) -> np.ndarray:

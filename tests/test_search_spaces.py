@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from esenas_core import ConfigError, TaskSpec
-from esenas_core.api.checks import ConformanceError, check_search_space
 from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
+from esenas_core.checks import ConformanceError, check_search_space
 from esenas_core.networks.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
 
 SPECS = [

@@ -20,7 +20,7 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config, spawn_esenas
 
-from esenas_core.engine.recorder import TIMING_COLUMNS
+from esenas_core.engine.metrics import TIMING_COLUMNS
 from esenas_core.runs.rundir import RESULTS_VERSION
 
 TIMING = set(TIMING_COLUMNS)
@@ -180,7 +180,7 @@ def _wait_for_child_mid_run(pid: int, folder: Path) -> list[psutil.Process]:
                 children = [
                     c
                     for c in psutil.Process(pid).children()
-                    if "esenas_core.runs.study_worker" in " ".join(c.cmdline())
+                    if "esenas_core.studies.worker" in " ".join(c.cmdline())
                 ]
                 if children:
                     return children

@@ -7,37 +7,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import make_trainer, small_config, untimed
 
 from esenas_core import RunError
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.es import antithetic_weights, combine
-from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import build_requests
 from esenas_core.engine.trainer import Trainer
-from esenas_core.runs.config import build_config
 from esenas_core.runs.rundir import RunDirectory
 
 
-def make_trainer(
+def small_trainer(
     registries: Registries, run_dir: RunDirectory | None = None, **sections
 ) -> Trainer:
-    cfg = build_config(small_config(**sections), registries)
-    return Trainer(Experiment.build(cfg, registries), run_dir)
-
-
-def without_time(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if not k.endswith("_time")} for row in rows]
+    return make_trainer(registries, small_config(**sections), run_dir)
 
 
 def test_same_config_and_seed_give_identical_runs(registries: Registries) -> None:
-    a = make_trainer(registries)
+    a = small_trainer(registries)
     a.train()
-    b = make_trainer(registries)
+    b = small_trainer(registries)
     b.train()
-    assert without_time(a.history) == without_time(b.history)
+    assert untimed(a.history) == untimed(b.history)
     np.testing.assert_array_equal(a.theta, b.theta)
-    c = make_trainer(registries, seed=4)
+    c = small_trainer(registries, seed=4)
     c.train()
     assert not np.array_equal(a.theta, c.theta)
 
@@ -50,7 +43,7 @@ def test_failed_rollouts_are_dropped_with_their_partner(
         "task": {"name": "flaky", "max_episode_steps": 60, "fail_mod": 3, "failure": failure},
         "es": {"num_perturbations": 12, "min_valid_fraction": 0.2},
     }
-    trainer = make_trainer(registries, **sections)
+    trainer = small_trainer(registries, **sections)
     theta0 = trainer.theta.copy()
     genomes_probe = trainer.exp.controller.state()
     row = trainer.step()
@@ -58,11 +51,11 @@ def test_failed_rollouts_are_dropped_with_their_partner(
     assert row["valid_units"] < 12
 
     # Recompute the update from scratch: only pairs whose two members both succeeded count.
-    fresh = make_trainer(registries, **sections)
+    fresh = small_trainer(registries, **sections)
     fresh.exp.controller.restore(genomes_probe)
     genomes = fresh.exp.controller.propose(12 + 2)
     requests, seeds = build_requests(fresh.cfg.es, genomes, fresh.cfg.seed, 0, row["retries"])
-    from esenas_core.engine.rollouts import Job
+    from esenas_core.backends import Job
 
     job = Job(fresh.exp.worker_spec, theta0, 0.1, np.zeros(4), np.ones(4))
     results = fresh.exp.backend.evaluate(job, requests)
@@ -82,7 +75,7 @@ def test_failed_rollouts_are_dropped_with_their_partner(
 
 
 def test_quorum_exhausted_stops_with_clear_error(registries: Registries) -> None:
-    trainer = make_trainer(
+    trainer = small_trainer(
         registries,
         task={"name": "flaky", "env_id": "CartPole-v1", "fail_mod": 1},
         es={"max_retries": 1},
@@ -96,7 +89,7 @@ def test_quorum_exhausted_stops_with_clear_error(registries: Registries) -> None
 
 
 def test_retry_uses_fresh_seeds_and_is_counted(registries: Registries) -> None:
-    trainer = make_trainer(
+    trainer = small_trainer(
         registries,
         task={"name": "flaky", "env_id": "CartPole-v1", "max_episode_steps": 30, "fail_mod": 3},
         es={"num_perturbations": 8, "min_valid_fraction": 0.5, "max_retries": 10},
@@ -108,7 +101,7 @@ def test_retry_uses_fresh_seeds_and_is_counted(registries: Registries) -> None:
 
 def test_run_directory_contents(registries: Registries, tmp_path: Path) -> None:
     run_dir = RunDirectory.create(tmp_path / "run")
-    trainer = make_trainer(registries, run_dir)
+    trainer = small_trainer(registries, run_dir)
     trainer.train()
     trainer.save_final()
     lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
@@ -133,12 +126,12 @@ def test_existing_run_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_observation_statistics_accumulate(registries: Registries) -> None:
-    trainer = make_trainer(registries)
+    trainer = small_trainer(registries)
     trainer.step()
     assert trainer.obs.count == trainer.state.env_steps
     mean, std = trainer._normalization()
     assert np.all(std >= 0.01) and not np.allclose(mean, 0.0)
-    off = make_trainer(registries, es={"obs_norm": False})
+    off = small_trainer(registries, es={"obs_norm": False})
     off.step()
     mean, std = off._normalization()
     assert np.all(mean == 0.0) and np.all(std == 1.0)

@@ -16,7 +16,8 @@ import numpy as np
 
 from esenas_core.api.controller_utils import FeedbackCounter, rng_state, set_rng_state
 from esenas_core.api.decisions import DecisionSpace
-from esenas_core.engine.rollouts import EpisodeResult, Job, RolloutRequest, RolloutResult
+from esenas_core.api.episodes import EpisodeResult
+from esenas_core.api.records import Job, RolloutRequest, RolloutResult
 
 
 @attrs.frozen

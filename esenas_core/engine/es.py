@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from esenas_core.engine.noise import NoiseSpec
+from esenas_core.api.records import NoiseSpec
+from esenas_core.engine import noise as directions
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -100,4 +101,4 @@ def combine(
 ) -> np.ndarray:
     """Σ_i w_i ε(seed_i): each direction regenerated from its seed, or read from the noise table
     (``noise``, esenas_core.engine.noise; default: seeded)."""
-    return (noise or NoiseSpec()).combine(weights, seeds, dim)
+    return directions.combine(noise or NoiseSpec(), weights, seeds, dim)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import attrs
 
-from esenas_core.engine.noise import NoiseSpec
+from esenas_core.api.records import NoiseSpec
 
 _ge0: Any = attrs.validators.ge(0)
 _ge1 = attrs.validators.ge(1)

@@ -13,9 +13,9 @@ from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import Entry, Registries, call_plugin
-from esenas_core.engine.rollouts import WorkerSpec
+from esenas_core.api.records import WorkerSpec
+from esenas_core.engine.runconfig import RunConfig
 from esenas_core.engine.seeding import STREAM_CONTROLLER, STREAM_INIT, derive_seed
-from esenas_core.runs.config import RunConfig
 
 
 @attrs.define

@@ -15,9 +15,9 @@ import numpy as np
 
 from esenas_core.api.decisions import DecisionSpace
 from esenas_core.api.errors import GenomeError, PluginError
+from esenas_core.api.records import RolloutRequest, RolloutResult
 from esenas_core.engine.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
 from esenas_core.engine.esconfig import ESConfig
-from esenas_core.engine.rollouts import RolloutRequest, RolloutResult
 from esenas_core.engine.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
 
 

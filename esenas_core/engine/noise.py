@@ -10,6 +10,7 @@ Salimans et al. 2017). The offset o_i is the perturbation seed modulo (size − 
 are then memory reads; the gradient is one compiled pass over n slices (docs/distributed.md).
 Each process holds the table once (``table_size × 4`` bytes: 128 MiB at the default 2^25).
 
+``NoiseSpec`` (esenas_core.api.records) names the kind; the functions here make the directions.
 Both are pure functions of (seed, d): driver and workers see the same directions on every backend.
 """
 
@@ -18,52 +19,47 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import attrs
 import numpy as np
 
+from esenas_core.api.records import NoiseSpec
 from esenas_core.engine.seeding import perturbation, perturbations
 
 TABLE_SEED = 20_170_310  # fixed: the table is the same in every process, run and machine
 
 
-@attrs.frozen
-class NoiseSpec:
-    """How directions are made (``es.noise``, ``es.noise_table_size``)."""
+def direction(spec: NoiseSpec, seed: int, dim: int) -> np.ndarray:
+    """ε for one perturbation seed (float64)."""
+    if spec.kind == "seeded":
+        return perturbation(seed, dim)
+    offset = int(offsets([seed], spec.table_size, dim)[0])
+    return table(spec.table_size)[offset : offset + dim].astype(np.float64)
 
-    kind: str = "seeded"
-    table_size: int = 2**25
 
-    def direction(self, seed: int, dim: int) -> np.ndarray:
-        """ε for one perturbation seed (float64)."""
-        if self.kind == "seeded":
-            return perturbation(seed, dim)
-        offset = int(offsets([seed], self.table_size, dim)[0])
-        return table(self.table_size)[offset : offset + dim].astype(np.float64)
+def directions(spec: NoiseSpec, seeds: Sequence[int], dim: int) -> list[np.ndarray]:
+    """``[direction(spec, s, dim) for s in seeds]``, the seeded generators built together."""
+    if spec.kind == "seeded":
+        return list(perturbations(seeds, dim))
+    return [direction(spec, int(s), dim) for s in seeds]
 
-    def directions(self, seeds: Sequence[int], dim: int) -> list[np.ndarray]:
-        """``[direction(s, dim) for s in seeds]``, the seeded generators built together."""
-        if self.kind == "seeded":
-            return list(perturbations(seeds, dim))
-        return [self.direction(int(s), dim) for s in seeds]
 
-    def combine(
-        self, weights: np.ndarray, seeds: Sequence[int] | np.ndarray, dim: int
-    ) -> np.ndarray:
-        """Σ_i w_i ε(seed_i) (float64)."""
-        weights = np.asarray(weights, dtype=np.float64)
-        if self.kind == "seeded":
-            grad = np.zeros(dim)
-            used = [(w, int(seed)) for w, seed in zip(weights, seeds, strict=True) if w != 0.0]
-            for (w, _), eps in zip(used, perturbations([s for _, s in used], dim), strict=True):
-                grad += w * eps
-            return grad
-        if len(weights) != len(seeds):
-            raise ValueError(f"{len(weights)} weights for {len(seeds)} seeds")
-        from esenas_core.networks.kernels import combine_slices  # numba: imported when first needed
+def combine(
+    spec: NoiseSpec, weights: np.ndarray, seeds: Sequence[int] | np.ndarray, dim: int
+) -> np.ndarray:
+    """Σ_i w_i ε(seed_i) (float64)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if spec.kind == "seeded":
+        grad = np.zeros(dim)
+        used = [(w, int(seed)) for w, seed in zip(weights, seeds, strict=True) if w != 0.0]
+        for (w, _), eps in zip(used, perturbations([s for _, s in used], dim), strict=True):
+            grad += w * eps
+        return grad
+    if len(weights) != len(seeds):
+        raise ValueError(f"{len(weights)} weights for {len(seeds)} seeds")
+    from esenas_core.networks.kernels import combine_slices  # numba: imported when first needed
 
-        out = np.zeros(dim)
-        combine_slices(weights, offsets(seeds, self.table_size, dim), table(self.table_size), out)
-        return out
+    out = np.zeros(dim)
+    combine_slices(weights, offsets(seeds, spec.table_size, dim), table(spec.table_size), out)
+    return out
 
 
 def offsets(seeds: Sequence[int] | np.ndarray, size: int, dim: int) -> np.ndarray:

@@ -14,13 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core.engine.rollouts import (
-    EpisodeResult,
-    Job,
-    RolloutRequest,
-    RolloutResult,
-    evaluate_requests,
-)
+from esenas_core.api.episodes import EpisodeResult
+from esenas_core.api.records import Job, RolloutRequest, RolloutResult
+from esenas_core.engine.rollouts import evaluate_requests
 
 
 def pack_requests(requests: Sequence[RolloutRequest]) -> dict[str, Any]:

@@ -12,14 +12,9 @@ from collections.abc import Sequence
 import attrs
 
 from esenas_core.api.interfaces import Backend
-from esenas_core.engine.rollouts import (
-    Job,
-    RolloutRequest,
-    RolloutResult,
-    WorkerSpec,
-    failed_chunk,
-    split_chunks,
-)
+from esenas_core.api.records import Job, RolloutRequest, RolloutResult, WorkerSpec
+from esenas_core.engine import replica
+from esenas_core.engine.rollouts import failed_chunk, split_chunks
 
 
 def max_local_workers() -> int:
@@ -106,7 +101,7 @@ class PoolBackend(Backend):
         results: dict[int, list[RolloutResult]] = {}
         pending = list(range(len(chunks)))
         full = not self.holds_theta()
-        slim = job.slim()
+        slim = replica.slim(job)
         for attempt in range(self.MAX_RESUBMITS + 1):
             if attempt:  # chunks were lost: (re)start workers; that is not rollout time
                 started = time.monotonic()

@@ -10,7 +10,7 @@ A worker whose replica is missing (a new or restarted worker), too far behind (i
 for ``KEEP_UPDATES`` iterations) or whose digest differs (a machine computing other bits) answers
 :data:`STALE` for the chunk; the backend sends that chunk again with the full job (θ and the
 optimizer state), which also re-seeds the replica. Backends choose: ``serial`` passes the full job
-in memory; ``processes`` and ``dask`` send ``job.slim()`` once workers hold θ.
+in memory; ``processes`` and ``dask`` send ``slim(job)`` once workers hold θ.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core.engine.noise import NoiseSpec
+from esenas_core.api.records import Job, NoiseSpec, OptimizerSpec, ThetaSync, Update
+from esenas_core.engine import noise as directions
 from esenas_core.engine.optimizers import make_optimizer
 
 KEEP_UPDATES = 2  # updates each slim job carries: a worker may skip an iteration's tasks
@@ -32,42 +33,21 @@ STALE = "stale θ replica: the full job is needed"  # a chunk's error when the r
 _MAX_REPLICAS = 4  # runs whose replicas one worker process keeps
 
 
-@attrs.frozen(eq=False)
-class Update:
-    """One θ update as scalars: g = Σ_i w_i ε(seed_i) − λ θ; θ ← optimizer(θ, g, lr)."""
-
-    version: int  # θ's version after this update (the iteration count)
-    weights: np.ndarray
-    seeds: np.ndarray
-    learning_rate: float
-    weight_decay: float
+def build_optimizer(spec: OptimizerSpec, dim: int, state: Mapping[str, Any] | None = None) -> Any:
+    """The optimizer ``spec`` names, for θ of length ``dim``, restored to ``state`` if given."""
+    optimizer = make_optimizer(spec.name, dim, spec.beta1, spec.beta2)
+    if state is not None:
+        optimizer.restore(state)
+    return optimizer
 
 
-@attrs.frozen
-class OptimizerSpec:
-    name: str
-    beta1: float
-    beta2: float
-
-    def build(self, dim: int, state: Mapping[str, Any] | None = None) -> Any:
-        optimizer = make_optimizer(self.name, dim, self.beta1, self.beta2)
-        if state is not None:
-            optimizer.restore(state)
-        return optimizer
-
-
-@attrs.frozen(eq=False)
-class ThetaSync:
-    """What a worker needs to keep its replica of θ: θ's version, the recent updates, and either
-    the optimizer's state at that version (a full job, which carries θ) or θ's digest (a slim
-    job, ``Job.slim()``)."""
-
-    key: str  # the run's replica key (random per trainer)
-    version: int
-    updates: tuple[Update, ...]
-    optimizer: OptimizerSpec
-    optimizer_state: Mapping[str, Any] | None = None
-    digest: str | None = None
+def slim(job: Job) -> Job:
+    """``job`` with θ's digest instead of θ and the optimizer state: its size does not depend on
+    θ's length. Without ``sync`` (no replica possible) the job itself."""
+    if job.sync is None or job.theta is None:
+        return job
+    sync = attrs.evolve(job.sync, optimizer_state=None, digest=digest(job.theta))
+    return attrs.evolve(job, theta=None, sync=sync)
 
 
 def digest(theta: np.ndarray) -> str:
@@ -79,7 +59,7 @@ def apply_update(
     theta: np.ndarray, optimizer: Any, update: Update, noise: NoiseSpec
 ) -> tuple[np.ndarray, np.ndarray]:
     """The new θ and the gradient used (driver and replicas run exactly this)."""
-    grad = noise.combine(update.weights, update.seeds, theta.shape[0])
+    grad = directions.combine(noise, update.weights, update.seeds, theta.shape[0])
     if update.weight_decay:
         grad = grad - update.weight_decay * theta
     with np.errstate(over="ignore", invalid="ignore"):  # the driver checks θ is finite
@@ -101,7 +81,7 @@ class _Replica:
 
     def advance(self, update: Update, noise: NoiseSpec) -> None:
         if self.optimizer is None:
-            self.optimizer = self.spec.build(self.theta.shape[0], self.state)
+            self.optimizer = build_optimizer(self.spec, self.theta.shape[0], self.state)
             self.state = None
         self.theta, _ = apply_update(self.theta, self.optimizer, update, noise)
         self.version, self.digest = update.version, None

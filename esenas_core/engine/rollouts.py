@@ -1,76 +1,22 @@
-"""Rollout requests and results, and the one worker-side function every backend calls.
+"""The one worker-side function every backend calls, and its helpers.
 
-Only seeds and genomes travel per request; θ travels with a job, or is replaced by the updates
-that bring the worker's replica of θ up to date (a slim job, esenas_core.engine.replica). The worker
-rebuilds each perturbation ε from its seed, so serial, process and dask backends compute
-identical numbers.
+The records (``Job``, ``RolloutRequest``, ``RolloutResult``, ``WorkerSpec``) are the plugin
+contract, in esenas_core.api.records. The worker rebuilds each perturbation ε from its seed, so
+serial, process and dask backends compute identical numbers.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import math
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 
-from esenas_core.api.episodes import EpisodeResult
-from esenas_core.engine.noise import NoiseSpec
-from esenas_core.engine.replica import STALE, ThetaSync, digest, resolve_theta
-
-
-@attrs.frozen
-class WorkerSpec:
-    """What a worker needs to build (and cache) the task and the search space: the plugin
-    classes the driver resolved (so a worker builds exactly what the driver validated, however
-    the plugins were registered) and their options.
-
-    ``requires``: (module, distribution, version) of every plugin module the run needs; a
-    backend with remote workers checks them there before the first iteration
-    (``check_worker_plugins``)."""
-
-    task: str
-    task_options: dict[str, Any]
-    search_space: str
-    search_space_options: dict[str, Any]
-    task_cls: type[Any]
-    search_space_cls: type[Any]
-    requires: tuple[tuple[str, str, str | None], ...] = ()
-
-    def key(self) -> str:
-        return json.dumps(
-            [
-                self.task,
-                self.task_options,
-                _qualified(self.task_cls),
-                self.search_space,
-                self.search_space_options,
-                _qualified(self.search_space_cls),
-            ],
-            sort_keys=True,
-        )
-
-    def build(self) -> tuple[Any, Any]:
-        """The task and the search space (built here, not cached)."""
-        from esenas_core.api.options import structure
-
-        task = self.task_cls(
-            structure(self.task_cls.Options, self.task_options, f"[task] {self.task}")
-        )
-        space_options = structure(
-            self.search_space_cls.Options,
-            self.search_space_options,
-            f"[search_space] {self.search_space}",
-        )
-        return task, self.search_space_cls(space_options, task.spec())
-
-
-def _qualified(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+from esenas_core.api.records import Job, RolloutRequest, RolloutResult, WorkerSpec
+from esenas_core.engine import noise
+from esenas_core.engine.replica import STALE, resolve_theta
 
 
 def check_worker_plugins(
@@ -97,79 +43,6 @@ def check_worker_plugins(
         if here != version:
             problems.append(f"{dist} is {here or 'not installed'} here, {version} on the driver")
     return problems
-
-
-@attrs.frozen(eq=False)
-class Job:
-    """Everything shared by the requests of one evaluation: sent once per worker.
-
-    ``theta`` is None in a slim job (``slim()``): the worker then uses its replica of θ, kept
-    up to date from ``sync`` (esenas_core.engine.replica)."""
-
-    spec: WorkerSpec
-    theta: np.ndarray | None
-    sigma: float
-    obs_mean: np.ndarray
-    obs_std: np.ndarray
-    noise: NoiseSpec = attrs.field(factory=NoiseSpec)
-    sync: ThetaSync | None = None
-
-    def slim(self) -> Job:
-        """This job with θ's digest instead of θ and the optimizer state: its size does not
-        depend on θ's length. Without ``sync`` (no replica possible) the job itself."""
-        if self.sync is None or self.theta is None:
-            return self
-        sync = attrs.evolve(self.sync, optimizer_state=None, digest=digest(self.theta))
-        return attrs.evolve(self, theta=None, sync=sync)
-
-
-@attrs.frozen(eq=False)
-class RolloutRequest:
-    """One episode: θ + sign·σ·ε(perturbation_seed) with architecture ``genome``."""
-
-    index: int
-    perturbation_seed: int
-    sign: int  # +1, -1, or 0 for an exact evaluation at θ
-    genome: np.ndarray
-    env_seed: int
-
-
-@attrs.frozen(eq=False)
-class RolloutResult:
-    """One request's outcome; ``error`` is set (and ``episode`` None) when it failed.
-
-    ``ok``: finished, with a finite return and finite observation statistics (an episode that
-    saw a NaN or infinite observation would ruin the merged normalization); computed once, where
-    the result is made (on the worker)."""
-
-    index: int
-    episode: EpisodeResult | None
-    error: str | None = None
-    ok: bool = attrs.field(init=False)
-
-    @ok.default
-    def _ok(self) -> bool:
-        e = self.episode
-        return e is not None and _finite(e.reward) and _finite(e.obs_mean) and _finite(e.obs_m2)
-
-    @property
-    def finished(self) -> EpisodeResult:
-        """The episode of a result that is ``ok`` (``ValueError`` for a failed one)."""
-        if self.episode is None:
-            raise ValueError(f"request {self.index} failed: {self.error}")
-        return self.episode
-
-    @classmethod
-    def failed(cls, index: int, error: str) -> RolloutResult:
-        return cls(index=index, episode=None, error=error)
-
-
-def _finite(value: Any) -> bool:
-    """Every entry finite (small arrays in Python: a thousand results per iteration)."""
-    arr = np.asarray(value)
-    if arr.size <= 64 and arr.dtype.kind == "f":
-        return all(map(math.isfinite, arr.ravel().tolist()))
-    return bool(np.isfinite(arr).all())
 
 
 # Per-process cache: a worker keeps its environments and search space between jobs.
@@ -204,7 +77,7 @@ def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> 
     params = np.repeat(theta[None, :], len(requests), axis=0)
     # an antithetic pair shares its direction: one per distinct seed, in order of first use
     seeds = list(dict.fromkeys(req.perturbation_seed for req in requests if req.sign))
-    directions = dict(zip(seeds, job.noise.directions(seeds, dim), strict=True))
+    directions = dict(zip(seeds, noise.directions(job.noise, seeds, dim), strict=True))
     for row, req in enumerate(requests):
         if req.sign:
             params[row] += req.sign * job.sigma * directions[req.perturbation_seed]

@@ -10,7 +10,8 @@
 4. the controller is told (genome, reward) for every finished perturbation and exact
    evaluation;
 5. the exact evaluations are recorded and the best kept, observation statistics merged, and the
-   metrics row written (esenas_core.engine.recorder).
+   metrics row recorded (esenas_core.engine.metrics; a ``Recorder`` writes it, e.g. a run
+   folder's esenas_core.runs.recorder).
 
 The run's state is one record (``RunState``) that checkpoints save and load as data.
 """
@@ -31,9 +32,16 @@ import numpy as np
 
 from esenas_core.api import fixedmath
 from esenas_core.api.errors import EsenasWarning, RunError
-from esenas_core.api.logs import log_to
 from esenas_core.api.plugins import call_hook, call_plugin
-from esenas_core.engine import checkpoint, interrupts
+from esenas_core.api.records import (
+    Job,
+    OptimizerSpec,
+    RolloutRequest,
+    RolloutResult,
+    ThetaSync,
+    Update,
+)
+from esenas_core.engine import interrupts
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
     IterationPlan,
@@ -44,13 +52,12 @@ from esenas_core.engine.iteration import (
     gradient_weights,
     outcome,
 )
+from esenas_core.engine.metrics import metrics_row, summary
 from esenas_core.engine.obsstats import ObsStats
 from esenas_core.engine.optimizers import make_optimizer
-from esenas_core.engine.recorder import Recorder, metrics_row, summary
-from esenas_core.engine.replica import KEEP_UPDATES, OptimizerSpec, ThetaSync, Update, apply_update
-from esenas_core.engine.rollouts import Job, RolloutRequest, RolloutResult
+from esenas_core.engine.recording import MemoryRecorder, Recorder
+from esenas_core.engine.replica import KEEP_UPDATES, apply_update
 from esenas_core.engine.state import Best, RunState
-from esenas_core.runs.rundir import RunDirectory
 
 CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
 CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
@@ -81,17 +88,17 @@ class _Clock:
 
 
 class Trainer:
-    """Runs an ``Experiment`` for ``config.iterations`` iterations."""
+    """Runs an ``Experiment`` for ``config.iterations`` iterations; ``recorder`` keeps what it
+    records (nothing by default; ``esenas_core.runs.recorder.FolderRecorder`` for a run folder)."""
 
-    def __init__(self, experiment: Experiment, run_dir: RunDirectory | None = None) -> None:
+    def __init__(self, experiment: Experiment, recorder: Recorder | None = None) -> None:
         self.exp = experiment
         self.cfg = experiment.config
-        self.run_dir = run_dir
         theta = experiment.initial_params()
         es = self.cfg.es
         self.optimizer = make_optimizer(es.optimizer, theta.shape[0], es.adam_beta1, es.adam_beta2)
         self.state = RunState(theta=theta, obs=ObsStats.empty(experiment.spec.obs_dim))
-        self.recorder = Recorder(run_dir, self.cfg, experiment.space)
+        self.recorder: Recorder = recorder if recorder is not None else MemoryRecorder()
         self.history: list[dict[str, Any]] = []
         # Workers' replicas of θ (esenas_core.engine.replica): a key no other trainer shares (not a
         # random stream of the algorithm), and the last updates a slim job carries.
@@ -120,24 +127,21 @@ class Trainer:
     def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
         """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
         pm = self.exp.registries.pm
-        run_dir = str(self.run_dir.path) if self.run_dir else ""
+        run_dir = self.recorder.location
         call_hook(pm, "esenas_run_start", config=self.cfg.to_dict(), run_dir=run_dir)
         start = time.perf_counter() - self.state.wall_time
         every = self.cfg.checkpoint_every
         with contextlib.ExitStack() as stack:
             stack.enter_context(self.exp.backend)
-            if self.run_dir:
-                stack.enter_context(self.run_dir.stop_on_write_errors(lambda: self.iteration))
-                stack.enter_context(log_to(self.run_dir.path / "esenas.log"))
+            stack.enter_context(self.recorder.session(lambda: self.iteration))
             while self.iteration < self.cfg.iterations:
                 row = self.step()
                 row["wall_time"] = time.perf_counter() - start
                 self.history.append(row)
                 self.recorder.metrics(row)
                 last = self.iteration == self.cfg.iterations
-                if self.run_dir and (last or (every and self.iteration % every == 0)):
-                    name = self.cfg.controller.name
-                    checkpoint.save(self.snapshot(row["wall_time"]), self.run_dir.path, name)
+                if last or (every and self.iteration % every == 0):
+                    self.recorder.checkpoint(self.snapshot(row["wall_time"]))
                 call_hook(pm, "esenas_iteration_end", row=row, run_dir=run_dir)
                 if on_iteration:
                     on_iteration(row)
@@ -193,13 +197,10 @@ class Trainer:
         self.state = state
 
     def resume(self) -> None:
-        """Continue from ``run_dir/checkpoint`` (metrics rows after it are discarded)."""
-        run_dir = self.run_dir
-        if run_dir is None:
-            raise ValueError("resume needs the trainer's run directory")
-        self.restore(checkpoint.load(run_dir.path), f"{run_dir.path}/checkpoint")
-        run_dir.truncate_metrics(self.iteration)
-        run_dir.truncate_evaluations(self.iteration)
+        """Continue from the recorder's last checkpoint (rows recorded after it are discarded)."""
+        state, where = self.recorder.last_checkpoint()
+        self.restore(state, where)
+        self.recorder.discard_after(self.iteration)
 
     # -- the steps --------------------------------------------------------------------------------
 

@@ -32,59 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import tomli_w
 
 from esenas_core.api.errors import ConfigError, UnknownPluginError
-from esenas_core.api.options import config_fields, did_you_mean, structure, unstructure
+from esenas_core.api.options import config_fields, did_you_mean, structure
 from esenas_core.api.plugins import KINDS, Registries
 from esenas_core.engine.esconfig import ESConfig
+from esenas_core.engine.runconfig import PluginChoice, RunConfig
 
 _ge0: Any = attrs.validators.ge(0)
 _ge1 = attrs.validators.ge(1)
-
-
-@attrs.frozen
-class PluginChoice:
-    """A selected plugin and its structured options."""
-
-    name: str
-    options: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **unstructure(self.options)}
-
-
-@attrs.frozen
-class RunConfig:
-    """A whole run, resolved: every plugin chosen and every option filled in."""
-
-    name: str
-    seed: int
-    iterations: int
-    checkpoint_every: int
-    task: PluginChoice
-    search_space: PluginChoice
-    controller: PluginChoice
-    backend: PluginChoice
-    es: ESConfig
-    loggers: tuple[str, ...] = ()
-    source: str = attrs.field(default="", eq=False)  # the file (or text) it was read from
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "seed": self.seed,
-            "iterations": self.iterations,
-            "checkpoint_every": self.checkpoint_every,
-            "loggers": list(self.loggers),
-        }
-        for kind in KINDS:
-            out[kind] = getattr(self, kind).to_dict()
-        out["es"] = unstructure(self.es)
-        return out
-
-    def to_toml(self) -> str:
-        return tomli_w.dumps(self.to_dict())
 
 
 DEFAULT_PLUGINS = {

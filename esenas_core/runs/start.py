@@ -8,6 +8,7 @@ from pathlib import Path
 
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.trainer import Trainer
+from esenas_core.runs.recorder import FolderRecorder
 from esenas_core.runs.rundir import RunDirectory
 
 
@@ -19,11 +20,11 @@ def open_run(experiment: Experiment, path: Path, resume: bool) -> Trainer:
     config = experiment.config
     if resume:
         directory = RunDirectory(path)
-        trainer = Trainer(experiment, directory)
+        trainer = Trainer(experiment, FolderRecorder(directory, config, experiment.space))
         trainer.resume()
         directory.write_text("config.toml", config.to_toml())
         shutil.rmtree(path / "final", ignore_errors=True)  # stale once the run goes on
         return trainer
     directory = RunDirectory.create(path)
     directory.write_text("config.toml", config.to_toml())
-    return Trainer(experiment, directory)
+    return Trainer(experiment, FolderRecorder(directory, config, experiment.space))

@@ -28,22 +28,18 @@ from typing import Any
 
 import attrs
 
-from esenas_core import (
+from esenas_core import ConfigError, PluginError, RunError, __version__, hookimpl
+from esenas_core.backends import (
     THREAD_VARS,
-    ConfigError,
     Job,
-    PluginError,
     PoolBackend,
     PoolOptions,
     RolloutRequest,
     RolloutResult,
-    RunError,
     WorkerSpec,
-    __version__,
     check_worker_plugins,
     evaluate_requests,
     failed_chunk,
-    hookimpl,
     is_stale,
     job_bytes,
     prepare,

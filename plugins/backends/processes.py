@@ -23,13 +23,13 @@ from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 
-from esenas_core import (
+from esenas_core import hookimpl
+from esenas_core.backends import (
     PoolBackend,
     PoolOptions,
     WorkerSpec,
     evaluate_packed,
     failed_chunk,
-    hookimpl,
     init_worker,
     is_stale,
     job_bytes,

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from esenas_core import (
+from esenas_core import hookimpl
+from esenas_core.backends import (
     Backend,
     Job,
     RolloutRequest,
     RolloutResult,
     evaluate_requests,
     failed_chunk,
-    hookimpl,
     worker_task,
 )
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import tomli_w
 from esenas_input_mask.hill import HillClimbing
 
-from esenas_core import check_controller
-from esenas_core.api.plugins import get_registries
+from esenas_core import check_controller, get_registries
 
 CONFIG = Path(__file__).parents[1] / "input_mask.toml"
 
@@ -31,7 +30,7 @@ def test_trains_with_the_example_space(tmp_path: Path) -> None:
     path = tmp_path / "hill.toml"
     path.write_text(tomli_w.dumps(config))
     proc = subprocess.run(
-        [sys.executable, "-m", "esenas_core.runs.cli", "run", str(path), "--quiet",
+        [sys.executable, "-m", "esenas_core.cli.main", "run", str(path), "--quiet",
          "--run-dir", str(tmp_path / "run")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -3,9 +3,7 @@
 import numpy as np
 from esenas_input_mask.space import InputMaskSpace
 
-from esenas_core import TaskSpec
-from esenas_core.api.checks import check_search_space
-from esenas_core.api.plugins import get_registries
+from esenas_core import TaskSpec, check_search_space, get_registries
 
 
 def test_conformance() -> None:

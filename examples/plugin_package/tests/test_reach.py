@@ -3,8 +3,7 @@
 import numpy as np
 from esenas_input_mask.reach import ReachEnv, ReachTask
 
-from esenas_core.api.checks import check_task
-from esenas_core.api.plugins import get_registries
+from esenas_core import check_task, get_registries
 
 
 def test_conformance() -> None:

@@ -5,8 +5,8 @@ All three call :func:`run_one`, so a study computes the same numbers whichever w
 continues from its last checkpoint when it has one (a resubmitted run after its worker died, an
 interrupted study, or a run whose ``iterations`` grew), otherwise it starts afresh.
 
-``python -m esenas_core.runs.study_worker PARENT_PID`` is a worker process of ``--workers N``
-(``esenas_core.runs.study_pool``): it reads ``{"config": TOML text, "run_dir": path}`` requests, one
+``python -m esenas_core.studies.worker PARENT_PID`` is a worker process of ``--workers N``
+(``esenas_core.studies.pool``): it reads ``{"config": TOML text, "run_dir": path}`` requests, one
 JSON object per line on stdin, runs them one after another and answers ``{"ok": true}`` or
 ``{"ok": false, "error": ...}`` per run on its original stdout; what runs print goes to its
 stderr (the worker's log). It dies with its parent (Linux ``PR_SET_PDEATHSIG``), so a killed
@@ -56,8 +56,8 @@ def run_one(
     Returns ``{"final_score", "best_score", "wall_time", "iterations", "resumed_at"}``.
     """
     from esenas_core.api.plugins import get_registries
-    from esenas_core.engine.checkpoint import checkpoint_iteration
     from esenas_core.engine.experiment import Experiment
+    from esenas_core.runs.checkpoint import checkpoint_iteration
     from esenas_core.runs.config import build_config
     from esenas_core.runs.start import open_run
 
@@ -90,7 +90,7 @@ def finished_summary(run_dir: Path, resumed_at: int | None = None) -> dict[str, 
     }
 
 
-def run_task(config_toml: str, run_dir: str) -> dict[str, Any]:
+def run_on_dask_worker(config_toml: str, run_dir: str) -> dict[str, Any]:
     """The dask task of ``--scheduler``: one whole run on a worker (start workers with one BLAS
     thread, ``OMP_NUM_THREADS=1`` etc., as docs/distributed.md shows)."""
     return run_one(config_toml, run_dir)

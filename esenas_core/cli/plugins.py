@@ -80,7 +80,7 @@ def check(names: Sequence[str], kinds: Sequence[str]) -> None:
     """Run each registered plugin's conformance checker (or only NAMES): one line per plugin;
     exit status 1 if any fails."""
     from esenas_core.api.plugins import get_registries
-    from esenas_core.runs.check_all import check_all
+    from esenas_core.cli.check import check_all
 
     registries = get_registries()
     failed, seen = 0, 0

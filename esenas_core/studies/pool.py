@@ -1,6 +1,6 @@
 """``esenas ablate --workers N``: N persistent run processes on this machine.
 
-Each worker is ``python -m esenas_core.runs.study_worker``, started once (imports, compiled kernels
+Each worker is ``python -m esenas_core.studies.worker``, started once (imports, compiled kernels
 and environments are paid for once per worker, not once per run) and as early as possible: the study
 starts the pool before it plans, so the workers' start-up overlaps the driver's. A worker reads one
 JSON request per line on stdin and answers one JSON line per run on a private pipe; anything a run
@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import attrs
 
-from esenas_core.runs.study_state import RunStatus
+from esenas_core.studies.identity import RunDecision
 
 
 @attrs.define
@@ -30,7 +30,7 @@ class _Worker:
     index: int
     proc: subprocess.Popen
     log: Any
-    run: RunStatus | None = None
+    run: RunDecision | None = None
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -67,7 +67,7 @@ class ProcessPool:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.logs_dir / f"worker-{self._next}.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "esenas_core.runs.study_worker", str(os.getpid())],
+            [sys.executable, "-m", "esenas_core.studies.worker", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -88,8 +88,8 @@ class ProcessPool:
     def idle(self) -> list[_Worker]:
         return [w for w in self.workers if w.run is None and w.proc.poll() is None]
 
-    def submit(self, worker: _Worker, run: RunStatus) -> None:
-        request = {"config": run.item.config.to_toml(), "run_dir": str(run.item.run_dir)}
+    def submit(self, worker: _Worker, run: RunDecision) -> None:
+        request = {"config": run.run.config.to_toml(), "run_dir": str(run.run.run_dir)}
         worker.run = run
         try:
             worker.stdin.write((json.dumps(request) + "\n").encode())
@@ -141,18 +141,18 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def run_in_pool(todo: Sequence[RunStatus], pool: ProcessPool, progress: Any, outcome: Any) -> None:
-    from esenas_core.runs.study_common import (
+def run_in_pool(todo: Sequence[RunDecision], pool: ProcessPool, progress: Any, tally: Any) -> None:
+    from esenas_core.studies.progress import (
         MAX_RESTARTS,
         POLL_S,
         fail_run,
         record_run,
         resubmitted,
     )
-    from esenas_core.runs.study_worker import finished_summary
+    from esenas_core.studies.worker import finished_summary
 
     waiting = sorted(todo, key=_episodes_left, reverse=True)  # longest first: a shorter tail
-    restarts = {s.item.run_dir: 0 for s in todo}
+    restarts = {s.run.run_dir: 0 for s in todo}
     active = 0
     prepared = False
     while waiting or active:
@@ -177,12 +177,12 @@ def run_in_pool(todo: Sequence[RunStatus], pool: ProcessPool, progress: Any, out
         if message is not None and run is not None:
             active -= 1
             if message.get("ok"):
-                record_run(progress, outcome, run, finished_summary(run.item.run_dir))
+                record_run(progress, tally, run, finished_summary(run.run.run_dir))
             elif message.get("interrupted"):
                 raise KeyboardInterrupt
             else:
                 log = pool.logs_dir / f"worker-{worker.index}.log"
-                fail_run(progress, outcome, run, f"{message.get('error')} (log: {log})")
+                fail_run(progress, tally, run, f"{message.get('error')} (log: {log})")
             continue
         if message is not None:
             continue
@@ -193,7 +193,7 @@ def run_in_pool(todo: Sequence[RunStatus], pool: ProcessPool, progress: Any, out
         active -= 1
         if code in (130, -2):
             raise KeyboardInterrupt
-        key = run.item.run_dir
+        key = run.run.run_dir
         if restarts[key] < MAX_RESTARTS:
             restarts[key] += 1
             progress.line(
@@ -204,15 +204,15 @@ def run_in_pool(todo: Sequence[RunStatus], pool: ProcessPool, progress: Any, out
             )
             waiting.insert(0, resubmitted(run))
         else:
-            fail_run(progress, outcome, run, f"its process died {MAX_RESTARTS + 1} times")
+            fail_run(progress, tally, run, f"its process died {MAX_RESTARTS + 1} times")
 
 
-def _episodes_left(run: RunStatus) -> int:
+def _episodes_left(run: RunDecision) -> int:
     """Episodes the run still has to play (what its duration scales with, episode lengths
     aside); equal estimates keep the study's order."""
-    es = run.item.config.es
+    es = run.run.config.es
     per_iteration = es.num_perturbations * es.members + es.exact_evals
-    return (run.item.config.iterations - run.done) * per_iteration
+    return (run.run.config.iterations - run.done) * per_iteration
 
 
 def _prepare_report() -> None:

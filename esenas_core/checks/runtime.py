@@ -10,16 +10,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core.api.check_utils import ConformanceError, require
 from esenas_core.api.decisions import DecisionSpace, Mask
+from esenas_core.api.episodes import EpisodeResult
 from esenas_core.api.interfaces import Architecture, Backend, Task, TaskSpec
-from esenas_core.engine.rollouts import (
-    EpisodeResult,
-    Job,
-    RolloutRequest,
-    WorkerSpec,
-    evaluate_requests,
-)
+from esenas_core.api.records import Job, RolloutRequest, WorkerSpec
+from esenas_core.checks.common import ConformanceError, require
+from esenas_core.engine.rollouts import evaluate_requests
 from esenas_core.networks.supernet import LayeredOptions, LayeredSpace, Supernet
 
 FAILING_SEED = 666  # the stand-in task raises for this env seed

@@ -1,10 +1,10 @@
 """``esenas ablate --scheduler ADDRESS``: each run of a study is one task on an existing dask
 cluster (``dask scheduler`` + ``dask worker``, docs/distributed.md).
 
-The task is ``esenas_core.runs.study_worker.run_task``: it trains the run in its folder, which must
-be on storage that the workers and this process share. When a worker dies its nanny restarts it and
-dask runs the task again, which continues from the run's last checkpoint; a task that dask gives up
-on (``KilledWorker``) is resubmitted up to ``MAX_RESTARTS`` times.
+The task is ``esenas_core.studies.worker.run_on_dask_worker``: it trains the run in its folder,
+which must be on storage that the workers and this process share. When a worker dies its nanny
+restarts it and dask runs the task again, which continues from the run's last checkpoint; a task
+that dask gives up on (``KilledWorker``) is resubmitted up to ``MAX_RESTARTS`` times.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from esenas_core.api.errors import EsenasError
-from esenas_core.runs.study_state import RunStatus
+from esenas_core.studies.identity import RunDecision
 
 
 def check_address(address: str) -> None:
@@ -38,22 +38,22 @@ def connect(address: str, timeout: float = 30.0) -> Any:
         raise EsenasError(f"--scheduler {address}: cannot connect ({exc})") from None
 
 
-def on_dask(todo: Sequence[RunStatus], client: Any, progress: Any, outcome: Any) -> None:
-    from esenas_core.runs.study_common import MAX_RESTARTS, POLL_S, fail_run, record_run
-    from esenas_core.runs.study_worker import run_task
+def on_dask(todo: Sequence[RunDecision], client: Any, progress: Any, tally: Any) -> None:
+    from esenas_core.studies.progress import MAX_RESTARTS, POLL_S, fail_run, record_run
+    from esenas_core.studies.worker import run_on_dask_worker
 
-    restarts = {s.item.run_dir: 0 for s in todo}
+    restarts = {s.run.run_dir: 0 for s in todo}
 
-    def submit(s: RunStatus) -> Any:
+    def submit(s: RunDecision) -> Any:
         return client.submit(
-            run_task,
-            s.item.config.to_toml(),
-            str(s.item.run_dir),
+            run_on_dask_worker,
+            s.run.config.to_toml(),
+            str(s.run.run_dir),
             pure=False,
-            key=f"esenas-run-{s.item.run_dir.name}-{uuid.uuid4().hex[:8]}",
+            key=f"esenas-run-{s.run.run_dir.name}-{uuid.uuid4().hex[:8]}",
         )
 
-    futures = {s.item.run_dir: (s, submit(s)) for s in todo}
+    futures = {s.run.run_dir: (s, submit(s)) for s in todo}
     try:
         while futures:
             time.sleep(POLL_S)
@@ -64,20 +64,20 @@ def on_dask(todo: Sequence[RunStatus], client: Any, progress: Any, outcome: Any)
                 del futures[key]
                 if fut.status == "finished":
                     summary = fut.result()
-                    if not (s.item.run_dir / "final" / "weights.npz").exists():
+                    if not (s.run.run_dir / "final" / "weights.npz").exists():
                         fail_run(
                             progress,
-                            outcome,
+                            tally,
                             s,
-                            f"finished on a worker, but {s.item.run_dir} is not visible here:"
+                            f"finished on a worker, but {s.run.run_dir} is not visible here:"
                             " run folders must be on storage the workers share",
                         )
                     else:
-                        record_run(progress, outcome, s, summary)
+                        record_run(progress, tally, s, summary)
                     continue
                 exc = fut.exception() if fut.status == "error" else None
                 if isinstance(exc, EsenasError):
-                    fail_run(progress, outcome, s, str(exc))
+                    fail_run(progress, tally, s, str(exc))
                 elif _lost_worker(exc) and restarts[key] < MAX_RESTARTS:
                     restarts[key] += 1
                     progress.line(
@@ -88,7 +88,7 @@ def on_dask(todo: Sequence[RunStatus], client: Any, progress: Any, outcome: Any)
                     )
                     futures[key] = (s, submit(s))
                 else:
-                    fail_run(progress, outcome, s, f"{type(exc).__name__}: {exc}")
+                    fail_run(progress, tally, s, f"{type(exc).__name__}: {exc}")
     finally:
         for _, fut in futures.values():
             fut.cancel()

@@ -17,7 +17,7 @@ Study file (TOML)::
     "es.sigma" = [0.05, 0.1]
 
 Every (variant, seed) runs in ``STUDY_DIR/runs/<variant>-seed<seed>/`` and is identified by its
-resolved config (``esenas_core.runs.study_state``): a re-run reuses or resumes a run only when its
+resolved config (``esenas_core.studies.identity``): a re-run reuses or resumes a run only when its
 config is identical, and stops before running anything when a run's config changed.
 """
 
@@ -83,9 +83,7 @@ class Study:
             for layer in layers:
                 layer.data.pop("backend", None)  # type: ignore[attr-defined]
             layers.append(Layer(self.source, {"backend": {"name": self.parallel_backend}}))
-        return build_config(
-            base, registries, f"{self.source} (variant {variant.name!r})", layers
-        )
+        return build_config(base, registries, f"{self.source} (variant {variant.name!r})", layers)
 
 
 def _slug(value: Any) -> str:
@@ -208,7 +206,7 @@ def load_study(path: str | Path) -> Study:
 
 
 @attrs.frozen
-class Planned:
+class StudyRun:
     """One (variant, seed) of a study: its resolved config and its run folder."""
 
     variant: Variant
@@ -225,12 +223,12 @@ class Planned:
         return (self.run_dir / "final" / "weights.npz").exists()
 
 
-def plan(study: Study, out: Path, registries: Registries, parallel: bool = False) -> list[Planned]:
+def plan(study: Study, out: Path, registries: Registries, parallel: bool = False) -> list[StudyRun]:
     """Every (variant, seed) with its validated config: all errors surface before any run,
     and two variants that resolve to the same run are refused (they would compare a config with
     itself)."""
     planned = [
-        Planned(v, s, study.config(v, s, registries, parallel), out / "runs" / f"{v.name}-seed{s}")
+        StudyRun(v, s, study.config(v, s, registries, parallel), out / "runs" / f"{v.name}-seed{s}")
         for v in study.variants
         for s in study.seeds
     ]

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from esenas_core.api.check_utils import ConformanceError, require
 from esenas_core.api.decisions import Choice, DecisionSpace, Mask, Subset
 from esenas_core.api.errors import GenomeError
 from esenas_core.api.interfaces import Controller
+from esenas_core.checks.common import ConformanceError, require
 
 SPACES = (
     DecisionSpace([Subset(12, 3, label="edges"), Choice(4, 5, label="ops"), Mask(6)]),

@@ -11,15 +11,15 @@ from typing import Any
 
 import attrs
 
-from esenas_core.engine.checkpoint import checkpoint_iteration
-from esenas_core.runs.study_state import RunStatus
+from esenas_core.runs.checkpoint import checkpoint_iteration
+from esenas_core.studies.identity import RunDecision
 
 MAX_RESTARTS = 3
 POLL_S = 0.25
 
 
 @attrs.define
-class Outcome:
+class Tally:
     """What happened to each run this time: finished (with its summary) or failed (why)."""
 
     finished: dict[Path, dict[str, Any]] = attrs.field(factory=dict)
@@ -29,16 +29,16 @@ class Outcome:
 class Progress:
     """One tqdm bar over all iterations of the study; lines printed above it."""
 
-    def __init__(self, states: Sequence[RunStatus], log: Callable[[str], None], quiet: bool):
+    def __init__(self, states: Sequence[RunDecision], log: Callable[[str], None], quiet: bool):
         from tqdm import tqdm
 
         self.log_fn = log
         self.at = {  # iterations each run has recorded
-            s.item.run_dir: s.item.config.iterations if s.state == "reuse" else s.done
+            s.run.run_dir: s.run.config.iterations if s.action == "reuse" else s.done
             for s in states
         }
         self.bar = tqdm(
-            total=sum(s.item.config.iterations for s in states),
+            total=sum(s.run.config.iterations for s in states),
             initial=sum(self.at.values()),
             disable=quiet,
             unit="it",
@@ -50,10 +50,10 @@ class Progress:
         self.printed = 0
         self.read: dict[Path, tuple[int, int]] = {}  # metrics.csv → (bytes read, newlines)
 
-    def line(self, state: RunStatus, text: str, counts: bool = True) -> None:
+    def line(self, state: RunDecision, text: str, counts: bool = True) -> None:
         self.printed += counts
         number = f"[{self.printed}/{self.count}] " if counts else ""
-        message = f"{number}{state.item.label}: {text}"
+        message = f"{number}{state.run.label}: {text}"
         if self.bar.disable:
             self.log_fn(message)
         else:
@@ -66,10 +66,10 @@ class Progress:
             self.bar.n = n
             self.bar.refresh()
 
-    def poll(self, states: Sequence[RunStatus]) -> None:
+    def poll(self, states: Sequence[RunDecision]) -> None:
         for s in states:
-            rows = self._rows(s.item.run_dir / "metrics.csv")
-            self.set(s.item.run_dir, min(rows, s.item.config.iterations))
+            rows = self._rows(s.run.run_dir / "metrics.csv")
+            self.set(s.run.run_dir, min(rows, s.run.config.iterations))
 
     def _rows(self, path: Path) -> int:
         """Rows of a growing metrics.csv, reading only what was appended since the last poll
@@ -90,33 +90,33 @@ class Progress:
         self.bar.close()
 
 
-def finished_text(state: RunStatus, summary: dict[str, Any]) -> str:
+def finished_text(state: RunDecision, summary: dict[str, Any]) -> str:
     def num(x: Any) -> str:
         return "n/a" if x is None or x != x else f"{x:.2f}"
 
     how = {
         "resume": f"resumed at iteration {state.done + 1}, ",
-        "extend": f"extended {state.done} → {state.item.config.iterations} iterations, ",
-    }.get(state.state, "")
+        "extend": f"extended {state.done} → {state.run.config.iterations} iterations, ",
+    }.get(state.action, "")
     return (
         f"{how}final {num(summary['final_score'])}, best {num(summary['best_score'])},"
         f" {summary['wall_time']:.1f} s"
     )
 
 
-def record_run(progress: Progress, outcome: Outcome, s: RunStatus, summary: dict[str, Any]) -> None:
-    outcome.finished[s.item.run_dir] = summary
-    progress.set(s.item.run_dir, s.item.config.iterations)
+def record_run(progress: Progress, tally: Tally, s: RunDecision, summary: dict[str, Any]) -> None:
+    tally.finished[s.run.run_dir] = summary
+    progress.set(s.run.run_dir, s.run.config.iterations)
     progress.line(s, finished_text(s, summary))
 
 
-def fail_run(progress: Progress, outcome: Outcome, s: RunStatus, why: str) -> None:
-    outcome.failed[s.item.run_dir] = why
+def fail_run(progress: Progress, tally: Tally, s: RunDecision, why: str) -> None:
+    tally.failed[s.run.run_dir] = why
     progress.line(s, f"FAILED: {why}")
 
 
-def resubmitted(s: RunStatus) -> RunStatus:
+def resubmitted(s: RunDecision) -> RunDecision:
     """After a crash the run continues from whatever checkpoint it reached (read again)."""
-    done = checkpoint_iteration(s.item.run_dir)
-    state = "restart" if done is None else ("extend" if s.state == "extend" else "resume")
-    return attrs.evolve(s, state=state, done=done if done is not None else 0)
+    done = checkpoint_iteration(s.run.run_dir)
+    action = "restart" if done is None else ("extend" if s.action == "extend" else "resume")
+    return attrs.evolve(s, action=action, done=done if done is not None else 0)

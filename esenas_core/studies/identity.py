@@ -31,9 +31,9 @@ from typing import Any
 import attrs
 import tomli_w
 
-from esenas_core.engine.checkpoint import checkpoint_iteration
-from esenas_core.runs.ablation import Planned, Study
+from esenas_core.runs.checkpoint import checkpoint_iteration
 from esenas_core.runs.rundir import RESULTS_VERSION, results_version
+from esenas_core.studies.spec import Study, StudyRun
 
 EXECUTION_KEYS = ("backend", "loggers")  # how a run executes, not what it computes
 
@@ -89,62 +89,62 @@ def _resolved(config: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 @attrs.frozen
-class RunStatus:
-    item: Planned
-    state: str  # new | reuse | resume | extend | restart | changed
+class RunDecision:
+    run: StudyRun
+    action: str  # new | reuse | resume | extend | restart | changed
     done: int = 0  # iterations already run (from the checkpoint)
     changes: Mapping[str, tuple[Any, Any]] = attrs.field(factory=dict)
 
     @property
     def sha256(self) -> str:
-        return config_sha256(self.item.config.to_dict())
+        return config_sha256(self.run.config.to_dict())
 
 
-def classify(item: Planned) -> RunStatus:
-    folder = item.run_dir
+def classify(run: StudyRun) -> RunDecision:
+    folder = run.run_dir
     if not folder.exists():
-        return RunStatus(item, "new")
-    new = item.config.to_dict()
+        return RunDecision(run, "new")
+    new = run.config.to_dict()
     try:
         old = tomllib.loads((folder / "config.toml").read_text(encoding="utf-8"))
     except FileNotFoundError:
         if not any(folder.iterdir()):
-            return RunStatus(item, "new")
-        return RunStatus(item, "changed", changes={"config.toml": ("missing", "present")})
+            return RunDecision(run, "new")
+        return RunDecision(run, "changed", changes={"config.toml": ("missing", "present")})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return RunStatus(item, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
+        return RunDecision(run, "changed", changes={"config.toml": (f"unreadable: {exc}", "")})
     made_by = results_version(folder)
     if made_by != RESULTS_VERSION:  # other numbers for the same config: never reused
-        return RunStatus(
-            item, "changed", changes={"esenas results version": (made_by, RESULTS_VERSION)}
+        return RunDecision(
+            run, "changed", changes={"esenas results version": (made_by, RESULTS_VERSION)}
         )
     diff = differences(_resolved(old), new)
     done = checkpoint_iteration(folder)
-    wanted = item.config.iterations
+    wanted = run.config.iterations
     if diff.keys() - {"iterations"}:
-        return RunStatus(item, "changed", changes=diff)
+        return RunDecision(run, "changed", changes=diff)
     if done is None:
         if diff:
-            return RunStatus(item, "changed", changes=diff)
+            return RunDecision(run, "changed", changes=diff)
         has_checkpoint = any((folder / n).exists() for n in ("checkpoint", "checkpoint.old"))
-        if has_checkpoint or item.finished:  # damaged: never deleted without --rerun-changed
-            return RunStatus(item, "changed", changes={"checkpoint": ("unreadable", "readable")})
-        return RunStatus(item, "restart")  # killed before its first checkpoint
+        if has_checkpoint or run.finished:  # damaged: never deleted without --rerun-changed
+            return RunDecision(run, "changed", changes={"checkpoint": ("unreadable", "readable")})
+        return RunDecision(run, "restart")  # killed before its first checkpoint
     if done > wanted:  # more iterations than asked for: a different run
-        return RunStatus(item, "changed", done, diff or {"iterations": (done, wanted)})
+        return RunDecision(run, "changed", done, diff or {"iterations": (done, wanted)})
     if done == wanted:
-        return RunStatus(item, "reuse" if item.finished else "resume", done)
-    if diff or item.finished:
-        return RunStatus(item, "extend", done)
-    return RunStatus(item, "resume", done)
+        return RunDecision(run, "reuse" if run.finished else "resume", done)
+    if diff or run.finished:
+        return RunDecision(run, "extend", done)
+    return RunDecision(run, "resume", done)
 
 
-def changed_message(study: Study, states: Sequence[RunStatus]) -> str:
+def changed_message(study: Study, states: Sequence[RunDecision]) -> str:
     """One line naming every changed variant, its seeds and the keys that differ."""
     by_variant: dict[str, tuple[list[int], dict[str, tuple[Any, Any]]]] = {}
     for s in states:
-        seeds, keys = by_variant.setdefault(s.item.variant.name, ([], {}))
-        seeds.append(s.item.seed)
+        seeds, keys = by_variant.setdefault(s.run.variant.name, ([], {}))
+        seeds.append(s.run.seed)
         keys.update(s.changes)
     parts = []
     for name, (seeds, keys) in by_variant.items():
@@ -166,7 +166,7 @@ def _short(value: Any) -> str:
 def write_manifest(
     study: Study,
     out: Path,
-    states: Iterable[RunStatus],
+    states: Iterable[RunDecision],
     failed: Mapping[Path, str] | None = None,
 ) -> None:
     """study.json: every planned run, its config hash, what this invocation did with it and
@@ -179,15 +179,15 @@ def write_manifest(
         "identity": f"sha256 of the resolved config.toml without {', '.join(EXECUTION_KEYS)}",
         "runs": [
             {
-                "variant": s.item.variant.name,
-                "seed": s.item.seed,
-                "run_dir": str(s.item.run_dir.relative_to(out)),
+                "variant": s.run.variant.name,
+                "seed": s.run.seed,
+                "run_dir": str(s.run.run_dir.relative_to(out)),
                 "config_sha256": s.sha256,
-                "state": s.state,
+                "state": s.action,  # the file keeps its key (docs/ablation.md)
                 "result": (
-                    f"failed: {failed[s.item.run_dir]}"
-                    if failed and s.item.run_dir in failed
-                    else ("finished" if s.item.finished else "not finished")
+                    f"failed: {failed[s.run.run_dir]}"
+                    if failed and s.run.run_dir in failed
+                    else ("finished" if s.run.finished else "not finished")
                 ),
             }
             for s in states

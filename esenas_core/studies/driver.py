@@ -1,13 +1,13 @@
 """``esenas ablate`` as a function: plan, check run identities, execute, tabulate.
 
 1. Every (variant, seed) config is built and validated before anything runs.
-2. Each run folder is classified (``esenas_core.runs.study_state``); if any run's config changed
+2. Each run folder is classified (``esenas_core.studies.identity``); if any run's config changed
    since it ran, nothing runs: a one-line ``ConfigError`` names the variants and keys, unless
    ``rerun_changed`` (then exactly those folders are deleted and run again).
-3. The runs execute (``esenas_core.runs.study_exec``): sequentially in this process, in N
+3. The runs execute (``esenas_core.studies.execute``): sequentially in this process, in N
    processes, or on a dask cluster; ``study.json`` records each run's config hash.
 4. ``results.md``, ``results.csv``, ``runs.csv``, ``improvement.csv`` and ``curves.png`` are written
-   from the finished runs of the current variants only (``esenas_core.runs.ablation_report``).
+   from the finished runs of the current variants only (``esenas_core.studies.report``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from esenas_core.api.errors import ConfigError, EsenasError
 from esenas_core.api.plugins import get_registries
-from esenas_core.runs.ablation import Planned, Study, plan
-from esenas_core.runs.study_state import RunStatus, changed_message, classify, write_manifest
+from esenas_core.studies.identity import RunDecision, changed_message, classify, write_manifest
+from esenas_core.studies.spec import Study, StudyRun, plan
 
 
 def run_study(
@@ -33,60 +33,58 @@ def run_study(
     quiet: bool = True,
 ) -> list[str]:
     """Run the study into ``folder``; returns one description per failed run (empty: all ran)."""
-    from esenas_core.runs.ablation_report import write_results
-    from esenas_core.runs.study_exec import execute
+    from esenas_core.studies.execute import execute
+    from esenas_core.studies.report import write_results
 
     parallel = workers > 1 or bool(scheduler)
     if scheduler:
-        from esenas_core.runs.study_dask import check_address
+        from esenas_core.studies.on_dask import check_address
 
         check_address(scheduler)
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1 and not scheduler:  # started first: their start-up overlaps planning
-            from esenas_core.runs.study_pool import ProcessPool
+            from esenas_core.studies.pool import ProcessPool
 
             pool = stack.enter_context(ProcessPool(workers, folder / "logs"))
         planned = plan(study, folder, get_registries(), parallel)  # validates every config
         _check_variants(planned)
         states = [classify(p) for p in planned]
-        changed = [s for s in states if s.state == "changed"]
+        changed = [s for s in states if s.action == "changed"]
         if changed and not rerun_changed:
             raise ConfigError(changed_message(study, changed))
         folder.mkdir(parents=True, exist_ok=True)
         for i, s in enumerate(states):
-            if s.state == "changed":
-                shutil.rmtree(s.item.run_dir)
-                log(f"{s.item.label}: config changed ({', '.join(s.changes)}); run folder replaced")
-                states[i] = RunStatus(s.item, "new")
+            if s.action == "changed":
+                shutil.rmtree(s.run.run_dir)
+                log(f"{s.run.label}: config changed ({', '.join(s.changes)}); run folder replaced")
+                states[i] = RunDecision(s.run, "new")
         _announce(study, folder, states, log, scheduler, workers)
         write_manifest(study, folder, states)
         client = None
         if scheduler:
-            from esenas_core.runs.study_dask import connect
+            from esenas_core.studies.on_dask import connect
 
             client = connect(scheduler)
             stack.callback(client.close)
-        outcome = execute(
+        tally = execute(
             states, log, pool=pool, client=client, quiet=quiet, logs_dir=folder / "logs"
         )
         if pool is not None:
             pool.release()
-        write_manifest(study, folder, states, outcome.failed)
+        write_manifest(study, folder, states, tally.failed)
         write_results(study, planned, folder, log)
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"
     )
-    return [
-        f"{p.label} ({outcome.failed[p.run_dir]})" for p in planned if p.run_dir in outcome.failed
-    ]
+    return [f"{p.label} ({tally.failed[p.run_dir]})" for p in planned if p.run_dir in tally.failed]
 
 
 def _announce(
     study: Study,
     folder: Path,
-    states: list[RunStatus],
+    states: list[RunDecision],
     log: Callable[[str], None],
     scheduler: str | None,
     workers: int,
@@ -96,7 +94,7 @@ def _announce(
         if scheduler
         else (f"{workers} processes" if workers > 1 else "this process")
     )
-    counts = {k: sum(s.state == k for s in states) for k in ("reuse", "resume", "extend")}
+    counts = {k: sum(s.action == k for s in states) for k in ("reuse", "resume", "extend")}
     fresh = len(states) - sum(counts.values())
     log(
         f"study {study.name}: {len(study.variants)} variants × {len(study.seeds)} seeds → {folder}"
@@ -104,14 +102,14 @@ def _announce(
         f" {fresh} to run; in {where})"
     )
     for s in states:
-        if s.state == "extend":
+        if s.action == "extend":
             log(
-                f"{s.item.label}: iterations {s.done} → {s.item.config.iterations}, same config"
+                f"{s.run.label}: iterations {s.done} → {s.run.config.iterations}, same config"
                 f" otherwise: continues from its checkpoint at iteration {s.done}"
             )
 
 
-def _check_variants(planned: list[Planned]) -> None:
+def _check_variants(planned: list[StudyRun]) -> None:
     """Build one run's plugins per variant (environment id, k vs candidate edges, …), so that such
     errors stop the study before anything runs."""
     from esenas_core.engine.experiment import Experiment

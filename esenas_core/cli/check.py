@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from esenas_core.api.check_utils import ConformanceError
-from esenas_core.api.checks import check_backend, check_controller, check_search_space, check_task
 from esenas_core.api.interfaces import TaskSpec
 from esenas_core.api.options import config_fields
 from esenas_core.api.plugin_calls import one_line
 from esenas_core.api.plugins import KINDS, Entry, Registries
+from esenas_core.checks import check_backend, check_controller, check_search_space, check_task
+from esenas_core.checks.common import ConformanceError
 
 TASK_SPECS = (TaskSpec(obs_dim=5, act_dim=2), TaskSpec(obs_dim=3, act_dim=1, discrete=True))
 

@@ -20,11 +20,11 @@ import numpy as np
 
 from esenas_core.api import fields
 from esenas_core.api.errors import EsenasError, RunError
-from esenas_core.runs.ablation import Planned, Study
-from esenas_core.runs.ablation_stats import Estimate, curve_band, estimates, improvement
 from esenas_core.runs.pareto import front_rows, plot_fronts, read_evaluations
 from esenas_core.runs.report import read_metrics
-from esenas_core.runs.study_state import config_sha256
+from esenas_core.studies.identity import config_sha256
+from esenas_core.studies.spec import Study, StudyRun
+from esenas_core.studies.stats import Estimate, curve_band, estimates, improvement
 
 RUN_COLUMNS = [
     "variant", "seed", "final_score", "best_score", "episodes", "env_steps", "wall_time_s",
@@ -41,7 +41,7 @@ STATS = ("mean", "median", "iqm")
 
 
 def run_row(
-    item: Planned, threshold: float | None, out: Path, m: dict[str, np.ndarray]
+    item: StudyRun, threshold: float | None, out: Path, m: dict[str, np.ndarray]
 ) -> dict[str, Any]:
     reached: Any = np.flatnonzero(m["score_mean"] >= threshold) if threshold is not None else []
     size = _best_size(item.run_dir / "best" / "architecture.json")
@@ -123,7 +123,7 @@ def _fmt(e: Estimate, digits: int = 1) -> str:
 
 def write_results(
     study: Study,
-    planned: Sequence[Planned],
+    planned: Sequence[StudyRun],
     out: Path,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
@@ -174,7 +174,7 @@ def write_results(
 
 
 def write_fronts(
-    study: Study, planned: Sequence[Planned], metrics: dict[Path, Any], out: Path
+    study: Study, planned: Sequence[StudyRun], metrics: dict[Path, Any], out: Path
 ) -> dict[str, list[dict[str, Any]]]:
     """pareto.csv and pareto.png: each variant's front over the evaluations of all its runs."""
     series, fronts, table = {}, {}, []
@@ -318,7 +318,7 @@ def _markdown(
 
 def plot_curves(
     study: Study,
-    planned: Sequence[Planned],
+    planned: Sequence[StudyRun],
     metrics: dict[Path, dict[str, np.ndarray]],
     target: Path,
 ) -> None:

@@ -1,14 +1,4 @@
-"""Public conformance checkers for plugin authors (in the spirit of gymnasium's ``check_env``),
-one per plugin kind, all exported from ``esenas_core``:
-
-    from esenas_core import TaskSpec, check_controller, check_search_space
-    check_search_space(MySpace(MySpace.Options(), TaskSpec(obs_dim=5, act_dim=2)))
-    check_controller(MyController)
-    check_backend(MyBackend)          # results equal the in-process reference, in order
-    check_task(MyTask)                # episodes deterministic, independent of batching
-
-Each raises ``ConformanceError`` saying what is wrong, or returns the names of the checks it ran.
-"""
+"""``check_search_space``: the search-space contract, checked on the space it is given."""
 
 from __future__ import annotations
 
@@ -17,19 +7,9 @@ import json
 import numpy as np
 
 from esenas_core.api.actions import to_env_actions
-from esenas_core.api.check_utils import ConformanceError, require
-from esenas_core.api.checks_controller import check_controller
-from esenas_core.api.checks_runtime import check_backend, check_task
 from esenas_core.api.decisions import DecisionSpace, Mask
 from esenas_core.api.interfaces import Architecture, SearchSpace, TaskSpec
-
-__all__ = [
-    "ConformanceError",
-    "check_backend",
-    "check_controller",
-    "check_search_space",
-    "check_task",
-]
+from esenas_core.checks.common import ConformanceError, require
 
 
 def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> list[str]:

@@ -1,5 +1,5 @@
-"""What a run writes as it goes: metrics rows, exact evaluations, ``best/``, ``final/``, and the
-summary; the trainer decides what happened, this module writes it down."""
+"""A run's numbers: one metrics row per iteration and the run's summary (the trainer decides what
+happened; a recorder, esenas_core.runs.recorder for run folders, writes it down)."""
 
 from __future__ import annotations
 
@@ -10,57 +10,15 @@ from typing import Any
 import numpy as np
 
 from esenas_core.api.interfaces import SearchSpace
-from esenas_core.engine.state import Best, RunState
-from esenas_core.runs.config import RunConfig
-from esenas_core.runs.rundir import RunDirectory
+from esenas_core.engine.state import RunState
 
 # The metrics columns that differ between identical runs (everything else is the same bits).
 TIMING_COLUMNS = ("evaluate_time", "controller_time", "iteration_time", "wall_time")
 
 
-class Recorder:
-    """Writes a run's files into ``run_dir`` (nothing when it is None: in-memory runs)."""
-
-    def __init__(self, run_dir: RunDirectory | None, cfg: RunConfig, space: SearchSpace) -> None:
-        self.run_dir, self.cfg, self.space = run_dir, cfg, space
-
-    def metrics(self, row: Mapping[str, Any]) -> None:
-        if self.run_dir:
-            self.run_dir.append_metrics(row)
-
-    def evaluations(self, rows: list[Mapping[str, Any]]) -> None:
-        """Rows of evaluations.csv: every finished exact evaluation (the Pareto front's input)."""
-        if self.run_dir and rows:
-            self.run_dir.append_evaluations(rows)
-
-    def best(self, best: Best) -> None:
-        """best/architecture.json + best/weights.npz: enough to replay the best policy."""
-        if not self.run_dir or best.architecture is None:
-            return
-        arch = best.architecture
-        self.run_dir.write_unit(
-            "best",
-            {"weights.npz": best.arrays()},
-            {
-                "architecture.json": {
-                    "score": best.score,
-                    "objective": best.objective,
-                    "iteration": best.iteration,
-                    "env_seed": best.env_seed,
-                    "search_space": self.cfg.search_space.to_dict(),
-                    "task": self.cfg.task.to_dict(),
-                    "architecture": arch.to_json(),
-                    "size": self.space.describe(arch),
-                }
-            },
-        )
-
-    def final(self, theta: np.ndarray, obs_mean: np.ndarray, obs_std: np.ndarray) -> None:
-        """final/weights.npz: θ and the observation normalization after the last iteration."""
-        if self.run_dir:
-            self.run_dir.write_weights(
-                "final", "weights.npz", theta=theta, obs_mean=obs_mean, obs_std=obs_std
-            )
+def without_timings(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` without its timing columns: what two identical runs agree on bit for bit."""
+    return {k: v for k, v in row.items() if k not in TIMING_COLUMNS}
 
 
 def summary(state: RunState, history: Sequence[Mapping[str, Any]], space: SearchSpace) -> dict:

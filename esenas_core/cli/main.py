@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from esenas_core.api.errors import EsenasError
+from esenas_core.cli.plugins import check, disable_plugin, plugins
 from esenas_core.engine import interrupts
-from esenas_core.runs.cli_plugins import check, disable_plugin, plugins
 
 
 def _fail(message: str) -> None:
@@ -116,8 +116,8 @@ def run(
 ) -> None:
     """Train with the config file CONFIG (or resume a run with --resume RUN_DIR)."""
     from esenas_core.api.plugins import get_registries
-    from esenas_core.engine.checkpoint import checkpoint_iteration
     from esenas_core.engine.experiment import Experiment
+    from esenas_core.runs.checkpoint import checkpoint_iteration
     from esenas_core.runs.config import config_differences, load_config
     from esenas_core.runs.rundir import RESULTS_VERSION, default_run_path, results_version
     from esenas_core.runs.start import open_run
@@ -151,10 +151,10 @@ def run(
         cfg = load_config(config, overrides, registries)
         experiment = Experiment.build(cfg, registries)  # validates before any file exists
         trainer = open_run(experiment, run_dir or default_run_path(cfg.name), resume=False)
-    _train(trainer, cfg, trainer.run_dir, quiet)
+    _train(trainer, cfg, trainer.recorder.location, quiet)
 
 
-def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
+def _train(trainer: Any, cfg: Any, directory: str, quiet: bool) -> None:
     from tqdm import tqdm
 
     space = trainer.exp.space
@@ -164,7 +164,7 @@ def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
         f" ({space.num_params} params) | controller {cfg.controller.name}"
         f" | backend {_label(cfg.backend.name, trainer.exp.backend.label())}"
         f" | iterations {trainer.iteration + 1}..{cfg.iterations}"
-        f" → {directory.path}"
+        f" → {directory}"
     )
     with tqdm(
         total=cfg.iterations,
@@ -181,7 +181,7 @@ def _train(trainer: Any, cfg: Any, directory: Any, quiet: bool) -> None:
 
         trainer.train(progress)
     trainer.save_final()
-    _print_summary(trainer.summary(), cfg, directory.path)
+    _print_summary(trainer.summary(), cfg, Path(directory))
 
 
 def _label(name: str, label: str) -> str:
@@ -306,8 +306,8 @@ def ablate(
     resumed only when its config is identical; a larger `iterations` continues finished runs.
     """
     from esenas_core.engine.pool import max_local_workers
-    from esenas_core.runs.ablation import load_study
-    from esenas_core.runs.study import run_study
+    from esenas_core.studies.driver import run_study
+    from esenas_core.studies.spec import load_study
 
     if scheduler is not None and workers > 1:
         raise EsenasError("--workers and --scheduler exclude each other")
