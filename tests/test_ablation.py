@@ -92,7 +92,7 @@ def test_bad_study_is_one_line_exit_2(tmp_path: Path) -> None:
     out = esenas("ablate", str(path))
     assert (
         out.returncode == 2
-        and "unknown study key 'variant' (did you mean 'variants'?)" in out.stderr
+        and "study: unknown key 'variant' (did you mean 'variants'?)" in out.stderr
     )
 
 

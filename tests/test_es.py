@@ -72,7 +72,7 @@ def test_merged_obs_stats_equal_one_batch(data: np.ndarray, cuts: list[int]) -> 
     for lo, hi in itertools.pairwise(bounds):
         part = data[lo:hi]
         mean = part.mean(axis=0)
-        stats.merge(part.shape[0], mean, ((part - mean) ** 2).sum(axis=0))
+        stats = stats.merge(part.shape[0], mean, ((part - mean) ** 2).sum(axis=0))
     assert stats.count == data.shape[0]
     np.testing.assert_allclose(stats.mean, data.mean(axis=0), atol=1e-9, rtol=1e-9)
     np.testing.assert_allclose(stats.m2 / stats.count, data.var(axis=0), atol=1e-6, rtol=1e-7)
@@ -80,7 +80,7 @@ def test_merged_obs_stats_equal_one_batch(data: np.ndarray, cuts: list[int]) -> 
 
 def test_obs_std_floor() -> None:
     stats = ObsStats.empty(2)
-    stats.merge(3, np.array([1.0, 2.0]), np.array([0.0, 12.0]))
+    stats = stats.merge(3, np.array([1.0, 2.0]), np.array([0.0, 12.0]))
     np.testing.assert_allclose(stats.std(0.01), [0.01, 2.0])
 
 

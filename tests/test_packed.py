@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from esenas_core import (
+from esenas_core.backends import (
     EpisodeResult,
     RolloutRequest,
     RolloutResult,

@@ -241,8 +241,8 @@ def test_bad_study_tables_and_damaged_runs_are_one_line(tmp_path: Path) -> None:
     study = write_study(tmp_path)
     text = study.read_text()
     for bad, message in (
-        ("variants = 3\n", "'variants' must be a table"),
-        ("grid = [1]\n", "'grid' must be a table"),
+        ("variants = 3\n", "study.variants: expected a table"),
+        ("grid = [1]\n", "study.grid: expected a table"),
     ):
         broken = tmp_path / "broken.toml"
         broken.write_text('name = "b"\nbase = "base.toml"\n' + bad)

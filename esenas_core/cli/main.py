@@ -207,7 +207,8 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
         click.echo(
             f"best architecture: {size['edges']}{of} edges, {size['multiplications']}"
             f" multiplications, {size['params_in_use']} parameters in use"
-            f" (mean edges proposed in the last iteration: {num(s['edges_mean'])})"
+            f" (mean edges proposed in the last iteration:"
+            f" {num(s['size_mean'].get('edges', math.nan))})"
         )
     click.echo(f"outputs: {path}/ (config.toml, metrics.csv, best/, final/)")
 

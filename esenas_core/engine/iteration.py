@@ -8,6 +8,7 @@ request indices members·i + s, followed by the exact evaluations at θ. With
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -29,6 +30,12 @@ class IterationPlan:
 
     es: ESConfig
     iteration: int  # 0-based: the number of iterations done before this one
+
+    @property
+    def number(self) -> int:
+        """This iteration's number as rows, logs and θ's version count it (1-based): the
+        iterations done once it has finished."""
+        return self.iteration + 1
 
     @property
     def sigma(self) -> float:
@@ -109,10 +116,14 @@ def outcome(es: ESConfig, results: list[RolloutResult]) -> Outcome:
     return Outcome(unit_ok, rewards.reshape(-1, members), results[members * n :])
 
 
+def quorum(es: ESConfig) -> int:
+    """The fewest valid perturbations an iteration accepts (at least one)."""
+    return max(1, math.ceil(es.min_valid_fraction * es.num_perturbations))
+
+
 def accepted(es: ESConfig, out: Outcome) -> bool:
     """Quorum of valid units (and, for forward FD, at least one exact evaluation for f_0)."""
-    quorum = max(1, int(np.ceil(es.min_valid_fraction * es.num_perturbations)))
-    return out.unit_ok.sum() >= quorum and (es.members == 2 or out.exact_rewards.size > 0)
+    return out.unit_ok.sum() >= quorum(es) and (es.members == 2 or out.exact_rewards.size > 0)
 
 
 def gradient_weights(

@@ -21,8 +21,15 @@ def without_timings(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in TIMING_COLUMNS}
 
 
-def summary(state: RunState, history: Sequence[Mapping[str, Any]], space: SearchSpace) -> dict:
-    """First/final/best score, iterations, episodes, env steps, wall time, best size."""
+def summary(
+    state: RunState,
+    history: Sequence[Mapping[str, Any]],
+    space: SearchSpace,
+    size_keys: Sequence[str] = (),
+) -> dict:
+    """First/final/best score, iterations, episodes, env steps, wall time, the best
+    architecture's size and the last iteration's mean size (``size_keys``: what the search
+    space's ``describe()`` reports)."""
     first = history[0] if history else {}
     last = history[-1] if history else {}
     best = state.best
@@ -39,7 +46,7 @@ def summary(state: RunState, history: Sequence[Mapping[str, Any]], space: Search
         "best_score": best.score,
         "best_iteration": best.iteration,
         "wall_time": last.get("wall_time", 0.0),
-        "edges_mean": last.get("edges_mean", math.nan),
+        "size_mean": {k: last.get(f"{k}_mean", math.nan) for k in size_keys},
         "best_size": space.describe(best.architecture) if best.architecture else {},
     }
 
@@ -52,7 +59,8 @@ def metrics_row(
     controller_stats: Mapping[str, float],
     **columns: Any,
 ) -> dict[str, Any]:
-    """One metrics.csv row (``columns``: the iteration's own numbers, in order, then timings)."""
+    """One metrics.csv row (``columns``: the iteration's own numbers, in order, then timings);
+    ``sizes``: the exact evaluations' ``describe()``, averaged key by key (``edges_mean``, ...)."""
     timings = {k: columns.pop(k) for k in TIMING_COLUMNS if k in columns}
     return {
         "iteration": state.iteration,
@@ -65,8 +73,7 @@ def metrics_row(
         "perturbed_max": float(perturbed.max()) if perturbed.size else math.nan,
         "best_score": state.best.score if np.isfinite(state.best.score) else math.nan,
         **columns,
-        "edges_mean": _mean([s["edges"] for s in sizes]),
-        "multiplications_mean": _mean([s["multiplications"] for s in sizes]),
+        **{f"{k}_mean": _mean([s[k] for s in sizes]) for k in (sizes[0] if sizes else ())},
         **{f"controller_{k}": float(v) for k, v in controller_stats.items()},
         # timing columns (the only ones that differ between identical runs):
         **timings,

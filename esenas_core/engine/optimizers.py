@@ -1,4 +1,7 @@
-"""Update rules for θ (gradient *ascent* on reward): SGD and Adam, with state for checkpoints."""
+"""Update rules for θ (gradient *ascent* on reward) as pure functions, as evosax does: a step
+maps (θ, gradient, learning rate, state) to (new θ, new state) and never changes its inputs.
+The state is data (a dict of arrays: nothing for SGD; Adam's moments and step count), so a
+checkpoint saves it and a worker's replica of θ replays it."""
 
 from __future__ import annotations
 
@@ -7,61 +10,58 @@ from typing import Any
 
 import numpy as np
 
+from esenas_core.api.records import OptimizerSpec
 
-class SGD:
-    """θ ← θ + η g."""
+EPS = 1e-8  # Adam's ε
+NAMES = ("sgd", "adam")
 
-    def step(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-        return theta + lr * grad
 
-    def state(self) -> dict[str, np.ndarray]:
+def init_state(spec: OptimizerSpec, dim: int) -> dict[str, np.ndarray]:
+    """The state before the first step."""
+    if spec.name == "sgd":
         return {}
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Nothing to restore."""
-
-
-class Adam:
-    """Adam (Kingma & Ba 2015) on the ascent direction g, bias-corrected."""
-
-    def __init__(self, dim: int, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m = np.zeros(dim)
-        self.v = np.zeros(dim)
-        self.t = 0
-
-    def step(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-        self.t += 1
-        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1 - self.beta2) * grad**2
-        m_hat = self.m / (1 - self.beta1**self.t)
-        v_hat = self.v / (1 - self.beta2**self.t)
-        return theta + lr * m_hat / (np.sqrt(v_hat) + self.eps)
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {"m": self.m.copy(), "v": self.v.copy(), "t": np.array(self.t)}
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """``ValueError`` naming the field (``optimizer_m`` …) for a state that does not fit."""
-        shape = self.m.shape
-        for key in ("m", "v", "t"):
-            if key not in state:
-                raise ValueError(f"optimizer_{key}: missing (the run used Adam)")
-        m = np.asarray(state["m"], dtype=np.float64)
-        v = np.asarray(state["v"], dtype=np.float64)
-        if m.shape != shape or v.shape != shape:
-            raise ValueError(f"optimizer_m/v: expected shape {shape}, got {m.shape}/{v.shape}")
-        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(v >= 0)):
-            raise ValueError("optimizer_m/v: expected finite moments and v ≥ 0")
-        t = np.asarray(state["t"])
-        if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
-            raise ValueError(f"optimizer_t: expected a step count ≥ 0, got {t!r}")
-        self.m, self.v, self.t = m.copy(), v.copy(), int(t)
+    if spec.name == "adam":
+        return {"m": np.zeros(dim), "v": np.zeros(dim), "t": np.array(0)}
+    raise ValueError(f"unknown optimizer {spec.name!r} (known: {', '.join(NAMES)})")
 
 
-def make_optimizer(name: str, dim: int, beta1: float, beta2: float) -> SGD | Adam:
-    if name == "sgd":
-        return SGD()
-    if name == "adam":
-        return Adam(dim, beta1, beta2)
-    raise ValueError(f"unknown optimizer {name!r}")
+def step(
+    spec: OptimizerSpec,
+    theta: np.ndarray,
+    grad: np.ndarray,
+    lr: float,
+    state: Mapping[str, np.ndarray],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """SGD: θ + η g. Adam (Kingma & Ba 2015) on the ascent direction g, bias-corrected."""
+    if spec.name == "sgd":
+        return theta + lr * grad, {}
+    b1, b2 = spec.beta1, spec.beta2
+    t = int(state["t"]) + 1
+    m = b1 * state["m"] + (1 - b1) * grad
+    v = b2 * state["v"] + (1 - b2) * grad**2
+    m_hat = m / (1 - b1**t)
+    v_hat = v / (1 - b2**t)
+    return theta + lr * m_hat / (np.sqrt(v_hat) + EPS), {"m": m, "v": v, "t": np.array(t)}
+
+
+def checked_state(
+    spec: OptimizerSpec, state: Mapping[str, Any], dim: int
+) -> dict[str, np.ndarray]:
+    """``state`` (a checkpoint's) as this optimizer's state, or ``ValueError`` naming the field
+    (``optimizer_m`` …) that does not fit."""
+    if spec.name == "sgd":
+        return {}
+    shape = (dim,)
+    for key in ("m", "v", "t"):
+        if key not in state:
+            raise ValueError(f"optimizer_{key}: missing (the run used Adam)")
+    m = np.asarray(state["m"], dtype=np.float64)
+    v = np.asarray(state["v"], dtype=np.float64)
+    if m.shape != shape or v.shape != shape:
+        raise ValueError(f"optimizer_m/v: expected shape {shape}, got {m.shape}/{v.shape}")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(v >= 0)):
+        raise ValueError("optimizer_m/v: expected finite moments and v ≥ 0")
+    t = np.asarray(state["t"])
+    if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
+        raise ValueError(f"optimizer_t: expected a step count ≥ 0, got {t!r}")
+    return {"m": m.copy(), "v": v.copy(), "t": np.array(int(t))}

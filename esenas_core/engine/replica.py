@@ -26,19 +26,11 @@ import numpy as np
 
 from esenas_core.api.records import Job, NoiseSpec, OptimizerSpec, ThetaSync, Update
 from esenas_core.engine import noise as directions
-from esenas_core.engine.optimizers import make_optimizer
+from esenas_core.engine import optimizers
 
 KEEP_UPDATES = 2  # updates each slim job carries: a worker may skip an iteration's tasks
 STALE = "stale θ replica: the full job is needed"  # a chunk's error when the replica is unusable
 _MAX_REPLICAS = 4  # runs whose replicas one worker process keeps
-
-
-def build_optimizer(spec: OptimizerSpec, dim: int, state: Mapping[str, Any] | None = None) -> Any:
-    """The optimizer ``spec`` names, for θ of length ``dim``, restored to ``state`` if given."""
-    optimizer = make_optimizer(spec.name, dim, spec.beta1, spec.beta2)
-    if state is not None:
-        optimizer.restore(state)
-    return optimizer
 
 
 def slim(job: Job) -> Job:
@@ -56,34 +48,37 @@ def digest(theta: np.ndarray) -> str:
 
 
 def apply_update(
-    theta: np.ndarray, optimizer: Any, update: Update, noise: NoiseSpec
-) -> tuple[np.ndarray, np.ndarray]:
-    """The new θ and the gradient used (driver and replicas run exactly this)."""
+    theta: np.ndarray,
+    optimizer: OptimizerSpec,
+    state: Mapping[str, np.ndarray],
+    update: Update,
+    noise: NoiseSpec,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The new θ, the gradient used and the optimizer's new state (driver and replicas run
+    exactly this; nothing is changed in place)."""
     grad = directions.combine(noise, update.weights, update.seeds, theta.shape[0])
     if update.weight_decay:
         grad = grad - update.weight_decay * theta
     with np.errstate(over="ignore", invalid="ignore"):  # the driver checks θ is finite
-        return optimizer.step(theta, grad, update.learning_rate), grad
+        new_theta, new_state = optimizers.step(
+            optimizer, theta, grad, update.learning_rate, state
+        )
+    return new_theta, grad, new_state
 
 
 @attrs.define
 class _Replica:
-    """θ and the optimizer at ``version``. Seeded from a full job by reference (jobs are never
-    modified, updates make new arrays); the optimizer is built and the digest taken only when a
-    slim job needs them."""
+    """θ and the optimizer state at ``version``. Seeded from a full job by reference (jobs are
+    never modified, updates make new arrays); the digest is taken only when a slim job needs it."""
 
     theta: np.ndarray
     version: int
     spec: OptimizerSpec
-    state: Mapping[str, Any] | None
-    optimizer: Any = None
+    state: Mapping[str, np.ndarray]
     digest: str | None = None
 
     def advance(self, update: Update, noise: NoiseSpec) -> None:
-        if self.optimizer is None:
-            self.optimizer = build_optimizer(self.spec, self.theta.shape[0], self.state)
-            self.state = None
-        self.theta, _ = apply_update(self.theta, self.optimizer, update, noise)
+        self.theta, _, self.state = apply_update(self.theta, self.spec, self.state, update, noise)
         self.version, self.digest = update.version, None
 
 

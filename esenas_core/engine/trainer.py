@@ -19,7 +19,6 @@ The run's state is one record (``RunState``) that checkpoints save and load as d
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import uuid
 import warnings
@@ -41,7 +40,7 @@ from esenas_core.api.records import (
     ThetaSync,
     Update,
 )
-from esenas_core.engine import interrupts
+from esenas_core.engine import interrupts, optimizers
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
     IterationPlan,
@@ -51,10 +50,10 @@ from esenas_core.engine.iteration import (
     controller_feedback,
     gradient_weights,
     outcome,
+    quorum,
 )
 from esenas_core.engine.metrics import metrics_row, summary
 from esenas_core.engine.obsstats import ObsStats
-from esenas_core.engine.optimizers import make_optimizer
 from esenas_core.engine.recording import MemoryRecorder, Recorder
 from esenas_core.engine.replica import KEEP_UPDATES, apply_update
 from esenas_core.engine.state import Best, RunState
@@ -96,8 +95,13 @@ class Trainer:
         self.cfg = experiment.config
         theta = experiment.initial_params()
         es = self.cfg.es
-        self.optimizer = make_optimizer(es.optimizer, theta.shape[0], es.adam_beta1, es.adam_beta2)
-        self.state = RunState(theta=theta, obs=ObsStats.empty(experiment.spec.obs_dim))
+        self.optimizer = OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2)
+        self.state = RunState(
+            theta=theta,
+            obs=ObsStats.empty(experiment.spec.obs_dim),
+            optimizer=optimizers.init_state(self.optimizer, theta.shape[0]),
+        )
+        self.size_keys: tuple[str, ...] = ()  # what the search space's describe() reports
         self.recorder: Recorder = recorder if recorder is not None else MemoryRecorder()
         self.history: list[dict[str, Any]] = []
         # Workers' replicas of θ (esenas_core.engine.replica): a key no other trainer shares (not a
@@ -164,7 +168,7 @@ class Trainer:
             self._feed_controller(genomes, ev.outcome)
         sizes = self._record_exact(plan, genomes, ev, theta_before, job)
         self._count(ev.results)
-        self.state.iteration += 1
+        self.state.iteration = plan.number
         row = self._row(plan, ev, sizes, grad, directions, clock)
         self._check_controller_cost(row, len(genomes))
         return row
@@ -172,12 +176,11 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------------
 
     def snapshot(self, wall_time: float) -> RunState:
-        """The run's state now, with the optimizer's and the controller's (for a checkpoint)."""
-        name = self.cfg.controller.name
+        """The run's state now (for a checkpoint): ``self.state`` with the controller's state
+        (the one part that lives in a plugin object), the first score and the wall time."""
         return attrs.evolve(
             self.state,
-            optimizer=self.optimizer.state(),
-            controller=call_plugin(self.exp.controller.state, "controller", name, ""),
+            controller=self._controller("state"),
             first_score=self.summary()["first_score"],
             wall_time=wall_time,
         )
@@ -190,11 +193,11 @@ class Trainer:
                 f" {self.theta.size}"
             )
         try:
-            self.optimizer.restore(state.optimizer)
+            moments = optimizers.checked_state(self.optimizer, state.optimizer, self.theta.size)
             self.exp.controller.restore(state.controller)
         except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
             raise RunError(f"{where}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
-        self.state = state
+        self.state = attrs.evolve(state, optimizer=moments)
 
     def resume(self) -> None:
         """Continue from the recorder's last checkpoint (rows recorded after it are discarded)."""
@@ -204,11 +207,20 @@ class Trainer:
 
     # -- the steps --------------------------------------------------------------------------------
 
+    def _controller(self, method: str, *args: Any) -> Any:
+        """The controller's ``method(*args)``; an exception is one line naming the plugin."""
+        fn = getattr(self.exp.controller, method)
+        return call_plugin(fn, "controller", self.cfg.controller.name, "", *args)
+
+    def _space(self, method: str, *args: Any) -> Any:
+        """The search space's ``method(*args)``; an exception is one line naming the plugin."""
+        fn = getattr(self.exp.space, method)
+        return call_plugin(fn, "search_space", self.cfg.search_space.name, "", *args)
+
     def _propose(self, n: int) -> np.ndarray:
         """n valid genomes from the controller, or one line naming it."""
-        name = self.cfg.controller.name
-        genomes = call_plugin(self.exp.controller.propose, "controller", name, "", n)
-        return check_proposals(name, genomes, n, self.exp.space.decisions)
+        genomes = self._controller("propose", n)
+        return check_proposals(self.cfg.controller.name, genomes, n, self.exp.space.decisions)
 
     def _job(self, plan: IterationPlan) -> Job:
         """What every request of this iteration shares: θ (or the updates that bring workers'
@@ -219,8 +231,8 @@ class Trainer:
             key=self._replica_key,
             version=self.iteration,
             updates=tuple(self._updates),
-            optimizer=OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2),
-            optimizer_state=self.optimizer.state(),
+            optimizer=self.optimizer,
+            optimizer_state=self.state.optimizer,
         )
         return Job(
             self.exp.worker_spec, self.theta.copy(), plan.sigma, mean, std, es.noise_spec, sync
@@ -249,9 +261,8 @@ class Trainer:
             out = outcome(es, results)
             if accepted(es, out):
                 return _Evaluated(requests, results, out, seeds, failures, attempt)
-        quorum = max(1, math.ceil(es.min_valid_fraction * es.num_perturbations))
         raise RunError(
-            f"iteration {self.iteration + 1}: fewer than {quorum} of {es.num_perturbations}"
+            f"iteration {plan.number}: fewer than {quorum(es)} of {es.num_perturbations}"
             f" perturbations succeeded in each of {es.max_retries + 1} attempts;"
             f" last error: {last_error}"
         )
@@ -260,13 +271,16 @@ class Trainer:
         """θ ← optimizer step on the ES gradient; returns (θ before, gradient, directions)."""
         es, sigma, lr = self.cfg.es, plan.sigma, plan.learning_rate
         weights, seeds = gradient_weights(es, ev.outcome, ev.seeds, sigma)
-        update = Update(self.iteration + 1, weights, seeds, lr, es.weight_decay)
+        update = Update(plan.number, weights, seeds, lr, es.weight_decay)
         before = self.theta
-        self.state.theta, grad = apply_update(before, self.optimizer, update, es.noise_spec)
+        theta, grad, moments = apply_update(
+            before, self.optimizer, self.state.optimizer, update, es.noise_spec
+        )
+        self.state.theta, self.state.optimizer = theta, moments
         self._updates.append(update)  # workers apply it to their replicas of θ
         if not np.all(np.isfinite(self.theta)):
             raise RunError(
-                f"iteration {self.iteration + 1}: θ became non-finite (gradient norm"
+                f"iteration {plan.number}: θ became non-finite (gradient norm"
                 f" {fixedmath.norm(grad):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
                 " lower es.learning_rate or es.sigma; the last checkpoint is intact"
             )
@@ -275,31 +289,30 @@ class Trainer:
     def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
         fed, rewards = controller_feedback(self.cfg.es, genomes, out)
         if len(fed):
-            scored = self.exp.space.controller_rewards(fed, rewards)
-            name = self.cfg.controller.name
-            call_plugin(self.exp.controller.feedback, "controller", name, "", fed, scored)
+            self._controller("feedback", fed, self._space("controller_rewards", fed, rewards))
 
     def _record_exact(
         self, plan: IterationPlan, genomes: np.ndarray, ev: _Evaluated, theta: np.ndarray, job: Job
     ) -> list[dict[str, int]]:
         """Record the exact evaluations (evaluations.csv) and keep the best by the search
         space's selection score (best/); returns their genomes' ``describe()``."""
-        space = self.exp.space
         exact_genomes, exact = plan.exact(genomes), ev.outcome.exact
-        sizes = [space.describe(space.decode(g)) for g in exact_genomes]
+        archs = [self._space("decode", g) for g in exact_genomes]
+        sizes = [self._space("describe", a) for a in archs]
+        if sizes:
+            self.size_keys = tuple(sizes[0])
         ok = [i for i, r in enumerate(exact) if r.ok]
         if not ok:
             return sizes
         returns = np.array([exact[i].finished.reward for i in ok], dtype=np.float64)
-        objectives = space.selection_scores(exact_genomes[ok], returns)
+        objectives = self._space("selection_scores", exact_genomes[ok], returns)
         self.recorder.evaluations(
             [
                 {
-                    "iteration": self.iteration + 1,
+                    "iteration": plan.number,
                     "return": float(returns[j]),
                     "objective": float(objectives[j]),
-                    "edges": sizes[i]["edges"],
-                    "multiplications": sizes[i]["multiplications"],
+                    **sizes[i],
                 }
                 for j, i in enumerate(ok)
             ]
@@ -310,8 +323,8 @@ class Trainer:
             self.state.best = Best(
                 score=exact[i].finished.reward,
                 objective=float(objectives[j]),
-                iteration=self.iteration + 1,
-                architecture=space.decode(exact_genomes[i]),
+                iteration=plan.number,
+                architecture=archs[i],
                 theta=theta.copy(),
                 obs_mean=job.obs_mean.copy(),
                 obs_std=job.obs_std.copy(),
@@ -322,12 +335,14 @@ class Trainer:
 
     def _count(self, results: Sequence[RolloutResult]) -> None:
         """Merge the finished episodes' observation statistics; count episodes and env steps."""
+        obs = self.obs
         for r in results:
             if r.ok:
                 episode = r.finished
-                self.obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
+                obs = obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
                 self.state.episodes += 1
                 self.state.env_steps += episode.steps
+        self.state.obs = obs
 
     def _row(self, plan, ev, sizes, grad, directions, clock: _Clock) -> dict[str, Any]:
         out = ev.outcome
@@ -336,7 +351,7 @@ class Trainer:
             out.exact_rewards,
             out.rewards.ravel(),
             sizes,
-            self.exp.controller.stats(),
+            self._controller("stats"),
             valid_units=int(out.unit_ok.sum()),
             directions_used=directions,
             failures=ev.failures,
@@ -376,7 +391,7 @@ class Trainer:
         self.recorder.final(self.theta, *self._normalization())
 
     def summary(self) -> dict[str, Any]:
-        return summary(self.state, self.history, self.exp.space)
+        return summary(self.state, self.history, self.exp.space, self.size_keys)
 
 
 def _winner(best: float, objectives: np.ndarray) -> int | None:

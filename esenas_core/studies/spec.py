@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,14 +34,9 @@ from typing import Any
 import attrs
 
 from esenas_core.api.errors import ConfigError
-from esenas_core.api.options import did_you_mean
+from esenas_core.api.options import structure
 from esenas_core.api.plugins import Registries
 from esenas_core.runs.config import Layer, RunConfig, build_config, read_toml, set_dotted
-
-_STUDY_KEYS = {
-    "name", "base", "seeds", "threshold", "overrides", "variants", "grid",
-    "parallel_backend", "bootstrap_seed",
-}  # fmt: skip
 
 
 @attrs.frozen
@@ -102,107 +96,85 @@ def _folder_name(value: Any, what: str, source: str) -> str:
     return slug
 
 
+def _each(check: Any, what: str) -> Any:
+    def validate(_inst: object, attr: attrs.Attribute, value: Mapping[str, Any]) -> None:
+        for key, item in value.items():
+            if not check(item):
+                raise ValueError(f"{attr.name}: {key!r} {what}")
+
+    return validate
+
+
+def _seeds(_inst: object, attr: attrs.Attribute, value: tuple[int, ...]) -> None:
+    if not value or len(set(value)) != len(value) or any(s < 0 for s in value):
+        raise ValueError("seeds: must be a non-empty list of distinct non-negative integers")
+
+
+@attrs.frozen
+class StudyFile:
+    """The keys of a study file, checked by type (``esenas_core.api.options.structure``: an
+    unknown key gets a did-you-mean, a mistyped value names the key) and by these validators."""
+
+    base: str | dict[str, Any]  # a config file (relative to the study file) or a table
+    name: str | None = None  # default: the study file's stem
+    seeds: tuple[int, ...] = attrs.field(default=(0,), validator=_seeds)
+    threshold: float | None = None  # episodes to reach this exact-eval mean are reported
+    overrides: dict[str, Any] = attrs.field(factory=dict)  # dotted keys, for every variant
+    variants: dict[str, Any] = attrs.field(
+        factory=dict,
+        validator=_each(
+            lambda v: isinstance(v, Mapping),
+            'must be a table of dotted-key overrides, e.g. [variants.NAME] "es.sigma" = 0.1',
+        ),
+    )
+    grid: dict[str, Any] = attrs.field(
+        factory=dict,
+        validator=_each(lambda v: isinstance(v, list) and v, "must be a non-empty list"),
+    )
+    parallel_backend: str = attrs.field(default="serial", validator=attrs.validators.min_len(1))
+    bootstrap_seed: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+
 def load_study(path: str | Path) -> Study:
     path = Path(path)
-    data = read_toml(path)
     source = str(path)
-    for key in data:
-        if key not in _STUDY_KEYS:
-            raise ConfigError(
-                f"{source}: unknown study key {key!r}{did_you_mean(key, _STUDY_KEYS)}"
-                f" (valid: {', '.join(sorted(_STUDY_KEYS))})"
-            )
-    for key in ("variants", "grid", "overrides"):
-        if not isinstance(data.get(key, {}), Mapping):
-            raise ConfigError(f"{source}: '{key}' must be a table")
-    for name, table in data.get("variants", {}).items():
-        if not isinstance(table, Mapping):
-            raise ConfigError(
-                f"{source}: variant {name!r} must be a table of dotted-key overrides,"
-                f' e.g. [variants.{name}] "es.sigma" = 0.1'
-            )
-    base = data.get("base")
-    if isinstance(base, str):
-        base = read_toml(path.parent / base)
-    elif not isinstance(base, Mapping):
-        raise ConfigError(f"{source}: 'base' must be a config file name or a table")
-    base = copy.deepcopy(dict(base))
+    spec: StudyFile = structure(StudyFile, read_toml(path), f"{source}: study")
+    base = read_toml(path.parent / spec.base) if isinstance(spec.base, str) else spec.base
     overrides: dict[str, Any] = {}
-    for key, value in data.get("overrides", {}).items():
+    for key, value in spec.overrides.items():
         set_dotted(overrides, key, value, f"{source}: overrides")
-    seeds = data.get("seeds", [0])
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
-    ):
-        raise ConfigError(f"{source}: 'seeds' must be a non-empty list of integers")
     variants = [
-        Variant(_folder_name(n, "variant name", source), dict(o))
-        for n, o in data.get("variants", {}).items()
+        Variant(_folder_name(n, "variant name", source), dict(o)) for n, o in spec.variants.items()
     ]
-    grid = data.get("grid", {})
-    if grid:
-        axes = list(grid.items())
-        for key, values in axes:
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"{source}: grid axis {key!r} must be a non-empty list")
-        bases = variants or [Variant("", {})]
-        variants = [
-            Variant(
-                "-".join(
-                    filter(
-                        None,
-                        [
-                            b.name,
-                            *(
-                                f"{k.split('.')[-1]}={_slug(v)}"
-                                for (k, _), v in zip(axes, combo, strict=True)
-                            ),
-                        ],
-                    )
-                ),
-                {**b.overrides, **{k: v for (k, _), v in zip(axes, combo, strict=True)}},
-            )
-            for b in bases
-            for combo in itertools.product(*(values for _, values in axes))
-        ]
+    if spec.grid:
+        variants = _grid(variants, list(spec.grid.items()))
     if not variants:
         variants = [Variant("base", {})]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: variant names repeat: {names}")
-    threshold = data.get("threshold")
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, int | float)
-    ):
-        raise ConfigError(f"{source}: 'threshold' must be a number")
-    if isinstance(threshold, float) and not math.isfinite(threshold):
-        raise ConfigError(f"{source}: 'threshold' must be finite")
-    parallel_backend = data.get("parallel_backend", "serial")
-    if not isinstance(parallel_backend, str) or not parallel_backend:
-        raise ConfigError(f"{source}: 'parallel_backend' must be a backend name or \"config\"")
-    bootstrap_seed = data.get("bootstrap_seed", 0)
-    if (
-        isinstance(bootstrap_seed, bool)
-        or not isinstance(bootstrap_seed, int)
-        or bootstrap_seed < 0
-    ):
-        raise ConfigError(f"{source}: 'bootstrap_seed' must be a non-negative integer")
-    if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
-        raise ConfigError(f"{source}: 'seeds' must be distinct non-negative integers")
-    name = _folder_name(data.get("name", path.stem), "study name", source)
     return Study(
-        name,
-        base,
-        tuple(seeds),
+        _folder_name(spec.name if spec.name is not None else path.stem, "study name", source),
+        copy.deepcopy(dict(base)),
+        spec.seeds,
         tuple(variants),
-        threshold,
+        spec.threshold,
         source,
-        parallel_backend,
-        bootstrap_seed,
+        spec.parallel_backend,
+        spec.bootstrap_seed,
         overrides,
     )
+
+
+def _grid(bases: list[Variant], axes: list[tuple[str, list[Any]]]) -> list[Variant]:
+    """Every combination of the grid's values, for each named variant (or alone)."""
+    out = []
+    for b in bases or [Variant("", {})]:
+        for combo in itertools.product(*(values for _, values in axes)):
+            chosen = list(zip((k for k, _ in axes), combo, strict=True))
+            label = [b.name, *(f"{k.split('.')[-1]}={_slug(v)}" for k, v in chosen)]
+            out.append(Variant("-".join(filter(None, label)), {**b.overrides, **dict(chosen)}))
+    return out
 
 
 @attrs.frozen
