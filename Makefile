@@ -37,7 +37,7 @@ check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# The quick benchmark set (≤ 10 minutes on 2 cores); results in bench/results/*.json.
+# The quick benchmark set (its time: docs/benchmarks.md); results in bench/results/*.json.
 # The long sample-efficiency studies are separate commands (docs/benchmarks.md).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/rollouts.py

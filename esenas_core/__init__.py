@@ -4,7 +4,7 @@ This module is the public surface for plugins: everything a search space, contro
 needs is importable from ``esenas_core`` itself; backend authors also use
 ``esenas_core.backends`` (jobs, requests, worker pools). The built-in plugins import nothing
 else (tests/test_layout.py checks it). Everything else under ``esenas_core.*`` is the
-framework's own machinery and may change between versions; ``esenas_core.migration`` says where
+framework's own machinery and may change between versions; ``esenas_core.api.migration`` says where
 names of earlier versions went.
 """
 
@@ -41,10 +41,10 @@ from esenas_core.api.interfaces import (
     TaskSpec,
 )
 from esenas_core.api.logs import log_once
+from esenas_core.api.migration import install_module_finder, moved_name
 from esenas_core.api.plugins import get_registries
 from esenas_core.api.seeded import seeded_doubles
 from esenas_core.api.vector import VectorEnv, VectorTask
-from esenas_core.migration import install_module_finder, moved_name
 
 if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
     from esenas_core.checks import (

@@ -32,18 +32,36 @@ def run(registries: Registries, backend: dict, iterations: int = 3, **sections) 
     return trainer
 
 
-def without_time(rows: list[dict]) -> list[dict]:
-    return untimed(rows)
+VARIANTS = {  # (backend, gym lockstep batch): chunkings and worker counts that must not matter
+    "processes-2": (BACKENDS["processes"], 8),
+    "dask-2": (BACKENDS["dask"], 8),
+    "processes-1x1": ({"name": "processes", "workers": 1, "chunks_per_worker": 1}, 8),
+    "processes-2x5": ({"name": "processes", "workers": 2, "chunks_per_worker": 5}, 8),
+    "dask-1x3": ({"name": "dask", "workers": 1, "chunks_per_worker": 3}, 8),
+    "serial-lockstep-3": (BACKENDS["serial"], 3),
+}
 
 
-@pytest.mark.parametrize("noise", ["seeded", "table"])
-def test_identical_results_on_every_backend(registries: Registries, noise: str) -> None:
-    es = {"noise": noise, "noise_table_size": 2**16}
-    runs = {name: run(registries, backend, es=es) for name, backend in BACKENDS.items()}
-    reference = runs["serial"]
-    for name, trainer in runs.items():
-        assert without_time(trainer.history) == without_time(reference.history), name
+@pytest.mark.parametrize(
+    ("noise", "variants"),
+    [("seeded", list(VARIANTS)), ("table", ["processes-2", "dask-2"])],
+)
+def test_identical_results_on_every_backend(
+    registries: Registries, noise: str, variants: list[str]
+) -> None:
+    """θ, every metric and the observation statistics: bitwise the serial run's, whatever the
+    backend, worker count, chunks per worker or lockstep batch (CartPole: episodes of different
+    lengths)."""
+    es = {"noise": noise, "noise_table_size": 2**16, "num_perturbations": 9, "exact_evals": 3}
+    task = {"name": "gym", "env_id": "CartPole-v1", "max_episode_steps": 200}
+    reference = run(registries, BACKENDS["serial"], es=es, task={**task, "lockstep": 8})
+    for name in variants:
+        backend, lockstep = VARIANTS[name]
+        trainer = run(registries, backend, es=es, task={**task, "lockstep": lockstep})
+        assert untimed(trainer.history) == untimed(reference.history), name
         np.testing.assert_array_equal(trainer.theta, reference.theta)
+        np.testing.assert_array_equal(trainer.obs.mean, reference.obs.mean)
+        np.testing.assert_array_equal(trainer.obs.m2, reference.obs.m2)
 
 
 @pytest.mark.parametrize("backend", ["processes", "dask"])
@@ -54,7 +72,7 @@ def test_raising_rollouts_are_dropped_with_their_partner(registries: Registries,
     trainer = run(registries, options, iterations=2, task=task, es=es)
     serial = run(registries, BACKENDS["serial"], iterations=2, task=task, es=es)
     assert sum(r["failures"] for r in trainer.history) > 0
-    assert without_time(trainer.history) == without_time(serial.history)
+    assert untimed(trainer.history) == untimed(serial.history)
 
 
 def test_hanging_rollout_is_dropped_at_the_deadline(registries: Registries) -> None:
@@ -149,7 +167,7 @@ def test_external_scheduler_by_address(registries: Registries, dask_cluster) -> 
     address, _ = dask_cluster
     trainer = run(registries, {"name": "dask", "address": address})
     serial = run(registries, BACKENDS["serial"])
-    assert without_time(trainer.history) == without_time(serial.history)
+    assert untimed(trainer.history) == untimed(serial.history)
 
 
 def test_sigkill_a_worker_mid_run(registries: Registries, dask_cluster) -> None:
@@ -204,7 +222,7 @@ def assert_a_killed_worker_changes_nothing(
     serial = run(registries, BACKENDS["serial"], iterations=iterations, **sections)
     assert killed, "no worker was killed"
     assert [r["retries"] for r in trainer.history] == [0] * iterations
-    assert without_time(trainer.history) == without_time(serial.history)
+    assert untimed(trainer.history) == untimed(serial.history)
     np.testing.assert_array_equal(trainer.theta, serial.theta)
 
 

@@ -1,4 +1,5 @@
-"""Docs stay complete: every hook and every option of every built-in plugin is documented."""
+"""Docs stay complete and true: every hook and every option of every built-in plugin is
+documented, with the default the code has."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 
 import attrs
 import pytest
+import tomli_w
 from conftest import REPO
 
 from esenas_core.api import hookspecs
@@ -61,6 +63,61 @@ def test_every_top_level_key_is_documented() -> None:
     body = body.split("\n## ", 1)[0]
     for key in _TOP_KEYS:
         assert f"| `{key}` |" in body, key
+
+
+ROW = re.compile(r"^\| `(\w+)` \| [^|]* \| ([^|]*) \|", re.M)  # | `key` | type | default | …
+
+
+def _toml(value: object) -> str:
+    """``value`` as a TOML value on one line (how the docs write a default)."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return tomli_w.dumps({"x": value}).split(" = ", 1)[1].strip()
+
+
+def _wrong_defaults(cls: type, body: str) -> list[str]:
+    """Options of ``cls`` whose documented default (the first `…` of the row's default cell;
+    none for a required option) is not the code's."""
+    cells = {m.group(1): m.group(2).strip() for m in ROW.finditer(body)}
+    wrong = []
+    for field in attrs.fields(cls):
+        if not field.init or field.name not in cells:
+            continue
+        value = field.default
+        if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
+            value = value.factory(None) if value.takes_self else value.factory()
+        code = None if value is attrs.NOTHING or value is None else _toml(value)
+        shown = re.match(r"`([^`]*)`", cells[field.name])
+        if (shown.group(1) if shown else None) != code:
+            wrong.append(f"{field.name}: documented {cells[field.name]!r}, code {code}")
+    return wrong
+
+
+def test_documented_defaults_are_the_code_s() -> None:
+    from esenas_core.runs.config import _TopLevel
+
+    text = (REPO / "docs" / "configuration.md").read_text()
+    wrong = []
+    for kind, entry in _builtin_entries():
+        body = text.split(f"### `{entry.name}`", 1)[1].split("\n### ", 1)[0]
+        wrong += [f"{kind} {entry.name}: {w}" for w in _wrong_defaults(entry.cls.Options, body)]
+    es = text.split("## `[es]`", 1)[1].split("\n## ", 1)[0]
+    wrong += [f"es: {w}" for w in _wrong_defaults(ESConfig, es)]
+    top = text.split("## Top level", 1)[1].split("\n## ", 1)[0]
+    wrong += [f"top level: {w}" for w in _wrong_defaults(_TopLevel, top)]
+    assert wrong == []
+
+
+def test_the_defaults_check_catches_a_wrong_default() -> None:
+    @attrs.frozen
+    class Options:
+        sigma: float = 0.05
+        hidden: tuple[int, ...] = (16, 16)
+
+    body = "| `sigma` | float | `0.1` | σ |\n| `hidden` | list | `[16, 16]` | sizes |\n"
+    assert _wrong_defaults(Options, body) == ["sigma: documented '`0.1`', code 0.05"]
 
 
 def _tracked() -> set[str]:

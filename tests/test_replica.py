@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from conftest import make_trainer, small_config
@@ -10,6 +12,14 @@ from esenas_core.api.plugins import Registries
 from esenas_core.backends import evaluate_requests, slim
 from esenas_core.engine.replica import _REPLICAS, KEEP_UPDATES, STALE, resolve_theta
 from esenas_core.engine.trainer import Trainer
+
+
+@pytest.fixture(autouse=True)
+def _no_replicas_left() -> Iterator[None]:
+    """Every test starts and ends with this process holding no replica, even when it fails."""
+    _REPLICAS.clear()
+    yield
+    _REPLICAS.clear()
 
 
 def trainer(registries: Registries, optimizer: str = "adam", **sections) -> Trainer:
@@ -43,7 +53,6 @@ def test_a_replica_follows_the_driver_bitwise_from_scalars_alone(registries, opt
         theta = resolve_theta(light.theta, light.sync, light.noise)
         assert theta is not None
         np.testing.assert_array_equal(theta, job.theta)  # the driver's θ, bit for bit
-    _REPLICAS.clear()
 
 
 def test_a_replica_too_far_behind_or_with_other_bits_is_stale(registries) -> None:
@@ -58,7 +67,6 @@ def test_a_replica_too_far_behind_or_with_other_bits_is_stale(registries) -> Non
     _REPLICAS[jobs[1].sync.key].theta[0] += 1e-12
     nxt = slim(jobs[2])
     assert resolve_theta(nxt.theta, nxt.sync, nxt.noise) is None
-    _REPLICAS.clear()
 
 
 def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:

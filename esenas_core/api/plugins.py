@@ -29,6 +29,12 @@ from esenas_core.api.errors import (
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task
 from esenas_core.api.options import did_you_mean, structure
 from esenas_core.api.plugin_calls import call_hook, call_plugin, one_line
+from esenas_core.api.plugin_rules import (
+    plugin_names,
+    refuse_wrappers,
+    warn_old_controller,
+    who,
+)
 
 __all__ = [
     "KINDS",
@@ -142,8 +148,8 @@ def get_plugin_manager(
     for plugin in extra:
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
         module = plugin.__name__ if inspect.ismodule(plugin) else plugin.__module__
-        if name not in off and module not in off:
-            label = f"{module}.{name}"
+        label = f"{module}.{name}"
+        if not {name, module, label} & off:
             if pm.has_plugin(label):
                 label = f"{label}-{id(plugin):x}"
             _register(pm, label, module, lambda p=plugin: p)
@@ -154,6 +160,15 @@ def get_plugin_manager(
                 continue
             if pm.get_plugin(ep.name) is None and not pm.is_blocked(ep.name):
                 _register(pm, ep.name, dist, ep.load)
+                plugin = pm.get_plugin(ep.name)
+                if plugin is not None and not pm.get_hookcallers(plugin):
+                    warnings.warn(
+                        f"entry point {ep.name!r} ({dist}: {ep.value}) registers nothing: it has"
+                        " no @hookimpl function of a hook esenas defines"
+                        " (docs/plugins.md, section 5)",
+                        EsenasWarning,
+                        stacklevel=2,
+                    )
     while True:
         try:
             pm.check_pending()
@@ -162,6 +177,7 @@ def get_plugin_manager(
             name = pm.get_name(exc.plugin) or repr(exc.plugin)
             pm.mark_broken(name, pm.source_of(exc.plugin), str(exc))
             pm.unregister(exc.plugin)
+    refuse_wrappers(pm)
     return pm
 
 
@@ -188,6 +204,7 @@ class Entry:
     name: str
     cls: type[Any]
     source: str  # distribution (package) name, e.g. "esenas" for the built-ins
+    plugin: str = ""  # the plugin module (entry point or module name): --disable-plugin takes it
 
 
 class Registry:
@@ -199,7 +216,7 @@ class Registry:
         self.conflicts: dict[str, list[str]] = {}  # name → the sources that all registered it
         self.broken = broken  # plugins that failed to load: they may have provided a name
 
-    def check(self, cls: type, source: str) -> Entry:
+    def check(self, cls: type, source: str, plugin: str = "") -> Entry:
         """The entry for ``cls``, or ``PluginError`` saying why it cannot be a plugin."""
         base = KINDS[self.kind][1]
         name = getattr(cls, "name", None)
@@ -210,18 +227,25 @@ class Registry:
         options = getattr(cls, "Options", None)
         if not (isinstance(options, type) and attrs.has(options)):
             raise PluginError(f"{source}: {self.kind} {name!r}: Options must be an attrs class")
-        return Entry(self.kind, name, cls, source)
+        if self.kind == "controller":
+            warn_old_controller(cls, name, source)
+        return Entry(self.kind, name, cls, source, plugin)
 
-    def _duplicate(self, name: str, source: str) -> str:
-        others = self.conflicts.get(name) or [self.entries[name].source]
-        return f"{self.kind} {name!r} is registered twice (by {', '.join(others)} and by {source})"
+    def _duplicate(self, name: str, entry: Entry) -> str:
+        others = self.conflicts.get(name) or [who(self.entries[name])]
+        return (
+            f"{self.kind} {name!r} is registered twice (by {', '.join(others)} and by"
+            f" {who(entry)}); disable all but one with --disable-plugin"
+            f" {' or --disable-plugin '.join(plugin_names([*others, who(entry)]))}"
+        )
 
     def get(self, name: str) -> Entry:
         if name in self.conflicts:
             sources = self.conflicts[name]
             raise DuplicatePluginError(
                 f"{self.kind} {name!r} is registered by {len(sources)} plugins"
-                f" ({', '.join(sources)}); disable all but one with --disable-plugin NAME"
+                f" ({', '.join(sources)}); disable all but one with --disable-plugin"
+                f" {' or --disable-plugin '.join(plugin_names(sources))}"
             )
         if name not in self.entries:
             known = ", ".join(sorted(self.entries)) or "none"
@@ -272,12 +296,20 @@ class Registries:
                     registry = self.by_kind[kind]
                     impl.function(
                         register=lambda cls, r=registry: staged.append(
-                            (r.kind, r.check(cls, source))
+                            (r.kind, r.check(cls, source, impls[0][1].plugin_name))
                         )
                     )
         except Exception as exc:
             self._broken(impls[0][1].plugin_name, source, one_line(exc))
             return
+        if not staged:
+            hooks = ", ".join(hook for hook, _ in impls)
+            warnings.warn(
+                f"plugin {impls[0][1].plugin_name!r} ({source}) registers nothing: its {hooks}"
+                " never called register()",
+                EsenasWarning,
+                stacklevel=2,
+            )
         for kind, item in staged:
             if kind == "logger":
                 self._add_logger(*item, source=source)
@@ -287,11 +319,11 @@ class Registries:
     def _add_entry(self, entry: Entry) -> None:
         registry = self.by_kind[entry.kind]
         if entry.name in registry.entries or entry.name in registry.conflicts:
-            message = registry._duplicate(entry.name, entry.source)
+            message = registry._duplicate(entry.name, entry)
             first = registry.entries.pop(entry.name, None)
-            sources = registry.conflicts.setdefault(entry.name, [first.source] if first else [])
-            sources.append(entry.source)
-            self._broken(entry.name, entry.source, message)
+            sources = registry.conflicts.setdefault(entry.name, [who(first)] if first else [])
+            sources.append(who(entry))
+            self._broken(entry.plugin or entry.name, entry.source, message)
         else:
             registry.entries[entry.name] = entry
 

@@ -66,19 +66,26 @@ def plugins() -> None:
             click.echo(f"  {broken.name} [{broken.source}] {broken.reason}")
 
 
+def _kinds() -> list[str]:
+    from esenas_core.api.plugins import KINDS
+
+    return list(KINDS)
+
+
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option(
     "--kind",
     "kinds",
     multiple=True,
-    type=click.Choice(["search_space", "controller", "backend", "task"]),
+    type=click.Choice(_kinds()),
     help="Only plugins of this kind (repeatable).",
 )
 @disable_plugin
 def check(names: Sequence[str], kinds: Sequence[str]) -> None:
-    """Run each registered plugin's conformance checker (or only NAMES): one line per plugin;
-    exit status 1 if any fails."""
+    """Run each registered plugin's conformance checker (or only NAMES): one line per plugin,
+    then one per plugin that could not be imported or registered; exit status 1 if any failed
+    or is broken."""
     from esenas_core.api.plugins import get_registries
     from esenas_core.cli.check import check_all
 
@@ -89,8 +96,12 @@ def check(names: Sequence[str], kinds: Sequence[str]) -> None:
         where = f"{entry.kind} {entry.name} [{entry.source}]"
         click.echo(f"{where}: ok" if problem is None else f"{where}: FAILED: {problem}")
         failed += problem is not None
-    if names and not seen:
+    if names and not seen and not registries.broken:
         raise EsenasError(f"no registered plugin is named {', '.join(names)}")
-    if failed:
-        click.echo(f"esenas: {failed} of {seen} plugins failed their checks", err=True)
+    for broken in registries.broken:
+        click.echo(f"plugin {broken.name} [{broken.source}]: BROKEN: {broken.reason}")
+    if failed or registries.broken:
+        counts = [f"{failed} of {seen} plugins failed their checks"] if failed else []
+        counts += [f"{len(registries.broken)} broken"] if registries.broken else []
+        click.echo(f"esenas: {', '.join(counts)}", err=True)
         sys.exit(1)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from esenas_core.api.errors import ConfigError
+from esenas_core.api.errors import ConfigError, PluginError
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import Entry, Registries, call_plugin
@@ -83,9 +83,25 @@ class Experiment:
         return cls(config, registries, task, spec, space, controller, backend, worker_spec)
 
     def initial_params(self) -> np.ndarray:
-        return self.space.init_params(
-            np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT))
-        )
+        """θ₀ from the search space's ``init_params``; a non-finite or misshapen θ₀ is one line
+        naming the search space (not a later error about σ and η)."""
+        name = self.config.search_space.name
+        rng = np.random.default_rng(derive_seed(self.config.seed, STREAM_INIT))
+        theta = call_plugin(self.space.init_params, "search_space", name, "", rng)
+        shape = (self.space.num_params,)
+        if not isinstance(theta, np.ndarray) or theta.shape != shape or theta.dtype.kind != "f":
+            got = f"{getattr(theta, 'dtype', type(theta).__name__)} {getattr(theta, 'shape', '')}"
+            raise PluginError(
+                f"[search_space] {name}: init_params() returned {got.strip()}; it must return"
+                f" a float array of shape {shape} (num_params)"
+            )
+        bad = int(np.count_nonzero(~np.isfinite(theta)))
+        if bad:
+            raise PluginError(
+                f"[search_space] {name}: init_params() returned {bad} non-finite value(s) of"
+                f" {theta.size}"
+            )
+        return theta
 
 
 def plugin_requirements(entries: Sequence[Entry]) -> tuple[tuple[str, str, str | None], ...]:

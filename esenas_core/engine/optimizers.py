@@ -44,9 +44,7 @@ def step(
     return theta + lr * m_hat / (np.sqrt(v_hat) + EPS), {"m": m, "v": v, "t": np.array(t)}
 
 
-def checked_state(
-    spec: OptimizerSpec, state: Mapping[str, Any], dim: int
-) -> dict[str, np.ndarray]:
+def checked_state(spec: OptimizerSpec, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
     """``state`` (a checkpoint's) as this optimizer's state, or ``ValueError`` naming the field
     (``optimizer_m`` …) that does not fit."""
     if spec.name == "sgd":

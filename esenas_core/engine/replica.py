@@ -60,9 +60,7 @@ def apply_update(
     if update.weight_decay:
         grad = grad - update.weight_decay * theta
     with np.errstate(over="ignore", invalid="ignore"):  # the driver checks θ is finite
-        new_theta, new_state = optimizers.step(
-            optimizer, theta, grad, update.learning_rate, state
-        )
+        new_theta, new_state = optimizers.step(optimizer, theta, grad, update.learning_rate, state)
     return new_theta, grad, new_state
 
 
