@@ -15,6 +15,8 @@ from conftest import REPO, esenas, small_config, spawn_esenas
 from esenas_core.api.plugins import get_registries
 from esenas_core.studies.spec import load_study, plan
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def write_study(tmp_path: Path, sleep_s: float = 0.0) -> Path:
     base = small_config(iterations=3, task={"name": "flaky", "fail_mod": 10**9, "sleep_s": sleep_s})

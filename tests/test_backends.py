@@ -18,6 +18,8 @@ from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.trainer import Trainer
 from esenas_core.runs.config import build_config
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 BACKENDS = {
     "serial": {"name": "serial"},
     "processes": {"name": "processes", "workers": 2},

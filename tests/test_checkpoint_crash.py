@@ -15,6 +15,8 @@ from esenas_core.engine.trainer import Trainer
 from esenas_core.runs import checkpoint
 from esenas_core.runs.rundir import RunDirectory
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 class Crash(Exception):
     pass

@@ -88,6 +88,7 @@ def _assert_same_steps(env_id: str, episodes: int, seed: int, tmp_path) -> None:
         assert ref["terminated"][e, length - 1] or length == steps, where
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_every_step_equals_gymnasium(env_id: str, tmp_path) -> None:
     _assert_same_steps(env_id, 60, seed=11, tmp_path=tmp_path)

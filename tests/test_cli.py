@@ -9,6 +9,8 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def write_config(path: Path, data: dict) -> Path:
     path.write_text(tomli_w.dumps(data))

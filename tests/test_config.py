@@ -142,6 +142,7 @@ def test_missing_file_and_bad_toml(registries: Registries, tmp_path: Path) -> No
         load_config(bad, [], registries)
 
 
+@pytest.mark.slow
 def test_non_finite_numbers_are_refused(tmp_path) -> None:
     from conftest import esenas
 
@@ -154,6 +155,7 @@ def test_non_finite_numbers_are_refused(tmp_path) -> None:
         assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_step_that_overflows_theta_stops_the_run_with_one_line(tmp_path) -> None:
     import tomli_w
     from conftest import esenas, small_config

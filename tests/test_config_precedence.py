@@ -22,6 +22,8 @@ from esenas_core.api.plugins import KINDS, Registries, get_plugin_manager
 from esenas_core.runs.config import Layer, build_config, load_config, override_layer
 from esenas_core.studies.spec import load_study, plan
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 REGISTRIES = Registries(get_plugin_manager(entry_points=False))
 
 CANDIDATES: dict[Any, list[Any]] = {

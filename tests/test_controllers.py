@@ -32,6 +32,11 @@ def make(name: str, seed: int = 0, space: DecisionSpace = SPACE, **options):
     )
 
 
+def tiered(names: list[str]) -> list[object]:
+    """``names`` with PyGlove's controller (seconds per test) in the slow tier."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n == "pyglove" else n for n in names]
+
+
 def reward(genomes: np.ndarray) -> np.ndarray:
     return genomes.sum(axis=1).astype(np.float64)
 
@@ -45,7 +50,7 @@ def drive(ctrl, rounds: int = 4, n: int = 10) -> list[np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("name", controllers())
+@pytest.mark.parametrize("name", tiered(controllers()))
 def test_proposals_are_valid_for_any_batch_size(name: str) -> None:
     ctrl = make(name)
     for n in (0, 1, 3, 25):  # 25 > population sizes, before any feedback
@@ -58,7 +63,7 @@ def test_proposals_are_valid_for_any_batch_size(name: str) -> None:
             SPACE.validate(g)
 
 
-@pytest.mark.parametrize("name", controllers())
+@pytest.mark.parametrize("name", tiered(controllers()))
 def test_deterministic_under_seed(name: str) -> None:
     a, b, c = make(name, seed=5), make(name, seed=5), make(name, seed=6)
     ga, gb, gc = drive(a), drive(b), drive(c)
@@ -66,7 +71,7 @@ def test_deterministic_under_seed(name: str) -> None:
     assert not all(np.array_equal(x, y) for x, y in zip(ga, gc, strict=True))
 
 
-@pytest.mark.parametrize("name", controllers())
+@pytest.mark.parametrize("name", tiered(controllers()))
 def test_state_round_trip_reproduces_next_proposals(name: str) -> None:
     original = make(name, seed=1)
     drive(original, rounds=3)
@@ -82,7 +87,7 @@ def test_state_round_trip_reproduces_next_proposals(name: str) -> None:
     assert original.stats() == pytest.approx(restored.stats(), nan_ok=True)
 
 
-@pytest.mark.parametrize("name", controllers())
+@pytest.mark.parametrize("name", tiered(controllers()))
 def test_non_finite_rewards_are_skipped_and_counted(name: str) -> None:
     ctrl = make(name)
     g = ctrl.propose(4)
@@ -94,7 +99,7 @@ def test_non_finite_rewards_are_skipped_and_counted(name: str) -> None:
         ctrl.feedback(g, np.ones(3))
 
 
-@pytest.mark.parametrize("name", [n for n in controllers() if n in ("random", "pyglove")])
+@pytest.mark.parametrize("name", tiered([n for n in controllers() if n in ("random", "pyglove")]))
 def test_vector_rewards(name: str) -> None:
     options = {"generator": "nsga2", "kwargs": {"population_size": 8}} if name == "pyglove" else {}
     ctrl = make(name, **options)
@@ -143,11 +148,10 @@ def test_learning_controllers_beat_random_search() -> None:
     assert min(gradient) > 3.0, gradient
 
 
-@pytest.mark.parametrize("name", controllers())
+@pytest.mark.parametrize("name", tiered(controllers()))
 @pytest.mark.filterwarnings("ignore::esenas_core.EsenasWarning")  # pyglove's cost: tested below
 def test_every_controller_trains_end_to_end(name: str, registries) -> None:
     from conftest import small_config
-
 
     data = small_config(iterations=2)
     data["controller"] = {"name": name, **OPTIONS.get(name, {})}
@@ -215,6 +219,7 @@ def test_batched_subset_samples_are_uniform(n: int, k: int) -> None:
         np.testing.assert_allclose(freq, 1 / comb(n, k), rtol=0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("logits", [[0.3, -0.2, 0.1, 0.0, 0.5], [6.0, 0.0, 0.5, -3.0, 1.0]])
 def test_policy_gradient_subset_draws_follow_plackett_luce(logits) -> None:
     # the second set of scores is peaked: most rows finish with the exponential race
@@ -235,6 +240,7 @@ def test_policy_gradient_subset_draws_follow_plackett_luce(logits) -> None:
         assert abs(observed - exact) < 4 * np.sqrt(exact / len(orders)) + 1e-4, (a, b)
 
 
+@pytest.mark.slow
 def test_a_controller_that_sets_the_pace_is_warned_about_once(tmp_path) -> None:
     import tomli_w
     from conftest import esenas, small_config

@@ -11,6 +11,8 @@ from conftest import REPO, make_trainer
 from esenas_core.api.plugins import get_registries
 from esenas_core.runs.config import load_config
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
 
 

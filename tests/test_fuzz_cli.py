@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fuzz_cli import fuzz
+
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
 
 
 def test_mutated_configs_via_the_cli_exit_cleanly_and_leave_nothing(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from esenas_core.api.plugins import Registries
 from esenas_core.engine.experiment import Experiment
 from esenas_core.runs.config import build_config
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 VALUES = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.sampled_from([0, 1, -1, 2**63, 10**12]),

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from fuzz_runs import fuzz, make_base, run_case
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 @pytest.mark.slow
 def test_damaged_run_folders_exit_cleanly(tmp_path: Path) -> None:

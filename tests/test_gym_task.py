@@ -9,6 +9,8 @@ import pytest
 from esenas_core.api.actions import ActionMap
 from esenas_core.api.plugins import get_registries
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def plain_episode(env_id, max_steps, space, params, arch, seed, mean, std):
     """What a user would write: one env through all of gym.make's wrappers, one net per step

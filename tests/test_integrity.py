@@ -16,6 +16,8 @@ from conftest import REPO, esenas, small_config, spawn_esenas
 
 from esenas_core.engine.es import SHAPINGS, antithetic_weights, centered_rank, forward_fd_weights
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def one_line_exit_2(res: subprocess.CompletedProcess) -> str:
     assert res.returncode == 2, res.stdout + res.stderr

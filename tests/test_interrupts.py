@@ -11,6 +11,8 @@ import pytest
 
 from esenas_core.engine import interrupts
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 class _SignalsInDel:
     def __del__(self) -> None:

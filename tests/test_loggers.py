@@ -10,6 +10,8 @@ import pytest
 import tomli_w
 from conftest import esenas, small_config
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def read_scalars(folder: Path) -> dict[str, dict[int, float]]:
     """tag → step → value from every TFRecord event file in ``folder`` (parsed here, with the

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tomli_w
 from conftest import esenas, small_config
 
 from esenas_core.runs.pareto import front
+
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
 
 
 def test_front_keeps_exactly_the_non_dominated_points() -> None:

@@ -16,6 +16,8 @@ from esenas_core.api.plugins import Registries, get_plugin_manager
 from esenas_core.checks.controller import SPACES
 from esenas_core.cli.check import check_entry
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 # The installed plugins plus the test plugins (not the contract tests' broken ones).
 REGISTRIES = Registries(get_plugin_manager(extra=[esenas_test_plugins, ExtraPlugin()]))
 

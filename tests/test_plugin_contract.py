@@ -16,6 +16,8 @@ from contract_plugins import ExtraPlugin, FirstLayerSpace, LazySpace
 from esenas_core import ConformanceError, TaskSpec, check_search_space
 from esenas_core.api.plugins import Registries, get_plugin_manager, get_registries
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 PLUGINS = "esenas_test_plugins,contract_plugins"
 
 

@@ -99,6 +99,7 @@ def test_a_plugin_that_registers_nothing_is_warned_about() -> None:
         Registries(get_plugin_manager(extra=[Idle()], entry_points=False))
 
 
+@pytest.mark.slow
 def test_an_entry_point_with_no_hooks_is_warned_about(tmp_path: Path) -> None:
     dist = tmp_path / "idle_plugin-1.0.dist-info"
     dist.mkdir()
@@ -133,9 +134,10 @@ def test_a_duplicate_suggests_a_name_that_disables_the_plugin() -> None:
     assert again.broken == [] and again["controller"].get("random").source == "esenas"
 
 
+@pytest.mark.slow
 def test_esenas_check_fails_when_a_plugin_cannot_be_imported() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "esenas_core.cli.main", "check", "--kind", "controller"],
+        [sys.executable, "-m", "esenas_core.cli.main", "check", "random", "--kind", "controller"],
         capture_output=True,
         text=True,
         env=cli_env(ESENAS_PLUGINS="no_such_plugin_module"),

@@ -81,6 +81,7 @@ def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:
     assert [r.error for r in results] == [STALE] * 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["processes", "dask"])
 def test_bytes_per_iteration_do_not_grow_with_theta(registries, backend: str) -> None:
     sent = {}

@@ -19,6 +19,8 @@ from conftest import esenas, small_config, spawn_esenas, untimed
 from esenas_core.api.plugins import Registries
 from esenas_core.runs.evaluate import evaluate_best
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 
 def slow_config(tmp_path: Path) -> Path:
     data = small_config(

@@ -23,6 +23,8 @@ from conftest import esenas, small_config, spawn_esenas
 from esenas_core.engine.metrics import TIMING_COLUMNS
 from esenas_core.runs.rundir import RESULTS_VERSION
 
+pytestmark = pytest.mark.slow  # subprocesses, worker pools, dask or MuJoCo: `make test` only
+
 TIMING = set(TIMING_COLUMNS)
 
 

@@ -5,6 +5,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import tomli_w
 from esenas_input_mask.hill import HillClimbing
 
@@ -24,6 +25,7 @@ def test_found_through_its_entry_point() -> None:
     assert entry.source == "esenas-input-mask"
 
 
+@pytest.mark.slow  # a real run through the CLI
 def test_trains_with_the_example_space(tmp_path: Path) -> None:
     config = tomllib.loads(CONFIG.read_text())
     config.update(iterations=3, controller={"name": "hill_climbing", "explore": 0.2})
