@@ -1,6 +1,9 @@
 """esenas: Evolution Strategies for policy weights + neural architecture search (ES-ENAS).
 
-This module is the public surface for plugins: everything a search space, controller or task
+Driving esenas from Python: ``Search`` (ask/tell over one run), ``optimize`` (any objective
+over an architecture and θ); docs/python.md.
+
+This module is also the public surface for plugins: everything a search space, controller or task
 needs is importable from ``esenas_core`` itself; backend authors also use
 ``esenas_core.backends`` (jobs, requests, worker pools). The built-in plugins import nothing
 else (tests/test_layout.py checks it). Everything else under ``esenas_core.*`` is the
@@ -27,6 +30,7 @@ from esenas_core.api.errors import (
     GenomeError,
     PluginError,
     RunError,
+    TellError,
     UnknownPluginError,
 )
 from esenas_core.api.hookspecs import hookimpl
@@ -62,11 +66,17 @@ if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
         Supernet,
         positive_sizes,
     )
+    from esenas_core.search import Asked, Search, load_study_results, optimize, run_study
 
 __version__ = "0.3.0"
 
 # Imported on first use: they pull in the compiled network kernels, PyGlove or the checkers.
 _LAZY = {
+    "Asked": "esenas_core.search",
+    "Search": "esenas_core.search",
+    "optimize": "esenas_core.search",
+    "run_study": "esenas_core.search",
+    "load_study_results": "esenas_core.search",
     "LayeredOptions": "esenas_core.networks.supernet",
     "LayeredSpace": "esenas_core.networks.supernet",
     "OP_NAMES": "esenas_core.networks.supernet",
@@ -101,6 +111,7 @@ __all__ = [
     "OP_NAMES",
     "ActionMap",
     "Architecture",
+    "Asked",
     "Backend",
     "Choice",
     "ConfigError",
@@ -120,11 +131,13 @@ __all__ = [
     "NoOptions",
     "PluginError",
     "RunError",
+    "Search",
     "SearchSpace",
     "Subset",
     "Supernet",
     "Task",
     "TaskSpec",
+    "TellError",
     "UnknownPluginError",
     "VectorEnv",
     "VectorTask",
@@ -140,8 +153,11 @@ __all__ = [
     "genome_to_dna",
     "get_registries",
     "hookimpl",
+    "load_study_results",
     "log_once",
+    "optimize",
     "positive_sizes",
+    "run_study",
     "seeded_doubles",
     "to_env_actions",
 ]

@@ -56,6 +56,17 @@ def test_every_es_option_is_documented() -> None:
         assert f"| `{field.name}` |" in body, field.name
 
 
+def test_every_stop_rule_is_documented_with_its_default() -> None:
+    from esenas_core.engine.stopping import RULES, StopConfig
+
+    body = (REPO / "docs" / "configuration.md").read_text().split("## `[stop]`", 1)[1]
+    body = body.split("\n## ", 1)[0]
+    assert [f.name for f in attrs.fields(StopConfig)] == list(RULES)
+    for rule in RULES:
+        assert f"| `{rule}` |" in body, rule
+    assert _wrong_defaults(StopConfig, body) == []
+
+
 def test_every_top_level_key_is_documented() -> None:
     from esenas_core.runs.config import _TOP_KEYS
 

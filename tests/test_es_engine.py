@@ -28,7 +28,7 @@ from esenas_core.runs.config import build_config
 
 def hybrid_config(**es: object) -> dict:
     return small_config(
-        iterations=2,
+        iterations=3,
         task={"name": "hybrid", "obs_dim": 3, "act_dim": 2, "active": 3, "target_seed": 0},
         search_space={"name": "edges", "hidden": [], "k": 6, "init_std": 0.0},
         es={

@@ -23,7 +23,8 @@ LAYERS = {
     "checks": 3,
     "runs": 3,
     "studies": 4,
-    "cli": 5,
+    "search": 5,
+    "cli": 6,
 }
 
 

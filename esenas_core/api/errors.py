@@ -31,6 +31,10 @@ class GenomeError(EsenasError):
     """A genome does not fit its decision space."""
 
 
+class TellError(EsenasError):
+    """Results told for something other than the pending ask (the run's state is unchanged)."""
+
+
 class RunError(EsenasError):
     """A run cannot continue (for instance too many failed rollouts after every retry)."""
 

@@ -65,6 +65,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.tasks.gym",
     "esenas_plugins.tasks.classic",
     "esenas_plugins.tasks.hybrid",
+    "esenas_plugins.tasks.function",
     "esenas_plugins.loggers.tensorboard",
 )
 

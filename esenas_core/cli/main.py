@@ -115,60 +115,36 @@ def run(
     quiet: bool,
 ) -> None:
     """Train with the config file CONFIG (or resume a run with --resume RUN_DIR)."""
-    from esenas_core.api.plugins import get_registries
-    from esenas_core.engine.experiment import Experiment
-    from esenas_core.runs.checkpoint import checkpoint_iteration
-    from esenas_core.runs.config import config_differences, load_config
-    from esenas_core.runs.rundir import RESULTS_VERSION, default_run_path, results_version
-    from esenas_core.runs.start import open_run
+    from esenas_core.runs.rundir import default_run_path
+    from esenas_core.search.run import Search, resolve_config
 
-    registries = get_registries()
     if resume_dir is not None:
         if run_dir is not None:
             raise EsenasError("--resume and --run-dir exclude each other")
-        saved = load_config(resume_dir / "config.toml", [], registries)
-        cfg = load_config(config or resume_dir / "config.toml", overrides, registries)
-        changed = config_differences(saved, cfg, ignore=["iterations"])
-        made_by = results_version(resume_dir)
-        if made_by != RESULTS_VERSION:
-            changed.append(f"esenas results version ({made_by} → {RESULTS_VERSION})")
-        if changed and not force:
-            raise EsenasError(
-                f"{resume_dir}: the config differs from the run's in {', '.join(changed)};"
-                " resume with the same config (only iterations may change) or pass --force"
-            )
-        experiment = Experiment.build(cfg, registries)
-        done = checkpoint_iteration(resume_dir)
-        if done is not None and cfg.iterations < done:
-            raise EsenasError(
-                f"{resume_dir}: the run's checkpoint is at iteration {done}, past iterations ="
-                f" {cfg.iterations}; resume with --set iterations=N for N ≥ {done}"
-            )
-        trainer = open_run(experiment, resume_dir, resume=True)
+        search = Search.resume(resume_dir, config, overrides=overrides, force=force)
     else:
         if config is None:
             raise EsenasError("missing CONFIG (or --resume RUN_DIR)")
-        cfg = load_config(config, overrides, registries)
-        experiment = Experiment.build(cfg, registries)  # validates before any file exists
-        trainer = open_run(experiment, run_dir or default_run_path(cfg.name), resume=False)
-    _train(trainer, cfg, trainer.recorder.location, quiet)
+        cfg = resolve_config(config, overrides)  # validated before any file exists
+        search = Search(cfg, run_dir=run_dir or default_run_path(cfg.name))
+    _train(search, quiet)
 
 
-def _train(trainer: Any, cfg: Any, directory: str, quiet: bool) -> None:
+def _train(search: Any, quiet: bool) -> None:
     from tqdm import tqdm
 
-    space = trainer.exp.space
+    cfg, trainer = search.config, search.trainer
     click.echo(
         f"esenas: {' '.join(filter(None, [cfg.task.name, trainer.exp.task.label()]))}"
         f" | search space {cfg.search_space.name}"
-        f" ({space.num_params} params) | controller {cfg.controller.name}"
+        f" ({search.space.num_params} params) | controller {cfg.controller.name}"
         f" | backend {_label(cfg.backend.name, trainer.exp.backend.label())}"
-        f" | iterations {trainer.iteration + 1}..{cfg.iterations}"
-        f" → {directory}"
+        f" | iterations {search.iteration + 1}..{cfg.iterations}"
+        f" → {search.run_dir}"
     )
     with tqdm(
         total=cfg.iterations,
-        initial=trainer.iteration,
+        initial=search.iteration,
         disable=quiet,
         unit="it",
         dynamic_ncols=True,
@@ -179,9 +155,8 @@ def _train(trainer: Any, cfg: Any, directory: str, quiet: bool) -> None:
             bar.set_postfix(score=f"{row['score_mean']:.1f}", best=f"{row['best_score']:.1f}")
             bar.update(1)
 
-        trainer.train(progress)
-    trainer.save_final()
-    _print_summary(trainer.summary(), cfg, Path(directory))
+        search.run(progress)
+    _print_summary(search.summary(), cfg, search.run_dir)
 
 
 def _label(name: str, label: str) -> str:
@@ -192,8 +167,9 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
     def num(x: float) -> str:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
 
+    stopped = f" (stopped by {s['stopped_by']})" if s.get("stopped_by") else ""
     click.echo(
-        f"done: {s['iterations']} iterations, {s['episodes']} episodes,"
+        f"done: {s['iterations']} iterations{stopped}, {s['episodes']} episodes,"
         f" {s['env_steps']} env steps in {s['wall_time']:.1f} s"
     )
     click.echo(
@@ -257,10 +233,12 @@ def evaluate(run_dir: Path, episodes: int, seed: int, video: Path | None, video_
 def report(run_dirs: Sequence[Path]) -> None:
     """Write RUN_DIR/report/: learning curves, best architecture picture, summary.md."""
     from esenas_core.api.plugins import get_registries
+    from esenas_core.runs.manifest import manifest_text, read_manifest
     from esenas_core.runs.report import make_report
 
     for run_dir in run_dirs:
         out = make_report(run_dir, get_registries())
+        click.echo(f"{run_dir}: made by {manifest_text(read_manifest(run_dir))}")
         click.echo(f"{run_dir}: report written to {out}/ (summary.md, *.png)")
 
 

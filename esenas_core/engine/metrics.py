@@ -42,10 +42,10 @@ def summary(
             if state.first_score is not None
             else first.get("score_mean", math.nan)
         ),
-        "final_score": last.get("score_mean", math.nan),
+        "final_score": last.get("score_mean", state.last_score),
         "best_score": best.score,
         "best_iteration": best.iteration,
-        "wall_time": last.get("wall_time", 0.0),
+        "wall_time": last.get("wall_time", state.wall_time),
         "size_mean": {k: last.get(f"{k}_mean", math.nan) for k in size_keys},
         "best_size": space.describe(best.architecture) if best.architecture else {},
     }

@@ -72,7 +72,8 @@ def prepare(spec: WorkerSpec) -> None:
         pass
 
 
-def _params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
+def perturbed_params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
+    """Each request's parameters: θ + sign·σ·ε(perturbation seed), θ itself for sign 0."""
     dim = theta.shape[0]
     params = np.repeat(theta[None, :], len(requests), axis=0)
     # an antithetic pair shares its direction: one per distinct seed, in order of first use
@@ -97,7 +98,7 @@ def _run(
         archs.append(decoded[key])
     episodes = task.run_episodes(
         space,
-        _params(job, theta, requests),
+        perturbed_params(job, theta, requests),
         archs,
         [req.env_seed for req in requests],
         job.obs_mean,

@@ -14,6 +14,7 @@ import tomli_w
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import KINDS
 from esenas_core.engine.esconfig import ESConfig
+from esenas_core.engine.stopping import StopConfig
 
 
 @attrs.frozen
@@ -41,6 +42,7 @@ class RunConfig:
     backend: PluginChoice
     es: ESConfig
     loggers: tuple[str, ...] = ()
+    stop: StopConfig = attrs.Factory(StopConfig)
     source: str = attrs.field(default="", eq=False)  # the file (or text) it was read from
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +56,7 @@ class RunConfig:
         for kind in KINDS:
             out[kind] = getattr(self, kind).to_dict()
         out["es"] = unstructure(self.es)
+        out["stop"] = self.stop.to_dict()
         return out
 
     def to_toml(self) -> str:

@@ -55,3 +55,5 @@ class RunState:
     optimizer: dict[str, np.ndarray] = attrs.Factory(dict)  # the optimizer's state
     controller: dict[str, Any] = attrs.Factory(dict)  # the controller's ``state()``
     wall_time: float = 0.0  # seconds spent before this process took over
+    last_score: float = math.nan  # the last iteration's exact-evaluation score at θ
+    stopped_by: str | None = None  # the ``[stop]`` rule that ended the run (engine.stopping)

@@ -1,4 +1,6 @@
-"""The ES-ENAS training loop (the aggregator). ``Trainer.step`` is one iteration:
+"""The ES-ENAS training loop (the aggregator). One iteration is ``ask()`` (steps 1–2's
+requests), an evaluation (``evaluate()``: the backend; or the caller's own), and ``tell()``
+(steps 2–5); ``step()`` runs the three, ``train()`` every remaining iteration:
 
 1. the controller proposes genomes (one per perturbation, or per rollout) plus one per exact
    evaluation (``IterationPlan``: the request layout);
@@ -13,7 +15,8 @@
    metrics row recorded (esenas_core.engine.metrics; a ``Recorder`` writes it, e.g. a run
    folder's esenas_core.runs.recorder).
 
-The run's state is one record (``RunState``) that checkpoints save and load as data.
+The run's state is one record (``RunState``) that checkpoints save and load as data; the
+steps themselves are esenas_core.engine.steps.
 """
 
 from __future__ import annotations
@@ -21,74 +24,35 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-import warnings
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
-import numpy as np
 
-from esenas_core.api import fixedmath
-from esenas_core.api.errors import EsenasWarning, RunError
-from esenas_core.api.plugins import call_hook, call_plugin
-from esenas_core.api.records import (
-    Job,
-    OptimizerSpec,
-    RolloutRequest,
-    RolloutResult,
-    ThetaSync,
-    Update,
-)
+from esenas_core.api.errors import RunError
+from esenas_core.api.plugins import call_hook
+from esenas_core.api.records import OptimizerSpec, RolloutResult, Update
 from esenas_core.engine import interrupts, optimizers
+from esenas_core.engine.asking import Asked, Clock, Pending, as_results, check_told
 from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.iteration import (
-    IterationPlan,
-    Outcome,
-    accepted,
-    check_proposals,
-    controller_feedback,
-    gradient_weights,
-    outcome,
-    quorum,
-)
-from esenas_core.engine.metrics import metrics_row, summary
+from esenas_core.engine.iteration import IterationPlan, accepted, outcome, quorum
+from esenas_core.engine.metrics import summary
 from esenas_core.engine.obsstats import ObsStats
 from esenas_core.engine.recording import MemoryRecorder, Recorder
-from esenas_core.engine.replica import KEEP_UPDATES, apply_update
+from esenas_core.engine.replica import KEEP_UPDATES
 from esenas_core.engine.state import Best, RunState
-
-CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
-CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
-
-
-@attrs.define
-class _Evaluated:
-    requests: list[RolloutRequest]
-    results: list[RolloutResult]
-    outcome: Outcome
-    seeds: list[int]
-    failures: int
-    retries: int
+from esenas_core.engine.steps import Evaluated, Steps
+from esenas_core.engine.stopping import stop_reason
 
 
-class _Clock:
-    """Seconds spent per named part of an iteration (``with clock("evaluate"): ...``)."""
+class Trainer(Steps):
+    """Runs an ``Experiment`` for ``config.iterations`` iterations (or until a ``[stop]`` rule
+    holds); ``recorder`` keeps what it records (nothing by default;
+    ``esenas_core.runs.recorder.FolderRecorder`` for a run folder).
 
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.spent: dict[str, float] = defaultdict(float)
-
-    @contextlib.contextmanager
-    def __call__(self, part: str) -> Iterator[None]:
-        tick = time.perf_counter()
-        yield
-        self.spent[part] += time.perf_counter() - tick
-
-
-class Trainer:
-    """Runs an ``Experiment`` for ``config.iterations`` iterations; ``recorder`` keeps what it
-    records (nothing by default; ``esenas_core.runs.recorder.FolderRecorder`` for a run folder)."""
+    ``train()`` is the loop ``ask() → evaluate() → tell()`` inside ``session()``; those four are
+    public, so a caller can drive the same loop itself (esenas_core.search wraps them)."""
 
     def __init__(self, experiment: Experiment, recorder: Recorder | None = None) -> None:
         self.exp = experiment
@@ -109,60 +73,127 @@ class Trainer:
         self._replica_key = uuid.uuid4().hex
         self._updates: deque[Update] = deque(maxlen=KEEP_UPDATES)
         self._warned_controller = False
+        self._pending: Pending | None = None
+        self._start: float | None = None  # perf_counter() at wall time 0 of this run
+        self._in_session = False
 
     @property
-    def theta(self) -> np.ndarray:
-        return self.state.theta
-
-    @property
-    def iteration(self) -> int:
-        return self.state.iteration
-
-    @property
-    def best(self) -> Best:
-        return self.state.best
-
-    @property
-    def obs(self) -> ObsStats:
-        return self.state.obs
+    def done(self) -> bool:
+        """``iterations`` reached, or a stopping rule held after the last iteration."""
+        return self.iteration >= self.cfg.iterations or self.state.stopped_by is not None
 
     # -- the loop ---------------------------------------------------------------------------------
 
-    def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
-        """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Trainer]:
+        """The backend and the recorder open, wall time counting, the run-start hook called;
+        on a clean exit of a finished run, the run-end hook. Re-entrant: an inner session (the
+        loop of ``train()`` inside a caller's) adds nothing."""
+        if self._in_session:
+            yield self
+            return
         pm = self.exp.registries.pm
         run_dir = self.recorder.location
         call_hook(pm, "esenas_run_start", config=self.cfg.to_dict(), run_dir=run_dir)
-        start = time.perf_counter() - self.state.wall_time
-        every = self.cfg.checkpoint_every
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(self.exp.backend)
-            stack.enter_context(self.recorder.session(lambda: self.iteration))
-            while self.iteration < self.cfg.iterations:
+        self._start = time.perf_counter() - self.state.wall_time
+        self._in_session = True
+        try:
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(self.exp.backend)
+                stack.enter_context(self.recorder.session(lambda: self.iteration))
+                yield self
+        finally:
+            self._in_session = False
+        if self.done:
+            call_hook(pm, "esenas_run_end", summary=self.summary(), run_dir=run_dir)
+
+    def train(self, on_iteration: Callable[[Mapping[str, Any]], None] | None = None) -> Best:
+        """Run the remaining iterations (all of them, or those after a restored checkpoint)."""
+        with self.session():
+            while not self.done:
                 row = self.step()
-                row["wall_time"] = time.perf_counter() - start
-                self.history.append(row)
-                self.recorder.metrics(row)
-                last = self.iteration == self.cfg.iterations
-                if last or (every and self.iteration % every == 0):
-                    self.recorder.checkpoint(self.snapshot(row["wall_time"]))
-                call_hook(pm, "esenas_iteration_end", row=row, run_dir=run_dir)
                 if on_iteration:
                     on_iteration(row)
                 interrupts.check()  # a Ctrl-C that a finalizer swallowed stops the run here
-        call_hook(pm, "esenas_run_end", summary=self.summary(), run_dir=run_dir)
         return self.best
 
     def step(self) -> dict[str, Any]:
-        """One iteration: propose → evaluate → update θ → feed the controller → record; returns
-        its metrics row (without wall time)."""
-        clock = _Clock()
-        plan = IterationPlan(self.cfg.es, self.iteration)
-        with clock("controller"):
-            genomes = self._propose(plan.genomes)
-        job = self._job(plan)
-        with clock("evaluate"):
-            ev = self._evaluate(plan, job, genomes)
+        """One iteration — ``ask → evaluate → tell`` until an attempt reaches the quorum —;
+        returns its metrics row."""
+        while True:
+            asked = self.ask()
+            row = self.tell(asked, self.evaluate(asked))
+            if row is not None:
+                return row
+
+    def ask(self) -> Asked:
+        """The requests of the next iteration (or of its retry, after an attempt below the
+        quorum). The controller proposes once per iteration; asking again before a tell
+        returns the same ``Asked``."""
+        if self.done:
+            raise RunError(
+                f"ask: the run is done ({self._done_reason()}); raise iterations to go on"
+            )
+        if self._start is None:
+            self._start = time.perf_counter() - self.state.wall_time
+        if self._pending is None:
+            clock = Clock()
+            plan = IterationPlan(self.cfg.es, self.iteration)
+            with clock("controller"):
+                genomes = self._propose(plan.genomes)
+            self._pending = Pending(plan, genomes, self._job(plan), clock)
+        p = self._pending
+        if p.asked is None:
+            requests, _ = p.plan.requests(p.genomes, self.cfg.seed, p.attempt)
+            p.asked = Asked(
+                p.plan.number, p.attempt, p.genomes, tuple(requests), p.job, self.exp.space
+            )
+            p.asked_at = time.perf_counter()
+        return p.asked
+
+    def evaluate(self, asked: Asked) -> list[RolloutResult]:
+        """Evaluate ``asked`` on the run's backend (inside ``session()``, or a backend that needs
+        no opening, such as ``serial``)."""
+        results = self.exp.backend.evaluate(
+            asked.job, list(asked.requests), self.cfg.es.iteration_timeout or None
+        )
+        if [r.index for r in results] != [q.index for q in asked.requests]:
+            raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
+        return results
+
+    def tell(self, asked: Asked, results: Any) -> dict[str, Any] | None:
+        """Take the results of ``asked``: ``RolloutResult``s, or one return per request (NaN or
+        None: failed). Below the quorum, returns None and the next ``ask()`` is the retry (after
+        ``es.max_retries`` retries: ``RunError``); otherwise θ and the controller are updated,
+        the row is recorded (and a checkpoint when due) and returned. A tell that does not
+        answer the pending ask is a ``TellError`` and changes nothing."""
+        p = check_told(self._pending, asked)
+        told = as_results(asked, results)
+        es = self.cfg.es
+        p.clock.spent["evaluate"] += time.perf_counter() - p.asked_at
+        bad = [r for r in told if not r.ok]
+        p.failures += len(bad)
+        p.last_error = next(
+            (r.error for r in bad if r.error),
+            p.last_error or "non-finite reward or observations",
+        )
+        out = outcome(es, told)
+        if not accepted(es, out):
+            if p.attempt >= es.max_retries:
+                self._pending = None
+                raise RunError(
+                    f"iteration {p.plan.number}: fewer than {quorum(es)} of"
+                    f" {es.num_perturbations} perturbations succeeded in each of"
+                    f" {es.max_retries + 1} attempts; last error: {p.last_error}"
+                )
+            p.attempt, p.asked = p.attempt + 1, None
+            return None
+        self._pending = None
+        _, seeds = p.plan.requests(p.genomes, self.cfg.seed, p.attempt)
+        ev = Evaluated(list(asked.requests), told, out, seeds, p.failures, p.attempt)
+        return self._finish(p.plan, p.genomes, p.job, ev, p.clock)
+
+    def _finish(self, plan, genomes, job, ev: Evaluated, clock: Clock) -> dict[str, Any]:
         theta_before, grad, directions = self._update_theta(plan, ev)
         with clock("controller"):
             self._feed_controller(genomes, ev.outcome)
@@ -171,7 +202,39 @@ class Trainer:
         self.state.iteration = plan.number
         row = self._row(plan, ev, sizes, grad, directions, clock)
         self._check_controller_cost(row, len(genomes))
+        assert self._start is not None
+        row["wall_time"] = time.perf_counter() - self._start
+        self.history.append(row)
+        self.recorder.metrics(row)
+        self._check_stop(row)
+        every = self.cfg.checkpoint_every
+        if self.done or (every and self.iteration % every == 0):
+            self.recorder.checkpoint(self.snapshot(row["wall_time"]))
+        call_hook(
+            self.exp.registries.pm, "esenas_iteration_end", row=row, run_dir=self.recorder.location
+        )
         return row
+
+    def _check_stop(self, row: Mapping[str, Any]) -> None:
+        self.state.last_score = float(row["score_mean"])
+        if self.iteration < self.cfg.iterations:
+            self.state.stopped_by = self._stop_reason(row["wall_time"])
+
+    def _stop_reason(self, wall_time: float) -> str | None:
+        return stop_reason(
+            self.cfg.stop,
+            iteration=self.iteration,
+            episodes=self.state.episodes,
+            env_steps=self.state.env_steps,
+            wall_time=wall_time,
+            score=self.state.last_score,
+            best_iteration=self.best.iteration,
+        )
+
+    def _done_reason(self) -> str:
+        if self.state.stopped_by is not None:
+            return f"stopped by {self.state.stopped_by}"
+        return f"{self.iteration} of {self.cfg.iterations} iterations"
 
     # -- checkpoints ------------------------------------------------------------------------------
 
@@ -198,191 +261,15 @@ class Trainer:
         except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
             raise RunError(f"{where}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
         self.state = attrs.evolve(state, optimizer=moments)
+        if state.stopped_by is not None:  # stays stopped while a rule of this config holds
+            self.state.stopped_by = self._stop_reason(state.wall_time)
+        self._start = None
 
     def resume(self) -> None:
         """Continue from the recorder's last checkpoint (rows recorded after it are discarded)."""
         state, where = self.recorder.last_checkpoint()
         self.restore(state, where)
         self.recorder.discard_after(self.iteration)
-
-    # -- the steps --------------------------------------------------------------------------------
-
-    def _controller(self, method: str, *args: Any) -> Any:
-        """The controller's ``method(*args)``; an exception is one line naming the plugin."""
-        fn = getattr(self.exp.controller, method)
-        return call_plugin(fn, "controller", self.cfg.controller.name, "", *args)
-
-    def _space(self, method: str, *args: Any) -> Any:
-        """The search space's ``method(*args)``; an exception is one line naming the plugin."""
-        fn = getattr(self.exp.space, method)
-        return call_plugin(fn, "search_space", self.cfg.search_space.name, "", *args)
-
-    def _propose(self, n: int) -> np.ndarray:
-        """n valid genomes from the controller, or one line naming it."""
-        genomes = self._controller("propose", n)
-        return check_proposals(self.cfg.controller.name, genomes, n, self.exp.space.decisions)
-
-    def _job(self, plan: IterationPlan) -> Job:
-        """What every request of this iteration shares: θ (or the updates that bring workers'
-        replicas to it), σ, the observation normalization, the noise."""
-        mean, std = self._normalization()
-        es = self.cfg.es
-        sync = ThetaSync(
-            key=self._replica_key,
-            version=self.iteration,
-            updates=tuple(self._updates),
-            optimizer=self.optimizer,
-            optimizer_state=self.state.optimizer,
-        )
-        return Job(
-            self.exp.worker_spec, self.theta.copy(), plan.sigma, mean, std, es.noise_spec, sync
-        )
-
-    def _normalization(self) -> tuple[np.ndarray, np.ndarray]:
-        dim = self.exp.spec.obs_dim
-        if not self.cfg.es.obs_norm:
-            return np.zeros(dim), np.ones(dim)
-        return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
-
-    def _evaluate(self, plan: IterationPlan, job: Job, genomes: np.ndarray) -> _Evaluated:
-        es = self.cfg.es
-        failures, last_error = 0, ""
-        for attempt in range(es.max_retries + 1):
-            requests, seeds = plan.requests(genomes, self.cfg.seed, attempt)
-            results = self.exp.backend.evaluate(job, requests, es.iteration_timeout or None)
-            if [r.index for r in results] != [q.index for q in requests]:
-                raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
-            bad = [r for r in results if not r.ok]
-            failures += len(bad)
-            last_error = next(
-                (r.error for r in bad if r.error),
-                last_error or "non-finite reward or observations",
-            )
-            out = outcome(es, results)
-            if accepted(es, out):
-                return _Evaluated(requests, results, out, seeds, failures, attempt)
-        raise RunError(
-            f"iteration {plan.number}: fewer than {quorum(es)} of {es.num_perturbations}"
-            f" perturbations succeeded in each of {es.max_retries + 1} attempts;"
-            f" last error: {last_error}"
-        )
-
-    def _update_theta(self, plan: IterationPlan, ev: _Evaluated) -> tuple[np.ndarray, Any, int]:
-        """θ ← optimizer step on the ES gradient; returns (θ before, gradient, directions)."""
-        es, sigma, lr = self.cfg.es, plan.sigma, plan.learning_rate
-        weights, seeds = gradient_weights(es, ev.outcome, ev.seeds, sigma)
-        update = Update(plan.number, weights, seeds, lr, es.weight_decay)
-        before = self.theta
-        theta, grad, moments = apply_update(
-            before, self.optimizer, self.state.optimizer, update, es.noise_spec
-        )
-        self.state.theta, self.state.optimizer = theta, moments
-        self._updates.append(update)  # workers apply it to their replicas of θ
-        if not np.all(np.isfinite(self.theta)):
-            raise RunError(
-                f"iteration {plan.number}: θ became non-finite (gradient norm"
-                f" {fixedmath.norm(grad):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
-                " lower es.learning_rate or es.sigma; the last checkpoint is intact"
-            )
-        return before, grad, len(weights)
-
-    def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
-        fed, rewards = controller_feedback(self.cfg.es, genomes, out)
-        if len(fed):
-            self._controller("feedback", fed, self._space("controller_rewards", fed, rewards))
-
-    def _record_exact(
-        self, plan: IterationPlan, genomes: np.ndarray, ev: _Evaluated, theta: np.ndarray, job: Job
-    ) -> list[dict[str, int]]:
-        """Record the exact evaluations (evaluations.csv) and keep the best by the search
-        space's selection score (best/); returns their genomes' ``describe()``."""
-        exact_genomes, exact = plan.exact(genomes), ev.outcome.exact
-        archs = [self._space("decode", g) for g in exact_genomes]
-        sizes = [self._space("describe", a) for a in archs]
-        if sizes:
-            self.size_keys = tuple(sizes[0])
-        ok = [i for i, r in enumerate(exact) if r.ok]
-        if not ok:
-            return sizes
-        returns = np.array([exact[i].finished.reward for i in ok], dtype=np.float64)
-        objectives = self._space("selection_scores", exact_genomes[ok], returns)
-        self.recorder.evaluations(
-            [
-                {
-                    "iteration": plan.number,
-                    "return": float(returns[j]),
-                    "objective": float(objectives[j]),
-                    **sizes[i],
-                }
-                for j, i in enumerate(ok)
-            ]
-        )
-        j = _winner(self.best.objective, objectives)
-        if j is not None:
-            i = ok[j]
-            self.state.best = Best(
-                score=exact[i].finished.reward,
-                objective=float(objectives[j]),
-                iteration=plan.number,
-                architecture=archs[i],
-                theta=theta.copy(),
-                obs_mean=job.obs_mean.copy(),
-                obs_std=job.obs_std.copy(),
-                env_seed=int(plan.exact(ev.requests)[i].env_seed),
-            )
-            self.recorder.best(self.best)  # once per iteration, whichever evaluation won
-        return sizes
-
-    def _count(self, results: Sequence[RolloutResult]) -> None:
-        """Merge the finished episodes' observation statistics; count episodes and env steps."""
-        obs = self.obs
-        for r in results:
-            if r.ok:
-                episode = r.finished
-                obs = obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
-                self.state.episodes += 1
-                self.state.env_steps += episode.steps
-        self.state.obs = obs
-
-    def _row(self, plan, ev, sizes, grad, directions, clock: _Clock) -> dict[str, Any]:
-        out = ev.outcome
-        return metrics_row(
-            self.state,
-            out.exact_rewards,
-            out.rewards.ravel(),
-            sizes,
-            self._controller("stats"),
-            valid_units=int(out.unit_ok.sum()),
-            directions_used=directions,
-            failures=ev.failures,
-            retries=ev.retries,
-            sigma=plan.sigma,
-            learning_rate=plan.learning_rate,
-            grad_norm=fixedmath.norm(grad),
-            theta_norm=fixedmath.norm(self.theta),
-            evaluate_time=clock.spent["evaluate"],
-            controller_time=clock.spent["controller"],
-            iteration_time=time.perf_counter() - clock.started,
-        )
-
-    def _check_controller_cost(self, row: Mapping[str, Any], genomes: int) -> None:
-        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration and
-        at least ``CONTROLLER_FLOOR_S`` (from the second iteration on: the first includes
-        start-up)."""
-        share = row["controller_time"] / max(row["iteration_time"], 1e-9)
-        slow = share > CONTROLLER_SHARE and row["controller_time"] >= CONTROLLER_FLOOR_S
-        if self._warned_controller or self.iteration < 2 or not slow:
-            return
-        self._warned_controller = True
-        warnings.warn(
-            f"iteration {self.iteration}: controller {self.cfg.controller.name!r} took"
-            f" {100 * share:.0f} % of the iteration ({row['controller_time']:.2f} s of"
-            f" {row['iteration_time']:.2f} s, {1e3 * row['controller_time'] / genomes:.2f} ms"
-            " per genome): it, not the rollouts, sets the pace (docs/controllers.md has the"
-            " cost of each controller)",
-            EsenasWarning,
-            stacklevel=2,
-        )
 
     # -- outputs ----------------------------------------------------------------------------------
 
@@ -392,12 +279,3 @@ class Trainer:
 
     def summary(self) -> dict[str, Any]:
         return summary(self.state, self.history, self.exp.space, self.size_keys)
-
-
-def _winner(best: float, objectives: np.ndarray) -> int | None:
-    """The index of the first of the highest ``objectives`` if it beats ``best``, else None."""
-    winner = None
-    for j, value in enumerate(objectives):
-        if value > (best if winner is None else objectives[winner]):
-            winner = j
-    return winner

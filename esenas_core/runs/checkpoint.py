@@ -9,6 +9,7 @@ process leaves either the old or the new checkpoint, never a mix.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def save(state: RunState, run_dir: Path, controller: str = "controller") -> None
         "obs_count": state.obs.count,
         "wall_time": state.wall_time,
         "first_score": state.first_score,
+        "last_score": state.last_score,
+        "stopped_by": state.stopped_by,
         "controller": state.controller,
         "best": None
         if best.architecture is None
@@ -155,11 +158,23 @@ def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
         episodes=fields.integer(document["episodes"], "episodes"),
         env_steps=fields.integer(document["env_steps"], "env_steps"),
         first_score=fields.optional_number(
-            document.get("first_score"), "first_score", nan=True  # no exact eval finished
+            document.get("first_score"),
+            "first_score",
+            nan=True,  # no exact eval finished
         ),
         optimizer={
             k.removeprefix("optimizer_"): v for k, v in arrays.items() if k.startswith("optimizer_")
         },
         controller=dict(fields.table(document["controller"], "controller")),
         wall_time=fields.number(document["wall_time"], "wall_time", lo=0.0),
+        last_score=fields.number(
+            document.get("last_score", math.nan), "last_score", finite=False, nan=True
+        ),
+        stopped_by=_optional_text(document.get("stopped_by"), "stopped_by"),
     )
+
+
+def _optional_text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string or null, got {value!r}")
+    return value

@@ -19,6 +19,9 @@ Layout::
     [es]                   # the ES engine (esenas_core.engine.esconfig.ESConfig)
     sigma = 0.05
 
+    [stop]                 # stopping rules (esenas_core.engine.stopping.StopConfig)
+    patience = 20
+
 Overrides use dotted keys with TOML values: ``--set es.sigma=0.1 --set controller.name=random``.
 """
 
@@ -38,6 +41,7 @@ from esenas_core.api.options import config_fields, did_you_mean, structure
 from esenas_core.api.plugins import KINDS, Registries
 from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.runconfig import PluginChoice, RunConfig
+from esenas_core.engine.stopping import StopConfig
 
 _ge0: Any = attrs.validators.ge(0)
 _ge1 = attrs.validators.ge(1)
@@ -151,9 +155,10 @@ def build_config(
     """Validate a raw config dict, with ``overrides`` applied over it in order, into a
     ``RunConfig``; every error names the file (or layer), table and key."""
     layers = [Layer(source, data, override=False), *overrides]
-    sections = set(KINDS) | {"es"}
+    sections = set(KINDS) | {"es", "stop"}
     top_data: dict[str, Any] = {}
     es_data: dict[str, Any] = {}
+    stop_data: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.data.items():
             if key in _TOP_KEYS:
@@ -169,9 +174,12 @@ def build_config(
                 raise ConfigError(f"{layer.source}: [{key}] must be a table, got {value!r}")
             if key == "es":
                 es_data.update(value)
+            elif key == "stop":
+                stop_data.update(value)
     top = structure(_TopLevel, top_data, source)
     choices = {kind: _plugin_choice(kind, layers, registries) for kind in KINDS}
     es = structure(ESConfig, es_data, f"{source}: [es]")
+    stop = structure(StopConfig, stop_data, f"{source}: [stop]")
     return RunConfig(
         name=top.name,
         seed=top.seed,
@@ -179,6 +187,7 @@ def build_config(
         checkpoint_every=top.checkpoint_every,
         es=es,
         loggers=_loggers(top.loggers, registries, source),
+        stop=stop,
         source=source,
         **choices,
     )

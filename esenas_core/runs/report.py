@@ -13,6 +13,7 @@ from esenas_core.api.interfaces import Architecture
 from esenas_core.api.plugins import Registries, call_plugin
 from esenas_core.runs.csvread import read_numeric_csv
 from esenas_core.runs.evaluate import best_architecture, load_best, load_run_plugins
+from esenas_core.runs.manifest import manifest_text, read_manifest
 from esenas_core.runs.pareto import front_rows, plot_fronts, read_evaluations
 
 
@@ -76,6 +77,16 @@ def plot_architecture(space: Any, arch: Architecture, target: Path, title: str) 
     return bool(drawn)
 
 
+def _stopped(run_dir: Path) -> list[str]:
+    """The stopping rule that ended the run, from its checkpoint (none: ran to iterations)."""
+    try:
+        state = json.loads((run_dir / "checkpoint" / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    rule = state.get("stopped_by") if isinstance(state, dict) else None
+    return [f"- stopped by: {rule}"] if isinstance(rule, str) else []
+
+
 def make_report(run_dir: Path, registries: Registries) -> Path:
     """Write ``run_dir/report/`` (learning_curves.png, architecture.png, pareto.png, summary.md)."""
     run_dir = Path(run_dir)
@@ -98,6 +109,8 @@ def make_report(run_dir: Path, registries: Registries) -> Path:
         f"- score (exact-eval mean at θ): first {metrics['score_mean'][0]:.2f},"
         f" final {metrics['score_mean'][-1]:.2f},"
         f" best episode {np.nanmax(metrics['best_score']):.2f}",
+        *_stopped(run_dir),
+        f"- made by: {manifest_text(read_manifest(run_dir))}",
         "",
         "![learning curves](learning_curves.png)",
         "",

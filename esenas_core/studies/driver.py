@@ -73,12 +73,26 @@ def run_study(
         if pool is not None:
             pool.release()
         write_manifest(study, folder, states, tally.failed)
+        _warn_mixed_software(planned, log)
         write_results(study, planned, folder, log)
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"
     )
     return [f"{p.label} ({tally.failed[p.run_dir]})" for p in planned if p.run_dir in tally.failed]
+
+
+def _warn_mixed_software(planned: list[StudyRun], log: Callable[[str], None]) -> None:
+    """One line when the runs' manifests (esenas.json) differ in what can change their bits."""
+    from esenas_core.runs.manifest import manifest_differences, read_manifest
+
+    diffs = manifest_differences([(p.label, read_manifest(p.run_dir)) for p in planned])
+    if diffs:
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        log(
+            f"warning: this study's runs were made by different software, which can change"
+            f" their numbers: {diffs[0]}{more} (esenas.json of each run)"
+        )
 
 
 def _announce(

@@ -136,10 +136,18 @@ class StudyFile:
 
 
 def load_study(path: str | Path) -> Study:
+    """The study file ``path`` (TOML), validated."""
     path = Path(path)
-    source = str(path)
-    spec: StudyFile = structure(StudyFile, read_toml(path), f"{source}: study")
-    base = read_toml(path.parent / spec.base) if isinstance(spec.base, str) else spec.base
+    return study_from_dict(read_toml(path), str(path), path.parent, path.stem)
+
+
+def study_from_dict(
+    data: Mapping[str, Any], source: str, base_dir: Path, default_name: str = "study"
+) -> Study:
+    """A study from the keys of a study file (``base``: a config file's path, relative to
+    ``base_dir``, or the config as a table)."""
+    spec: StudyFile = structure(StudyFile, data, f"{source}: study")
+    base = read_toml(base_dir / spec.base) if isinstance(spec.base, str) else spec.base
     overrides: dict[str, Any] = {}
     for key, value in spec.overrides.items():
         set_dotted(overrides, key, value, f"{source}: overrides")
@@ -154,7 +162,7 @@ def load_study(path: str | Path) -> Study:
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: variant names repeat: {names}")
     return Study(
-        _folder_name(spec.name if spec.name is not None else path.stem, "study name", source),
+        _folder_name(spec.name if spec.name is not None else default_name, "study name", source),
         copy.deepcopy(dict(base)),
         spec.seeds,
         tuple(variants),

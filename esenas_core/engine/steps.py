@@ -1,0 +1,248 @@
+"""The steps of one iteration that ``Trainer.tell`` runs in order (esenas_core.engine.trainer
+has the loop): plugin calls named in errors, the job, the θ update, the controller's feedback,
+the exact evaluations and the best, the counters and the metrics row."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from esenas_core.api import fixedmath
+from esenas_core.api.errors import EsenasWarning, RunError
+from esenas_core.api.plugins import call_plugin
+from esenas_core.api.records import (
+    Job,
+    OptimizerSpec,
+    RolloutRequest,
+    RolloutResult,
+    ThetaSync,
+    Update,
+)
+from esenas_core.engine.asking import Clock
+from esenas_core.engine.experiment import Experiment
+from esenas_core.engine.iteration import (
+    IterationPlan,
+    Outcome,
+    check_proposals,
+    controller_feedback,
+    gradient_weights,
+)
+from esenas_core.engine.metrics import metrics_row
+from esenas_core.engine.obsstats import ObsStats
+from esenas_core.engine.recording import Recorder
+from esenas_core.engine.replica import apply_update
+from esenas_core.engine.state import Best, RunState
+
+CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
+CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
+
+
+@attrs.define
+class Evaluated:
+    requests: list[RolloutRequest]
+    results: list[RolloutResult]
+    outcome: Outcome
+    seeds: list[int]
+    failures: int
+    retries: int
+
+
+class Steps:
+    """What a trainer holds and the steps of its iterations (``Trainer`` adds the loop)."""
+
+    exp: Experiment
+    cfg: Any  # RunConfig
+    state: RunState
+    optimizer: OptimizerSpec
+    recorder: Recorder
+    size_keys: tuple[str, ...]
+    _replica_key: str
+    _updates: deque[Update]
+    _warned_controller: bool
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self.state.theta
+
+    @property
+    def iteration(self) -> int:
+        return self.state.iteration
+
+    @property
+    def best(self) -> Best:
+        return self.state.best
+
+    @property
+    def obs(self) -> ObsStats:
+        return self.state.obs
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def _controller(self, method: str, *args: Any) -> Any:
+        """The controller's ``method(*args)``; an exception is one line naming the plugin."""
+        fn = getattr(self.exp.controller, method)
+        return call_plugin(fn, "controller", self.cfg.controller.name, "", *args)
+
+    def _space(self, method: str, *args: Any) -> Any:
+        """The search space's ``method(*args)``; an exception is one line naming the plugin."""
+        fn = getattr(self.exp.space, method)
+        return call_plugin(fn, "search_space", self.cfg.search_space.name, "", *args)
+
+    def _propose(self, n: int) -> np.ndarray:
+        """n valid genomes from the controller, or one line naming it."""
+        genomes = self._controller("propose", n)
+        return check_proposals(self.cfg.controller.name, genomes, n, self.exp.space.decisions)
+
+    def _job(self, plan: IterationPlan) -> Job:
+        """What every request of this iteration shares: θ (or the updates that bring workers'
+        replicas to it), σ, the observation normalization, the noise."""
+        mean, std = self._normalization()
+        es = self.cfg.es
+        sync = ThetaSync(
+            key=self._replica_key,
+            version=self.iteration,
+            updates=tuple(self._updates),
+            optimizer=self.optimizer,
+            optimizer_state=self.state.optimizer,
+        )
+        return Job(
+            self.exp.worker_spec, self.theta.copy(), plan.sigma, mean, std, es.noise_spec, sync
+        )
+
+    def _normalization(self) -> tuple[np.ndarray, np.ndarray]:
+        dim = self.exp.spec.obs_dim
+        if not self.cfg.es.obs_norm:
+            return np.zeros(dim), np.ones(dim)
+        return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
+
+    def _update_theta(self, plan: IterationPlan, ev: Evaluated) -> tuple[np.ndarray, Any, int]:
+        """θ ← optimizer step on the ES gradient; returns (θ before, gradient, directions)."""
+        es, sigma, lr = self.cfg.es, plan.sigma, plan.learning_rate
+        weights, seeds = gradient_weights(es, ev.outcome, ev.seeds, sigma)
+        update = Update(plan.number, weights, seeds, lr, es.weight_decay)
+        before = self.theta
+        theta, grad, moments = apply_update(
+            before, self.optimizer, self.state.optimizer, update, es.noise_spec
+        )
+        self.state.theta, self.state.optimizer = theta, moments
+        self._updates.append(update)  # workers apply it to their replicas of θ
+        if not np.all(np.isfinite(self.theta)):
+            raise RunError(
+                f"iteration {plan.number}: θ became non-finite (gradient norm"
+                f" {fixedmath.norm(grad):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
+                " lower es.learning_rate or es.sigma; the last checkpoint is intact"
+            )
+        return before, grad, len(weights)
+
+    def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
+        fed, rewards = controller_feedback(self.cfg.es, genomes, out)
+        if len(fed):
+            self._controller("feedback", fed, self._space("controller_rewards", fed, rewards))
+
+    def _record_exact(
+        self, plan: IterationPlan, genomes: np.ndarray, ev: Evaluated, theta: np.ndarray, job: Job
+    ) -> list[dict[str, int]]:
+        """Record the exact evaluations (evaluations.csv) and keep the best by the search
+        space's selection score (best/); returns their genomes' ``describe()``."""
+        exact_genomes, exact = plan.exact(genomes), ev.outcome.exact
+        archs = [self._space("decode", g) for g in exact_genomes]
+        sizes = [self._space("describe", a) for a in archs]
+        if sizes:
+            self.size_keys = tuple(sizes[0])
+        ok = [i for i, r in enumerate(exact) if r.ok]
+        if not ok:
+            return sizes
+        returns = np.array([exact[i].finished.reward for i in ok], dtype=np.float64)
+        objectives = self._space("selection_scores", exact_genomes[ok], returns)
+        self.recorder.evaluations(
+            [
+                {
+                    "iteration": plan.number,
+                    "return": float(returns[j]),
+                    "objective": float(objectives[j]),
+                    **sizes[i],
+                }
+                for j, i in enumerate(ok)
+            ]
+        )
+        j = _winner(self.best.objective, objectives)
+        if j is not None:
+            i = ok[j]
+            self.state.best = Best(
+                score=exact[i].finished.reward,
+                objective=float(objectives[j]),
+                iteration=plan.number,
+                architecture=archs[i],
+                theta=theta.copy(),
+                obs_mean=job.obs_mean.copy(),
+                obs_std=job.obs_std.copy(),
+                env_seed=int(plan.exact(ev.requests)[i].env_seed),
+            )
+            self.recorder.best(self.best)  # once per iteration, whichever evaluation won
+        return sizes
+
+    def _count(self, results: Sequence[RolloutResult]) -> None:
+        """Merge the finished episodes' observation statistics; count episodes and env steps."""
+        obs = self.obs
+        for r in results:
+            if r.ok:
+                episode = r.finished
+                obs = obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
+                self.state.episodes += 1
+                self.state.env_steps += episode.steps
+        self.state.obs = obs
+
+    def _row(self, plan, ev, sizes, grad, directions, clock: Clock) -> dict[str, Any]:
+        out = ev.outcome
+        return metrics_row(
+            self.state,
+            out.exact_rewards,
+            out.rewards.ravel(),
+            sizes,
+            self._controller("stats"),
+            valid_units=int(out.unit_ok.sum()),
+            directions_used=directions,
+            failures=ev.failures,
+            retries=ev.retries,
+            sigma=plan.sigma,
+            learning_rate=plan.learning_rate,
+            grad_norm=fixedmath.norm(grad),
+            theta_norm=fixedmath.norm(self.theta),
+            evaluate_time=clock.spent["evaluate"],
+            controller_time=clock.spent["controller"],
+            iteration_time=time.perf_counter() - clock.started,
+        )
+
+    def _check_controller_cost(self, row: Mapping[str, Any], genomes: int) -> None:
+        """Warn once when the controller takes more than ``CONTROLLER_SHARE`` of an iteration and
+        at least ``CONTROLLER_FLOOR_S`` (from the second iteration on: the first includes
+        start-up)."""
+        share = row["controller_time"] / max(row["iteration_time"], 1e-9)
+        slow = share > CONTROLLER_SHARE and row["controller_time"] >= CONTROLLER_FLOOR_S
+        if self._warned_controller or self.iteration < 2 or not slow:
+            return
+        self._warned_controller = True
+        warnings.warn(
+            f"iteration {self.iteration}: controller {self.cfg.controller.name!r} took"
+            f" {100 * share:.0f} % of the iteration ({row['controller_time']:.2f} s of"
+            f" {row['iteration_time']:.2f} s, {1e3 * row['controller_time'] / genomes:.2f} ms"
+            " per genome): it, not the rollouts, sets the pace (docs/controllers.md has the"
+            " cost of each controller)",
+            EsenasWarning,
+            stacklevel=2,
+        )
+
+
+def _winner(best: float, objectives: np.ndarray) -> int | None:
+    """The index of the first of the highest ``objectives`` if it beats ``best``, else None."""
+    winner = None
+    for j, value in enumerate(objectives):
+        if value > (best if winner is None else objectives[winner]):
+            winner = j
+    return winner
