@@ -68,7 +68,8 @@ def test_a_stopping_rule_ends_the_cli_run_and_resume_keeps_it(tmp_path: Path) ->
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "stopped by episodes" in done.stdout
-    assert len(metrics(run)) == 3  # 14 episodes per iteration and (run / "final" / "weights.npz").exists()
+    assert len(metrics(run)) == 3  # 14 episodes per iteration
+    assert (run / "final" / "weights.npz").exists()
     again = esenas("run", "--resume", str(run), "--quiet")
     assert again.returncode == 0, again.stderr
     assert "stopped by episodes" in again.stdout and len(metrics(run)) == 3
