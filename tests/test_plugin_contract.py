@@ -227,7 +227,8 @@ def test_esenas_check_names_each_broken_plugin_in_one_line() -> None:
 
 def test_a_worker_reports_plugins_at_other_versions() -> None:
     """What a worker answers the driver's plugin check (run on each new dask worker)."""
-    from esenas_core import __version__, check_worker_plugins
+    from esenas_core import __version__
+    from esenas_core.backends import check_worker_plugins
 
     assert check_worker_plugins([("esenas_core", "esenas", __version__)]) == []
     assert check_worker_plugins([("esenas_core", "esenas", "9.9.9")]) == [

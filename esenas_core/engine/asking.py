@@ -10,7 +10,7 @@ per request (NaN or None: that rollout failed).
 from __future__ import annotations
 
 import contextlib
-import math
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -19,11 +19,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from esenas_core.api.episodes import EpisodeResult
 from esenas_core.api.errors import TellError
 from esenas_core.api.interfaces import Architecture, Network, SearchSpace
 from esenas_core.api.records import Job, RolloutRequest, RolloutResult
+from esenas_core.engine.iteration import Layout
 from esenas_core.engine.rollouts import perturbed_params
+from esenas_core.engine.told import Told
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -32,7 +33,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return out
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, slots=False)
 class Asked:
     """One attempt at one iteration: evaluate ``requests`` and tell the results.
 
@@ -44,27 +45,38 @@ class Asked:
     iteration: int  # the iteration's number (1-based: the iterations done once it is told)
     attempt: int  # 0, or the retry number after an attempt below the quorum
     genomes: np.ndarray = attrs.field(converter=_frozen)
-    requests: tuple[RolloutRequest, ...]
+    layout: Layout = attrs.field(repr=False)
     job: Job = attrs.field(repr=False)
     space: SearchSpace = attrs.field(repr=False)
 
     def __len__(self) -> int:
-        return len(self.requests)
+        return len(self.layout.index)
+
+    @functools.cached_property
+    def requests(self) -> tuple[RolloutRequest, ...]:
+        """One ``RolloutRequest`` per rollout (index, perturbation seed, sign, genome, env
+        seed): what backends take."""
+        return tuple(self.layout.requests(self.genomes))
 
     @property
     def perturbation_seeds(self) -> np.ndarray:
         """Per request: the seed of its direction ε (0 for an exact evaluation)."""
-        return _frozen(np.array([r.perturbation_seed for r in self.requests], dtype=np.int64))
+        return _frozen(self.layout.perturbation_seed)
 
     @property
     def signs(self) -> np.ndarray:
         """Per request: +1 (θ + σε), −1 (θ − σε) or 0 (an exact evaluation at θ)."""
-        return _frozen(np.array([r.sign for r in self.requests], dtype=np.int64))
+        return _frozen(self.layout.sign)
 
     @property
     def env_seeds(self) -> np.ndarray:
         """Per request: the seed its environment resets with."""
-        return _frozen(np.array([r.env_seed for r in self.requests], dtype=np.int64))
+        return _frozen(self.layout.env_seed)
+
+    @property
+    def genome_index(self) -> np.ndarray:
+        """Per request: the row of ``genomes`` it evaluates."""
+        return _frozen(self.layout.genome_index)
 
     def parameters(self) -> np.ndarray:
         """(requests, d) float64: each request's parameters, θ + sign·σ·ε."""
@@ -73,14 +85,13 @@ class Asked:
         return perturbed_params(self.job, theta, self.requests)
 
     def architectures(self) -> list[Architecture]:
-        """Each request's decoded architecture (a pair shares one object)."""
-        decoded: dict[bytes, Architecture] = {}
+        """Each request's decoded architecture (requests of one genome share one object)."""
+        decoded: dict[int, Architecture] = {}
         out = []
-        for req in self.requests:
-            key = np.asarray(req.genome).tobytes()
-            if key not in decoded:
-                decoded[key] = self.space.decode(req.genome)
-            out.append(decoded[key])
+        for g in self.layout.genome_index.tolist():
+            if g not in decoded:
+                decoded[g] = self.space.decode(self.genomes[g])
+            out.append(decoded[g])
         return out
 
     def policies(self) -> Network:
@@ -91,17 +102,16 @@ class Asked:
         return net.with_input_normalization(self.job.obs_mean, self.job.obs_std)
 
 
-def as_results(asked: Asked, told: Any) -> list[RolloutResult]:
-    """``told`` as one ``RolloutResult`` per request, or ``TellError`` (one line).
+def as_told(asked: Asked, told: Any) -> Told:
+    """``told`` as columns, or ``TellError`` (one line).
 
     ``told`` is a sequence of ``RolloutResult`` (indices as the requests'), or one return per
-    request: a number, or NaN / None / a non-finite number for a rollout that failed. A bare
-    return counts as an episode of one step that saw no observation.
+    request: a number, or NaN / None / a non-finite number for a rollout that failed.
     """
-    n = len(asked.requests)
+    n = len(asked)
     where = f"tell(iteration {asked.iteration})"
     if isinstance(told, np.ndarray):
-        told = told.tolist() if told.ndim == 1 else None
+        return Told.of_returns(told, n, where)
     if told is None or isinstance(told, str | bytes) or not isinstance(told, Sequence):
         raise TellError(
             f"{where}: expected one result per request ({n}): a list of RolloutResult or of"
@@ -109,27 +119,17 @@ def as_results(asked: Asked, told: Any) -> list[RolloutResult]:
         )
     if len(told) != n:
         raise TellError(f"{where}: {len(told)} results for {n} requests")
-    if all(isinstance(r, RolloutResult) for r in told):
-        indices = [r.index for r in told]
-        if indices != [q.index for q in asked.requests]:
+    if n and isinstance(told[0], RolloutResult):
+        if not all(isinstance(r, RolloutResult) for r in told):
+            raise TellError(f"{where}: a mix of RolloutResult and returns")
+        if [r.index for r in told] != asked.layout.index.tolist():
             raise TellError(f"{where}: the results' indices are not the requests' (in order)")
-        return list(told)
-    if any(isinstance(r, RolloutResult) for r in told):
-        raise TellError(f"{where}: a mix of RolloutResult and returns")
-    pairs = zip(asked.requests, told, strict=True)
-    return [_from_return(req.index, value, asked, where) for req, value in pairs]
-
-
-def _from_return(index: int, value: Any, asked: Asked, where: str) -> RolloutResult:
-    if value is None:
-        return RolloutResult.failed(index, "no result")
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TellError(f"{where}: result {index} is a {type(value).__name__}, not a return")
-    reward = float(value)
-    if not math.isfinite(reward):
-        return RolloutResult.failed(index, f"non-finite return {reward}")
-    empty = np.zeros_like(asked.job.obs_mean)
-    return RolloutResult(index, EpisodeResult(reward, 1, 0, empty, empty.copy()))
+        return Told.of(told)
+    try:
+        values = np.asarray(told)  # numbers: a float array at once; anything else: checked
+    except (TypeError, ValueError):
+        values = np.array(list(told), dtype=object)
+    return Told.of_returns(values, n, where)
 
 
 class Clock:
@@ -186,15 +186,9 @@ def check_told(pending: Pending | None, asked: Any) -> Pending:
 
 def _same(a: Asked, b: Asked) -> bool:
     """The same genomes and requests (an ``Asked`` rebuilt or copied by the caller)."""
+    columns = ("index", "perturbation_seed", "sign", "env_seed", "genome_index")
     return (
         a.genomes.shape == b.genomes.shape
         and np.array_equal(a.genomes, b.genomes)
-        and len(a) == len(b)
-        and all(
-            np.array_equal(getattr(a, k), getattr(b, k))
-            for k in ("perturbation_seeds", "signs", "env_seeds")
-        )
-        and all(
-            np.array_equal(x.genome, y.genome) for x, y in zip(a.requests, b.requests, strict=True)
-        )
+        and all(np.array_equal(getattr(a.layout, k), getattr(b.layout, k)) for k in columns)
     )

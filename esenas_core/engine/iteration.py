@@ -9,6 +9,7 @@ request indices members·i + s, followed by the exact evaluations at θ. With
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -20,6 +21,7 @@ from esenas_core.api.records import RolloutRequest, RolloutResult
 from esenas_core.engine.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
 from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
+from esenas_core.engine.told import Told
 
 
 @attrs.frozen
@@ -69,27 +71,60 @@ def genomes_needed(es: ESConfig) -> int:
     return es.num_perturbations * per_unit + es.exact_evals
 
 
+@attrs.frozen(eq=False)
+class Layout:
+    """One attempt's requests as columns (request ``r`` evaluates ``genomes[genome_index[r]]``
+    at θ + ``sign[r]``·σ·ε(``perturbation_seed[r]``), resetting with ``env_seed[r]``)."""
+
+    index: np.ndarray  # (B,) int64
+    perturbation_seed: np.ndarray  # (B,) int64 (0 for an exact evaluation)
+    sign: np.ndarray  # (B,) int64: +1, −1, or 0 (exact)
+    env_seed: np.ndarray  # (B,) int64
+    genome_index: np.ndarray  # (B,) int64
+    seeds: np.ndarray  # (n,) int64: the perturbation seed of each unit
+
+    def requests(self, genomes: np.ndarray) -> list[RolloutRequest]:
+        """The requests as objects (what backends take)."""
+        rows = zip(
+            self.index.tolist(),
+            self.perturbation_seed.tolist(),
+            self.sign.tolist(),
+            self.genome_index.tolist(),
+            self.env_seed.tolist(),
+            strict=True,
+        )
+        return [RolloutRequest(i, p, s, genomes[g], e) for i, p, s, g, e in rows]
+
+
+def request_layout(es: ESConfig, run_seed: int, iteration: int, attempt: int) -> Layout:
+    """The layout of an attempt: seeds derive from (run seed, iteration, attempt, unit)."""
+    n, members, exact = es.num_perturbations, es.members, es.exact_evals
+    units = np.arange(n + exact)
+    p_seeds = derive_seeds(run_seed, STREAM_PERTURBATION, iteration, attempt, last=units[:n])
+    # All members of a unit reset their environment with the same seed (common random numbers).
+    e_seeds = derive_seeds(run_seed, STREAM_ENV, iteration, attempt, last=units)
+    unit = np.concatenate([np.repeat(np.arange(n), members), n + np.arange(exact)])
+    sign = np.concatenate([np.tile(np.array((1, -1)[:members]), n), np.zeros(exact, np.int64)])
+    first_exact = genomes_needed(es) - exact
+    perturbed = (
+        np.arange(members * n) if es.pair_architecture == "independent" else unit[: n * members]
+    )
+    return Layout(
+        index=np.arange(members * n + exact, dtype=np.int64),
+        perturbation_seed=np.concatenate([np.repeat(p_seeds, members), np.zeros(exact, np.int64)]),
+        sign=sign.astype(np.int64),
+        env_seed=e_seeds[unit],
+        genome_index=np.concatenate([perturbed, first_exact + np.arange(exact)]).astype(np.int64),
+        seeds=p_seeds,
+    )
+
+
 def build_requests(
     es: ESConfig, genomes: np.ndarray, run_seed: int, iteration: int, attempt: int
 ) -> tuple[list[RolloutRequest], list[int]]:
     """The iteration's requests and the perturbation seed of each unit."""
-    n, members = es.num_perturbations, es.members
-    signs = (1, -1)[:members]
-    independent = es.pair_architecture == "independent"
-    units = np.arange(n + es.exact_evals)
-    p_seeds = derive_seeds(run_seed, STREAM_PERTURBATION, iteration, attempt, last=units[:n])
-    # All members of a unit reset their environment with the same seed (common random numbers).
-    e_seeds = derive_seeds(run_seed, STREAM_ENV, iteration, attempt, last=units).tolist()
-    seeds = p_seeds.tolist()
-    requests = []
-    for i in range(n):
-        for s, sign in enumerate(signs):
-            idx = members * i + s
-            genome = genomes[idx] if independent else genomes[i]
-            requests.append(RolloutRequest(idx, seeds[i], sign, genome, e_seeds[i]))
-    for j, genome in enumerate(exact_part(es, genomes)):
-        requests.append(RolloutRequest(members * n + j, 0, 0, genome, e_seeds[n + j]))
-    return requests, seeds
+    layout = request_layout(es, run_seed, iteration, attempt)
+    return layout.requests(genomes), layout.seeds.tolist()
 
 
 @attrs.frozen(eq=False)
@@ -98,22 +133,25 @@ class Outcome:
 
     unit_ok: np.ndarray  # (n,) bool: every member finished with a finite reward
     rewards: np.ndarray  # (n_ok, members) returns of the valid units
-    exact: list[RolloutResult]
+    exact_ok: np.ndarray  # (exact_evals,) bool
+    exact_reward: np.ndarray  # (exact_evals,) float64 (NaN where failed)
 
     @property
     def exact_rewards(self) -> np.ndarray:
-        return np.array([r.finished.reward for r in self.exact if r.ok])
+        """The finished exact evaluations' returns."""
+        return self.exact_reward[self.exact_ok]
 
 
-def outcome(es: ESConfig, results: list[RolloutResult]) -> Outcome:
+def outcome(es: ESConfig, told: Told | Sequence[RolloutResult]) -> Outcome:
+    if not isinstance(told, Told):
+        told = Told.of(told)
     n, members = es.num_perturbations, es.members
-    units = results[: members * n]
-    unit_ok = np.asarray(
-        np.array([r.ok for r in units], dtype=bool).reshape(n, members).all(axis=1)
-    )
+    unit_ok = told.ok[: members * n].reshape(n, members).all(axis=1)
     rows = (members * np.flatnonzero(unit_ok)[:, None] + np.arange(members)).ravel()
-    rewards = np.array([units[i].finished.reward for i in rows], dtype=np.float64)
-    return Outcome(unit_ok, rewards.reshape(-1, members), results[members * n :])
+    rewards = told.reward[rows]
+    return Outcome(
+        unit_ok, rewards.reshape(-1, members), told.ok[members * n :], told.reward[members * n :]
+    )
 
 
 def quorum(es: ESConfig) -> int:
@@ -157,8 +195,7 @@ def controller_feedback(
         fed, rewards = [genomes[rows]], [out.rewards.ravel()]
     else:
         fed, rewards = [genomes[ok]], [out.rewards.mean(axis=1)]
-    exact_ok = [j for j, r in enumerate(out.exact) if r.ok]
-    fed.append(exact_part(es, genomes)[np.array(exact_ok, dtype=int)])
+    fed.append(exact_part(es, genomes)[out.exact_ok])
     rewards.append(out.exact_rewards)
     all_rewards = np.concatenate(rewards)
     if es.controller_reward == "shaped":

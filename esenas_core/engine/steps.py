@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -19,8 +19,6 @@ from esenas_core.api.plugins import call_plugin
 from esenas_core.api.records import (
     Job,
     OptimizerSpec,
-    RolloutRequest,
-    RolloutResult,
     ThetaSync,
     Update,
 )
@@ -28,6 +26,7 @@ from esenas_core.engine.asking import Clock
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
     IterationPlan,
+    Layout,
     Outcome,
     check_proposals,
     controller_feedback,
@@ -38,6 +37,7 @@ from esenas_core.engine.obsstats import ObsStats
 from esenas_core.engine.recording import Recorder
 from esenas_core.engine.replica import apply_update
 from esenas_core.engine.state import Best, RunState
+from esenas_core.engine.told import Told
 
 CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
 CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
@@ -45,8 +45,10 @@ CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic task
 
 @attrs.define
 class Evaluated:
-    requests: list[RolloutRequest]
-    results: list[RolloutResult]
+    """An accepted attempt: its layout, its results as columns, their valid part."""
+
+    layout: Layout
+    told: Told
     outcome: Outcome
     seeds: list[int]
     failures: int
@@ -150,15 +152,15 @@ class Steps:
     ) -> list[dict[str, int]]:
         """Record the exact evaluations (evaluations.csv) and keep the best by the search
         space's selection score (best/); returns their genomes' ``describe()``."""
-        exact_genomes, exact = plan.exact(genomes), ev.outcome.exact
+        exact_genomes, out = plan.exact(genomes), ev.outcome
         archs = [self._space("decode", g) for g in exact_genomes]
         sizes = [self._space("describe", a) for a in archs]
         if sizes:
             self.size_keys = tuple(sizes[0])
-        ok = [i for i, r in enumerate(exact) if r.ok]
+        ok = np.flatnonzero(out.exact_ok).tolist()
         if not ok:
             return sizes
-        returns = np.array([exact[i].finished.reward for i in ok], dtype=np.float64)
+        returns = out.exact_reward[ok]
         objectives = self._space("selection_scores", exact_genomes[ok], returns)
         self.recorder.evaluations(
             [
@@ -175,27 +177,29 @@ class Steps:
         if j is not None:
             i = ok[j]
             self.state.best = Best(
-                score=exact[i].finished.reward,
+                score=float(out.exact_reward[i]),
                 objective=float(objectives[j]),
                 iteration=plan.number,
                 architecture=archs[i],
                 theta=theta.copy(),
                 obs_mean=job.obs_mean.copy(),
                 obs_std=job.obs_std.copy(),
-                env_seed=int(plan.exact(ev.requests)[i].env_seed),
+                env_seed=int(plan.exact(ev.layout.env_seed)[i]),
             )
             self.recorder.best(self.best)  # once per iteration, whichever evaluation won
         return sizes
 
-    def _count(self, results: Sequence[RolloutResult]) -> None:
-        """Merge the finished episodes' observation statistics; count episodes and env steps."""
+    def _count(self, told: Told) -> None:
+        """Merge the finished episodes' observation statistics, in request order; count
+        episodes and env steps."""
+        ok = told.ok
+        self.state.episodes += int(np.count_nonzero(ok))
+        self.state.env_steps += int(told.steps[ok].sum())
+        if told.obs_count is None or told.obs_mean is None or told.obs_m2 is None:
+            return
         obs = self.obs
-        for r in results:
-            if r.ok:
-                episode = r.finished
-                obs = obs.merge(episode.obs_count, episode.obs_mean, episode.obs_m2)
-                self.state.episodes += 1
-                self.state.env_steps += episode.steps
+        for i in np.flatnonzero(ok & (told.obs_count > 0)).tolist():
+            obs = obs.merge(int(told.obs_count[i]), told.obs_mean[i], told.obs_m2[i])
         self.state.obs = obs
 
     def _row(self, plan, ev, sizes, grad, directions, clock: Clock) -> dict[str, Any]:

@@ -34,9 +34,15 @@ from esenas_core.api.errors import RunError
 from esenas_core.api.plugins import call_hook
 from esenas_core.api.records import OptimizerSpec, RolloutResult, Update
 from esenas_core.engine import interrupts, optimizers
-from esenas_core.engine.asking import Asked, Clock, Pending, as_results, check_told
+from esenas_core.engine.asking import Asked, Clock, Pending, as_told, check_told
 from esenas_core.engine.experiment import Experiment
-from esenas_core.engine.iteration import IterationPlan, accepted, outcome, quorum
+from esenas_core.engine.iteration import (
+    IterationPlan,
+    accepted,
+    outcome,
+    quorum,
+    request_layout,
+)
 from esenas_core.engine.metrics import summary
 from esenas_core.engine.obsstats import ObsStats
 from esenas_core.engine.recording import MemoryRecorder, Recorder
@@ -144,10 +150,8 @@ class Trainer(Steps):
             self._pending = Pending(plan, genomes, self._job(plan), clock)
         p = self._pending
         if p.asked is None:
-            requests, _ = p.plan.requests(p.genomes, self.cfg.seed, p.attempt)
-            p.asked = Asked(
-                p.plan.number, p.attempt, p.genomes, tuple(requests), p.job, self.exp.space
-            )
+            layout = request_layout(self.cfg.es, self.cfg.seed, p.plan.iteration, p.attempt)
+            p.asked = Asked(p.plan.number, p.attempt, p.genomes, layout, p.job, self.exp.space)
             p.asked_at = time.perf_counter()
         return p.asked
 
@@ -157,7 +161,7 @@ class Trainer(Steps):
         results = self.exp.backend.evaluate(
             asked.job, list(asked.requests), self.cfg.es.iteration_timeout or None
         )
-        if [r.index for r in results] != [q.index for q in asked.requests]:
+        if [r.index for r in results] != asked.layout.index.tolist():
             raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
         return results
 
@@ -168,15 +172,11 @@ class Trainer(Steps):
         the row is recorded (and a checkpoint when due) and returned. A tell that does not
         answer the pending ask is a ``TellError`` and changes nothing."""
         p = check_told(self._pending, asked)
-        told = as_results(asked, results)
+        told = as_told(asked, results)
         es = self.cfg.es
         p.clock.spent["evaluate"] += time.perf_counter() - p.asked_at
-        bad = [r for r in told if not r.ok]
-        p.failures += len(bad)
-        p.last_error = next(
-            (r.error for r in bad if r.error),
-            p.last_error or "non-finite reward or observations",
-        )
+        p.failures += told.failures
+        p.last_error = told.first_error() or p.last_error or "non-finite reward or observations"
         out = outcome(es, told)
         if not accepted(es, out):
             if p.attempt >= es.max_retries:
@@ -189,8 +189,8 @@ class Trainer(Steps):
             p.attempt, p.asked = p.attempt + 1, None
             return None
         self._pending = None
-        _, seeds = p.plan.requests(p.genomes, self.cfg.seed, p.attempt)
-        ev = Evaluated(list(asked.requests), told, out, seeds, p.failures, p.attempt)
+        layout = asked.layout
+        ev = Evaluated(layout, told, out, layout.seeds.tolist(), p.failures, p.attempt)
         return self._finish(p.plan, p.genomes, p.job, ev, p.clock)
 
     def _finish(self, plan, genomes, job, ev: Evaluated, clock: Clock) -> dict[str, Any]:
@@ -198,7 +198,7 @@ class Trainer(Steps):
         with clock("controller"):
             self._feed_controller(genomes, ev.outcome)
         sizes = self._record_exact(plan, genomes, ev, theta_before, job)
-        self._count(ev.results)
+        self._count(ev.told)
         self.state.iteration = plan.number
         row = self._row(plan, ev, sizes, grad, directions, clock)
         self._check_controller_cost(row, len(genomes))
