@@ -146,7 +146,7 @@ def outcome(es: ESConfig, told: Told | Sequence[RolloutResult]) -> Outcome:
     if not isinstance(told, Told):
         told = Told.of(told)
     n, members = es.num_perturbations, es.members
-    unit_ok = told.ok[: members * n].reshape(n, members).all(axis=1)
+    unit_ok = np.asarray(told.ok[: members * n].reshape(n, members).all(axis=1))
     rows = (members * np.flatnonzero(unit_ok)[:, None] + np.arange(members)).ravel()
     rewards = told.reward[rows]
     return Outcome(

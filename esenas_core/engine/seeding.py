@@ -12,7 +12,12 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from esenas_core.api.seeded import entropy_pool, generate_words, pcg64_states
+from esenas_core.api.seeded import (
+    entropy_pool,
+    entropy_pool_after,
+    generate_words,
+    pcg64_states,
+)
 
 # Stream identifiers: the first key after the run seed.
 STREAM_INIT = 0
@@ -55,9 +60,13 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
     run = _words(run_seed)
     spawn = [w for k in keys for w in _words(k)]
     run += [0] * max(0, _POOL - len(run))  # numpy pads the run entropy when a spawn key follows
-    entropy = [np.full(last.shape, w, dtype=np.uint32) for w in run + spawn]
-    entropy.append(last.astype(np.uint32))
-    low, high = (w.astype(np.int64) for w in generate_words(entropy_pool(entropy), 2))
+    words = run + spawn
+    if len(words) >= _POOL:  # the usual case: the constant words mixed once, in Python
+        pool = entropy_pool_after(words, [last.astype(np.uint32)])
+    else:
+        entropy = [np.full(last.shape, w, dtype=np.uint32) for w in words]
+        pool = entropy_pool([*entropy, last.astype(np.uint32)])
+    low, high = (w.astype(np.int64) for w in generate_words(pool, 2))
     return low | ((high & 0x7FFFFFFF) << 32)
 
 

@@ -53,7 +53,7 @@ class Told:
         stats: list[tuple[int, int, Any, Any]] = []
         for i, r in enumerate(results):
             e = r.episode
-            if r.ok:
+            if r.ok and e is not None:
                 ok[i] = True
                 reward[i] = e.reward
                 steps[i] = e.steps
