@@ -30,7 +30,10 @@ CANDIDATES: dict[Any, list[Any]] = {
     bool: [True, False],
     int: [1, 2, 3, 5, 8, 40, 64, 1000],
     float: [0.25, 0.5, 0.75, 2.0],
-    str: ["CartPole-v1", "Pendulum-v1", "tcp://127.0.0.1:8786", "a.pem", "b.pem", "tanh"],
+    str: [
+        "CartPole-v1", "Pendulum-v1", "tcp://127.0.0.1:8786", "a.pem", "b.pem", "tanh",
+        "math:sqrt", "math:fabs",
+    ],
     tuple: [[4], [6, 6], [3], ["tanh"], ["relu", "tanh"]],
     dict: [{}, {"a": 1}],
 }

@@ -91,3 +91,28 @@ def test_the_logger_sketch_in_hooks_md_runs_as_written(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     lines = (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"score_mean"' in lines[0]
+
+
+def test_mlflow_logger_runs_read_back_with_mlflows_client(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    config = small_config(iterations=3, loggers=["mlflow"], stop={"patience": 50})
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(config))
+    run = tmp_path / "run"
+    res = esenas("run", str(tmp_path / "c.toml"), "--run-dir", str(run), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "INFO" not in res.stderr  # MLflow's table creation stays off the terminal
+    client = MlflowClient(tracking_uri=f"sqlite:///{(run / 'mlflow.db').resolve()}")
+    experiment = client.get_experiment_by_name(config["name"])
+    [logged] = client.search_runs([experiment.experiment_id])
+    assert logged.info.status == "FINISHED"
+    assert logged.data.tags["esenas.run_dir"] == str(run.resolve())
+    assert logged.data.params["es.sigma"] == str(config["es"]["sigma"])
+    assert logged.data.params["search_space.name"] == "edges"
+    history = client.get_metric_history(logged.info.run_id, "score_mean")
+    with open(run / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
+        (int(r["iteration"]), float(r["score_mean"])) for r in rows
+    ]
+    assert logged.data.metrics["summary.iterations"] == 3

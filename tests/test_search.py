@@ -267,3 +267,52 @@ def test_a_study_from_a_dict(registries: Registries, tmp_path: Path) -> None:
     assert {v["variant"] for v in results.variants} == {"learning_rate=0.01", "learning_rate=0.05"}
     assert isinstance(results.variant("learning_rate=0.05")["final_score_iqm"], float)
     assert all(isinstance(r["seed"], int) for r in results.runs)
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        ("no_such_module_here:f", "cannot import 'no_such_module_here'"),
+        ("math:no_such_name", "has no callable 'no_such_name'"),
+        ("math.sqrt", "'package.module:name'"),
+    ],
+)
+def test_a_bad_function_path_is_one_line_before_anything_runs(
+    registries: Registries, tmp_path: Path, function: str, message: str
+) -> None:
+    config = {"task": {"name": "function", "function": function}, "iterations": 1}
+    with pytest.raises(ConfigError, match=message) as info:
+        Search(config, run_dir=tmp_path / "run", registries=registries)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_function_task_without_a_path_says_how_to_evaluate(registries: Registries) -> None:
+    config = {"task": {"name": "function", "function": ""}, "iterations": 1}
+    search = Search(config, registries=registries)
+    asked = search.ask()
+    results = search.evaluate(asked)
+    assert not any(r.ok for r in results)
+    assert "esenas_core.optimize" in (results[0].error or "")
+
+
+def test_a_study_respects_stopping_rules(registries: Registries, tmp_path: Path) -> None:
+    spec = {"name": "stop", "seeds": [0, 1], "base": hybrid(iterations=10, stop={"episodes": 40})}
+    first = run_study(spec, tmp_path / "study", log=lambda _: None)
+    per_iteration = 2 * 8 + 2
+    assert [r["episodes"] for r in first.runs] == [3 * per_iteration] * 2  # 54 ≥ 40
+    again = run_study(spec, tmp_path / "study", log=lambda _: None)
+    assert repr(again.runs) == repr(first.runs)  # (NaN cells: compared as text)
+
+
+def test_study_results_as_a_dataframe() -> None:
+    from conftest import REPO
+
+    from esenas_core import load_study_results
+
+    results = load_study_results(REPO / "docs" / "studies" / "pendulum")
+    frame = results.dataframe("runs")
+    assert len(frame) == 50 and set(frame["variant"]) == {v["variant"] for v in results.variants}
+    assert frame["final_score"].dtype.kind == "f"
+    with pytest.raises(ConfigError, match="expected one of runs"):
+        results.dataframe("nope")

@@ -108,3 +108,36 @@ def test_the_manifest_and_a_study_with_mixed_software(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     warnings = [x for x in again.stdout.splitlines() if "different software" in x]
     assert len(warnings) == 1 and "numpy: 0.0.1" in warnings[0], again.stdout
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_function_by_path_on_worker_processes_equals_optimize(
+    tmp_path: Path, batched: bool
+) -> None:
+    import esenas_test_objectives as objectives
+
+    from esenas_core import optimize
+
+    name = "sphere_batched" if batched else "sphere"
+    config = {
+        "name": "f",
+        "iterations": 4,
+        "task": {"name": "function", "obs_dim": 4, "act_dim": 1,
+                 "function": f"esenas_test_objectives:{name}", "batched": batched},
+        "search_space": {"name": "dense", "hidden": []},
+        "backend": {"name": "processes", "processes": {"workers": 2}},
+        "es": {"num_perturbations": 8, "exact_evals": 2, "obs_norm": False},
+    }  # fmt: skip
+    path = tmp_path / "f.toml"
+    path.write_text(tomli_w.dumps(config))
+    done = esenas("run", str(path), "--run-dir", str(tmp_path / "cli"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    in_process = optimize(
+        getattr(objectives, name),
+        config,
+        batched=batched,
+        run_dir=tmp_path / "py",
+        overrides=["backend.name=serial"],
+    )
+    assert in_process.iteration == 4
+    assert metrics(tmp_path / "py") == metrics(tmp_path / "cli")

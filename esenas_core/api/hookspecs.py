@@ -91,8 +91,9 @@ def esenas_iteration_end(row: Mapping[str, Any], run_dir: str) -> None:
 
 @hookspec
 def esenas_run_end(summary: Mapping[str, Any], run_dir: str) -> None:
-    """Called once after the last iteration (not after a failure).
+    """Called once after the last iteration (``iterations``, or the one after which a ``[stop]``
+    rule held; not after a failure).
 
-    :param summary: first/final/best score, iterations, episodes, wall time.
+    :param summary: first/final/best score, iterations, episodes, wall time, ``stopped_by``.
     :param run_dir: the run directory's path.
     """

@@ -67,6 +67,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.tasks.hybrid",
     "esenas_plugins.tasks.function",
     "esenas_plugins.loggers.tensorboard",
+    "esenas_plugins.loggers.mlflow",
 )
 
 # kind → (hook name, base class)

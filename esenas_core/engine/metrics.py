@@ -48,6 +48,7 @@ def summary(
         "wall_time": last.get("wall_time", state.wall_time),
         "size_mean": {k: last.get(f"{k}_mean", math.nan) for k in size_keys},
         "best_size": space.describe(best.architecture) if best.architecture else {},
+        "stopped_by": state.stopped_by,  # the [stop] rule that ended the run, or None
     }
 
 

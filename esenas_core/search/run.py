@@ -291,7 +291,8 @@ class Search:
         return Path(location) if location else None
 
     def summary(self) -> dict[str, Any]:
-        return {**self.trainer.summary(), "stopped_by": self.stopped_by}
+        """First, final and best score, counters, wall time, sizes, and the stopping rule."""
+        return self.trainer.summary()
 
 
 def _signed(values: Any, sign: float, n: int) -> Sequence[Any]:

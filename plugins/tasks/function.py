@@ -8,7 +8,9 @@ Two ways to evaluate it:
 - from Python, ``esenas_core.optimize(f, config)`` / ``Search.optimize(f)`` call ``f`` in the
   driving process; ``function`` below is then unused;
 - ``function = "package.module:name"`` names an importable callable, which any backend's
-  workers import and call (``batched = true``: ``f(architectures, thetas)`` → n returns).
+  workers import and call (``batched = true``: ``f(architectures, thetas)`` → n returns). The
+  default, ``sphere`` below, is −‖θ‖²: something to try the task with; ``function = ""``
+  leaves the task without one (only ``optimize`` can evaluate then).
 
 A NaN or infinite return fails its evaluation, as a non-finite episode return does.
 """
@@ -36,8 +38,15 @@ class FunctionOptions:
 
     obs_dim: int = attrs.field(default=4, validator=attrs.validators.ge(1))
     act_dim: int = attrs.field(default=1, validator=attrs.validators.ge(1))
-    function: str = attrs.field(default="", validator=_import_path)
+    function: str = attrs.field(
+        default="esenas_plugins.tasks.function:sphere", validator=_import_path
+    )
     batched: bool = False
+
+
+def sphere(architecture: Any, theta: np.ndarray) -> float:
+    """The default objective: −‖θ‖² (its maximum 0 at θ = 0, whatever the architecture)."""
+    return -float(np.dot(theta, theta))
 
 
 def load_function(path: str) -> Callable[..., Any]:
