@@ -84,48 +84,6 @@ def entropy_pool(entropy: list[np.ndarray]) -> list[np.ndarray]:
     return pool
 
 
-def entropy_pool_after(prefix: list[int], tail: list[np.ndarray]) -> list[np.ndarray]:
-    """``entropy_pool(prefix + tail)`` where the ``prefix`` words — at least the pool's four —
-    are the same for every seed: they are mixed once in Python integers, and only the ``tail``
-    words over the arrays (a sixth of the array operations for a run seed, three keys and an
-    array of last keys)."""
-    if len(prefix) < _POOL:
-        raise ValueError("entropy_pool_after: the prefix must fill the pool")
-    hash_const = _INIT_A
-
-    def hashmix(value: int) -> int:
-        nonlocal hash_const
-        value ^= hash_const
-        hash_const = (hash_const * _MULT_A) & _U32
-        value = (value * hash_const) & _U32
-        return value ^ (value >> 16)
-
-    def mix(x: int, y: int) -> int:
-        result = (_MIX_L * x - _MIX_R * y) & _U32
-        return result ^ (result >> 16)
-
-    pool = [hashmix(prefix[i]) for i in range(_POOL)]
-    for src in range(_POOL):
-        for dst in range(_POOL):
-            if src != dst:
-                pool[dst] = mix(pool[dst], hashmix(pool[src]))
-    for src in range(_POOL, len(prefix)):
-        for dst in range(_POOL):
-            pool[dst] = mix(pool[dst], hashmix(prefix[src]))
-    shape = tail[0].shape if tail else ()
-    arrays = [np.full(shape, w, dtype=np.uint32) for w in pool]
-    with np.errstate(over="ignore"):
-        for word in tail:
-            for dst in range(_POOL):
-                value = word ^ np.uint32(hash_const)
-                hash_const = (hash_const * _MULT_A) & _U32
-                value = value * np.uint32(hash_const)
-                hashed = value ^ (value >> np.uint32(16))
-                result: np.ndarray = np.uint32(_MIX_L) * arrays[dst] - np.uint32(_MIX_R) * hashed
-                arrays[dst] = result ^ (result >> np.uint32(16))
-    return arrays
-
-
 def generate_words(pool: list[np.ndarray], count: int) -> list[np.ndarray]:
     """``SeedSequence.generate_state(count, np.uint32)`` from the pool, word by word."""
     hash_const = _INIT_B

@@ -10,14 +10,10 @@ import collections
 import threading
 from collections.abc import Iterator, Sequence
 
+import numba
 import numpy as np
 
-from esenas_core.api.seeded import (
-    entropy_pool,
-    entropy_pool_after,
-    generate_words,
-    pcg64_states,
-)
+from esenas_core.api.seeded import pcg64_states
 
 # Stream identifiers: the first key after the run seed.
 STREAM_INIT = 0
@@ -58,16 +54,64 @@ def derive_seeds(run_seed: int, *keys: int, last: np.ndarray) -> np.ndarray:
     if last.size and (last.min() < 0 or last.max() > _MASK):  # not one word each: the slow way
         return np.array([derive_seed(run_seed, *keys, int(k)) for k in last], dtype=np.int64)
     run = _words(run_seed)
-    spawn = [w for k in keys for w in _words(k)]
     run += [0] * max(0, _POOL - len(run))  # numpy pads the run entropy when a spawn key follows
-    words = run + spawn
-    if len(words) >= _POOL:  # the usual case: the constant words mixed once, in Python
-        pool = entropy_pool_after(words, [last.astype(np.uint32)])
-    else:
-        entropy = [np.full(last.shape, w, dtype=np.uint32) for w in words]
-        pool = entropy_pool([*entropy, last.astype(np.uint32)])
-    low, high = (w.astype(np.int64) for w in generate_words(pool, 2))
-    return low | ((high & 0x7FFFFFFF) << 32)
+    words = np.array(run + [w for k in keys for w in _words(k)], dtype=np.uint64)
+    return _derive_kernel(words, last.astype(np.uint64))
+
+
+# numpy's SeedSequence constants (O'Neill's seed_seq): esenas_core.api.seeded has the same
+# arithmetic over numpy arrays; this kernel runs it compiled, in 64-bit words masked to 32 bits.
+_U64 = np.uint64
+_M32 = _U64(0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hashmix(value, h):  # (hashed value, next hash constant)
+    value = (value ^ h) & _M32
+    h = (h * _U64(0x931E8875)) & _M32
+    value = (value * h) & _M32
+    return value ^ (value >> _U64(16)), h
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix(x, y):
+    result = (_U64(0xCA01F9DD) * x - _U64(0x4973F715) * y) & _M32
+    return result ^ (result >> _U64(16))
+
+
+@numba.njit(cache=True, nogil=True)
+def _derive_kernel(words: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """SeedSequence(entropy = words[:4…], spawn_key = (…, last[i])).generate_state(2) per i,
+    as ``derive_seed`` packs it; ``words`` holds at least four 32-bit words."""
+    pool = np.zeros(4, dtype=np.uint64)
+    h = _U64(0x43B0D7E5)
+    for i in range(4):
+        pool[i], h = _hashmix(words[i], h)
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                hashed, h = _hashmix(pool[src], h)
+                pool[dst] = _mix(pool[dst], hashed)
+    for src in range(4, words.shape[0]):
+        for dst in range(4):
+            hashed, h = _hashmix(words[src], h)
+            pool[dst] = _mix(pool[dst], hashed)
+    out = np.empty(last.shape[0], dtype=np.int64)
+    g0 = _U64(0x8B51F9DD)  # generate_state's hash constants of its first two words
+    g1 = (g0 * _U64(0x58F38DED)) & _M32
+    g2 = (g1 * _U64(0x58F38DED)) & _M32
+    for k in range(last.shape[0]):
+        # only pool[0] and pool[1] reach the two words; pool[2] and pool[3] advance the hash
+        hashed, hk = _hashmix(last[k], h)
+        p0 = _mix(pool[0], hashed)
+        hashed, hk = _hashmix(last[k], hk)
+        p1 = _mix(pool[1], hashed)
+        low = (((p0 ^ g0) & _M32) * g1) & _M32
+        low ^= low >> _U64(16)
+        high = (((p1 ^ g1) & _M32) * g2) & _M32
+        high ^= high >> _U64(16)
+        out[k] = np.int64(low | ((high & _U64(0x7FFFFFFF)) << _U64(32)))
+    return out
 
 
 def perturbations(seeds: Sequence[int] | np.ndarray, dim: int) -> Iterator[np.ndarray]:

@@ -153,8 +153,14 @@ class Steps:
         """Record the exact evaluations (evaluations.csv) and keep the best by the search
         space's selection score (best/); returns their genomes' ``describe()``."""
         exact_genomes, out = plan.exact(genomes), ev.outcome
-        archs = [self._space("decode", g) for g in exact_genomes]
-        sizes = [self._space("describe", a) for a in archs]
+        decoded: dict[bytes, tuple[Any, dict[str, int]]] = {}  # a genome proposed twice: once
+        for g in exact_genomes:
+            key = g.tobytes()
+            if key not in decoded:
+                arch = self._space("decode", g)
+                decoded[key] = (arch, self._space("describe", arch))
+        archs = [decoded[g.tobytes()][0] for g in exact_genomes]
+        sizes = [dict(decoded[g.tobytes()][1]) for g in exact_genomes]
         if sizes:
             self.size_keys = tuple(sizes[0])
         ok = np.flatnonzero(out.exact_ok).tolist()
