@@ -51,6 +51,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/scale.py --quick --out bench/results/scale_quick.json
 	$(BIN)/python bench/ablation_parallel.py
 	$(BIN)/python bench/ablation_stats.py
+	$(BIN)/python bench/ask_tell.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

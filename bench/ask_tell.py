@@ -12,8 +12,8 @@ Drives ``Search`` on the ``function`` task (8 inputs, 2 outputs) with 1,024 anti
 Per iteration it times ``ask()`` and ``tell()`` and, inside them, the gradient (the estimator:
 fitness shaping, the weights, Σ wᵢεᵢ and the optimizer step — ``Steps._update_theta``) and the
 controller's part (the row's ``controller_time``: ``propose``, and the feedback — which genomes
-and rewards, the space's ``controller_rewards``, ``learn``). The API's cost is ask + tell minus those two; each is reported. The first
-5 iterations are not timed (imports, compilation).
+and rewards, the space's ``controller_rewards``, ``learn``). The API's cost is ask + tell minus
+those two; each is reported. The first 5 iterations are not timed (imports, compilation).
 """
 
 from __future__ import annotations
