@@ -91,3 +91,22 @@ def test_vectorized_seeds_are_bitwise_the_seed_sequence_ones() -> None:
             expected = [derive_seed(run_seed, *keys, int(k)) for k in last]
             assert derive_seeds(run_seed, *keys, last=last).tolist() == expected
             assert derive_seeds(run_seed, *keys, last=last[:400]).tolist() == expected[:400]
+
+
+def test_merging_many_rows_at_once_gives_the_bits_of_merging_each() -> None:
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        dim, n = int(rng.integers(1, 12)), int(rng.integers(1, 200))
+        counts = rng.integers(0, 500, size=n) * (rng.random(n) > 0.1)
+        means = rng.normal(size=(n, dim)) * rng.uniform(0.1, 1000)
+        m2s = rng.uniform(0, 100, size=(n, dim))
+        start = ObsStats(int(rng.integers(0, 10**6)), rng.normal(size=dim), rng.uniform(size=dim))
+        one_by_one = start
+        for c, m, s in zip(counts.tolist(), means, m2s, strict=True):
+            one_by_one = one_by_one.merge(c, m, s)
+        at_once = start.merge_many(counts, means, m2s)
+        assert at_once.count == one_by_one.count, trial
+        assert at_once.mean.tobytes() == one_by_one.mean.tobytes(), trial
+        assert at_once.m2.tobytes() == one_by_one.m2.tobytes(), trial
+    huge = ObsStats(2**52, np.zeros(1), np.zeros(1))  # products beyond 2^53: the loop itself
+    assert huge.merge_many(np.array([3]), np.ones((1, 1)), np.ones((1, 1))).count == 2**52 + 3

@@ -339,8 +339,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
-    ) -> list[RolloutResult]:
-        """One result per request, in request order (failures marked, never raised).
+    ) -> Sequence[RolloutResult]:
+        """One result per request, in request order (failures marked, never raised): a list,
+        or any sequence of them (pool backends return ``ResultColumns``, the arrays workers
+        sent, which the trainer reads without making an object per result).
 
         :param timeout: seconds; requests not finished by then come back failed ("timeout") and
             their work is cancelled where the backend can cancel it.

@@ -119,6 +119,11 @@ def as_told(asked: Asked, told: Any) -> Told:
         )
     if len(told) != n:
         raise TellError(f"{where}: {len(told)} results for {n} requests")
+    columns = getattr(told, "columns", None)  # engine.packed.ResultColumns: arrays, no objects
+    if columns is not None:
+        if columns["index"].tolist() != asked.layout.index.tolist():
+            raise TellError(f"{where}: the results' indices are not the requests' (in order)")
+        return Told.of(told)
     if n and isinstance(told[0], RolloutResult):
         if not all(isinstance(r, RolloutResult) for r in told):
             raise TellError(f"{where}: a mix of RolloutResult and returns")

@@ -46,20 +46,34 @@ def unpack_requests(packed: dict[str, Any]) -> list[RolloutRequest]:
 
 
 def pack_results(results: Sequence[RolloutResult]) -> dict[str, Any]:
-    """Arrays of the episodes' fields when every episode has float64 statistics of one shape
-    and a float reward (what the built-in tasks return); the objects themselves otherwise."""
+    """Arrays of the results' fields, one entry per result (failed ones: NaN, 0, zeros), when
+    every episode has float64 statistics of one shape and a float reward (what the built-in
+    tasks return); the objects themselves otherwise."""
     done = [r.episode for r in results if r.episode is not None]
     if not all(_plain(e) for e in done) or len({e.obs_mean.shape for e in done}) > 1:
         return {"results": list(results)}
+    n = len(results)
+    dim = done[0].obs_mean.shape[0] if done else 0
+    reward, steps = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    obs_count = np.zeros(n, dtype=np.int64)
+    obs_mean, obs_m2 = np.zeros((n, dim)), np.zeros((n, dim))
+    has = np.zeros(n, dtype=bool)
+    for i, r in enumerate(results):
+        e = r.episode
+        if e is not None:
+            has[i] = True
+            reward[i], steps[i], obs_count[i] = e.reward, e.steps, e.obs_count
+            obs_mean[i], obs_m2[i] = e.obs_mean, e.obs_m2
     return {
         "index": np.array([r.index for r in results], dtype=np.int64),
         "error": [r.error for r in results],
-        "has": np.array([r.episode is not None for r in results], dtype=bool),
-        "reward": np.array([e.reward for e in done], dtype=np.float64),
-        "steps": np.array([e.steps for e in done], dtype=np.int64),
-        "obs_count": np.array([e.obs_count for e in done], dtype=np.int64),
-        "obs_mean": np.array([e.obs_mean for e in done], dtype=np.float64),
-        "obs_m2": np.array([e.obs_m2 for e in done], dtype=np.float64),
+        "has": has,
+        "ok": np.array([r.ok for r in results], dtype=bool),  # computed where the result was made
+        "reward": reward,
+        "steps": steps,
+        "obs_count": obs_count,
+        "obs_mean": obs_mean,
+        "obs_m2": obs_m2,
     }
 
 
@@ -76,23 +90,55 @@ def _plain(e: EpisodeResult) -> bool:
     )
 
 
-def unpack_results(packed: dict[str, Any]) -> list[RolloutResult]:
+class ResultColumns(Sequence[RolloutResult]):
+    """Results as the arrays a worker sent: read as ``RolloutResult`` objects on demand (equal
+    to the worker's), or as columns by the trainer (``Told``) without making one."""
+
+    FIELDS = ("index", "has", "ok", "reward", "steps", "obs_count", "obs_mean", "obs_m2")
+
+    def __init__(self, columns: dict[str, Any]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return int(self.columns["index"].shape[0])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            c = self.columns
+            return ResultColumns({**{k: c[k][i] for k in self.FIELDS}, "error": c["error"][i]})
+        c = self.columns
+        episode = None
+        if c["has"][i]:
+            episode = EpisodeResult(
+                float(c["reward"][i]),
+                int(c["steps"][i]),
+                int(c["obs_count"][i]),
+                c["obs_mean"][i],
+                c["obs_m2"][i],
+            )
+        return RolloutResult(index=int(c["index"][i]), episode=episode, error=c["error"][i])
+
+    @classmethod
+    def concat(cls, parts: Sequence[ResultColumns]) -> ResultColumns:
+        columns: dict[str, Any] = {
+            k: np.concatenate([p.columns[k] for p in parts]) for k in cls.FIELDS
+        }
+        columns["error"] = [e for p in parts for e in p.columns["error"]]
+        return cls(columns)
+
+
+def unpack_results(packed: dict[str, Any]) -> Sequence[RolloutResult]:
+    """What ``pack_results`` packed: the objects, or ``ResultColumns`` over the arrays."""
     if "results" in packed:
         return list(packed["results"])
-    out, k = [], 0
-    for index, error, has in zip(packed["index"], packed["error"], packed["has"], strict=True):
-        episode = None
-        if has:
-            episode = EpisodeResult(
-                float(packed["reward"][k]),
-                int(packed["steps"][k]),
-                int(packed["obs_count"][k]),
-                packed["obs_mean"][k],
-                packed["obs_m2"][k],
-            )
-            k += 1
-        out.append(RolloutResult(index=int(index), episode=episode, error=error))
-    return out
+    return ResultColumns(packed)
+
+
+def concat_results(parts: Sequence[Sequence[RolloutResult]]) -> Sequence[RolloutResult]:
+    """Chunks' results in order: columns stay columns; any other mix becomes a list."""
+    if parts and all(isinstance(p, ResultColumns) for p in parts):
+        return ResultColumns.concat(parts)  # type: ignore[arg-type]
+    return [r for p in parts for r in p]
 
 
 def evaluate_packed(job: Job, packed: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import attrs
 from esenas_core.api.interfaces import Backend
 from esenas_core.api.records import Job, RolloutRequest, RolloutResult, WorkerSpec
 from esenas_core.engine import replica
+from esenas_core.engine.packed import concat_results
 from esenas_core.engine.rollouts import failed_chunk, split_chunks
 
 
@@ -86,7 +87,7 @@ class PoolBackend(Backend):
         which: list[int],
         left: float | None,
         timeout: float | None,
-        results: dict[int, list[RolloutResult]],
+        results: dict[int, Sequence[RolloutResult]],
     ) -> tuple[list[int], list[int]]:
         """Run ``chunks[i]`` for i in ``which`` within ``left`` seconds; put finished (or
         failed: timeout, worker error) chunks' results in ``results``; return the lost chunks
@@ -94,11 +95,11 @@ class PoolBackend(Backend):
 
     def evaluate(
         self, job: Job, requests: Sequence[RolloutRequest], timeout: float | None = None
-    ) -> list[RolloutResult]:
+    ) -> Sequence[RolloutResult]:
         self.prepare(job.spec, retry=False)  # before the deadline starts
         chunks = split_chunks(requests, max(1, self.worker_count()) * self.chunks_per_worker)
         deadline = None if timeout is None else time.monotonic() + timeout
-        results: dict[int, list[RolloutResult]] = {}
+        results: dict[int, Sequence[RolloutResult]] = {}
         pending = list(range(len(chunks)))
         full = not self.holds_theta()
         slim = replica.slim(job)
@@ -121,7 +122,7 @@ class PoolBackend(Backend):
                 break
         for i in pending:
             results[i] = failed_chunk(chunks[i], self.gave_up.format(tries=self.MAX_RESUBMITS + 1))
-        return [r for i in range(len(chunks)) for r in results[i]]
+        return concat_results([results[i] for i in range(len(chunks))])
 
     @property
     def chunks_per_worker(self) -> int:

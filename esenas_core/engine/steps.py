@@ -203,10 +203,10 @@ class Steps:
         self.state.env_steps += int(told.steps[ok].sum())
         if told.obs_count is None or told.obs_mean is None or told.obs_m2 is None:
             return
-        obs = self.obs
-        for i in np.flatnonzero(ok & (told.obs_count > 0)).tolist():
-            obs = obs.merge(int(told.obs_count[i]), told.obs_mean[i], told.obs_m2[i])
-        self.state.obs = obs
+        rows = np.flatnonzero(ok & (told.obs_count > 0))
+        self.state.obs = self.obs.merge_many(
+            told.obs_count[rows], told.obs_mean[rows], told.obs_m2[rows]
+        )
 
     def _row(self, plan, ev, sizes, grad, directions, clock: Clock) -> dict[str, Any]:
         out = ev.outcome

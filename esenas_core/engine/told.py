@@ -45,6 +45,9 @@ class Told:
     @classmethod
     def of(cls, results: Sequence[RolloutResult]) -> Told:
         """The columns of ``results`` (their rewards, steps and statistics as they are)."""
+        columns = getattr(results, "columns", None)  # engine.packed.ResultColumns
+        if columns is not None:
+            return cls._of_columns(columns)
         n = len(results)
         reward = np.full(n, np.nan)
         ok = np.zeros(n, dtype=bool)
@@ -69,6 +72,23 @@ class Told:
         for i, c, m, s in stats:
             count[i], mean[i], m2[i] = c, m, s
         return cls(reward, ok, steps, errors, count, mean, m2)
+
+    @classmethod
+    def _of_columns(cls, c: dict[str, Any]) -> Told:
+        ok = np.asarray(c["ok"], dtype=bool)
+        errors = {
+            i: e for i, e in enumerate(c["error"]) if e and not ok[i]
+        }  # as ``of``: the failed results that say why
+        count = np.where(ok, c["obs_count"], 0).astype(np.int64)
+        return cls(
+            np.where(ok, c["reward"], np.nan),
+            ok,
+            np.where(ok, c["steps"], 0).astype(np.int64),
+            errors,
+            count,
+            np.asarray(c["obs_mean"], dtype=np.float64),
+            np.asarray(c["obs_m2"], dtype=np.float64),
+        )
 
     @classmethod
     def of_returns(cls, values: Any, n: int, where: str) -> Told:

@@ -25,7 +25,7 @@ import contextlib
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -155,13 +155,15 @@ class Trainer(Steps):
             p.asked_at = time.perf_counter()
         return p.asked
 
-    def evaluate(self, asked: Asked) -> list[RolloutResult]:
+    def evaluate(self, asked: Asked) -> Sequence[RolloutResult]:
         """Evaluate ``asked`` on the run's backend (inside ``session()``, or a backend that needs
         no opening, such as ``serial``)."""
         results = self.exp.backend.evaluate(
             asked.job, list(asked.requests), self.cfg.es.iteration_timeout or None
         )
-        if [r.index for r in results] != asked.layout.index.tolist():
+        columns = getattr(results, "columns", None)  # engine.packed.ResultColumns
+        indices = columns["index"].tolist() if columns is not None else [r.index for r in results]
+        if indices != asked.layout.index.tolist():
             raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
         return results
 

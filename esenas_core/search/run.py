@@ -202,7 +202,7 @@ class Search:
         self.open()
         return self.trainer.ask()
 
-    def evaluate(self, asked: Asked) -> list[Any]:
+    def evaluate(self, asked: Asked) -> Sequence[Any]:
         """Evaluate ``asked`` on the run's backend; the results to ``tell``."""
         self.open()
         return self.trainer.evaluate(asked)

@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -269,7 +270,7 @@ class DaskBackend(PoolBackend):
         which: list[int],
         left: float | None,
         timeout: float | None,
-        results: dict[int, list[RolloutResult]],
+        results: dict[int, Sequence[RolloutResult]],
     ) -> tuple[list[int], list[int]]:
         """Run ``chunks[i]`` for i in ``which``; fill ``results``; return the lost ones and the
         stale ones (their worker had no usable replica of θ)."""
