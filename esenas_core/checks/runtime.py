@@ -83,7 +83,7 @@ def check_backend(
         results = backend.evaluate(job, reqs, timeout=timeout)
         again = backend.evaluate(job, reqs[:5])
     require(
-        isinstance(results, list) and len(results) == len(reqs),
+        isinstance(results, Sequence) and len(results) == len(reqs),
         f"{name}: evaluate() returned {len(results)} results for {len(reqs)} requests",
     )
     require(
