@@ -93,6 +93,7 @@ def test_the_logger_sketch_in_hooks_md_runs_as_written(tmp_path: Path) -> None:
     assert len(lines) == 2 and '"score_mean"' in lines[0]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # SQLAlchemy's, in MLflow's reader
 def test_mlflow_logger_runs_read_back_with_mlflows_client(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
