@@ -32,8 +32,8 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 # The fast tier for every change: the tests not marked slow (subprocess runs, CLI fuzzers, kill
-# loops, dask and MuJoCo runs). 359 tests in 33 s on the 2-core reference VM (2026-12-07);
-# `make test` runs everything (about 20 min there).
+# loops, dask and MuJoCo runs). 394 tests in 24-34 s on the 2-core reference VM (2026-12-07);
+# `make test` runs everything (700 tests, about 21 min there).
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
