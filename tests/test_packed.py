@@ -64,3 +64,32 @@ def test_results_round_trip_with_failures_nan_and_foreign_types() -> None:
     assert "results" in packed
     _same_results(unpack_results(packed), foreign)
     _same_results(unpack_results(pack_results([])), [])
+
+
+def test_result_columns_read_as_the_objects_and_as_columns() -> None:
+    from esenas_core.engine.packed import ResultColumns, concat_results
+    from esenas_core.engine.told import Told
+
+    rng = np.random.default_rng(1)
+    results = [
+        RolloutResult(
+            i, EpisodeResult(float(rng.normal()), 5 + i, 5, rng.normal(size=3), rng.random(3))
+        )
+        for i in range(6)
+    ]
+    results[2] = RolloutResult.failed(2, "boom")
+    results[4] = RolloutResult(4, EpisodeResult(float("inf"), 3, 3, np.zeros(3), np.zeros(3)))
+    parts = [unpack_results(pack_results(results[:4])), unpack_results(pack_results(results[4:]))]
+    assert all(isinstance(p, ResultColumns) for p in parts)
+    joined = concat_results(parts)
+    _same_results(list(joined), results)
+    _same_results(list(joined[1:5]), results[1:5])
+    a, b = Told.of(joined), Told.of(results)
+    for field in ("reward", "ok", "steps"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.errors == b.errors == {2: "boom"}
+    rows = np.flatnonzero(a.ok)
+    np.testing.assert_array_equal(a.obs_mean[rows], b.obs_mean[rows])
+    np.testing.assert_array_equal(a.obs_count[rows], b.obs_count[rows])
+    mixed = concat_results([parts[0], [RolloutResult.failed(9, "x")]])
+    assert isinstance(mixed, list) and len(mixed) == 5
