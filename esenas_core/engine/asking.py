@@ -24,7 +24,7 @@ from esenas_core.api.interfaces import Architecture, Network, SearchSpace
 from esenas_core.api.records import Job, RolloutRequest, RolloutResult
 from esenas_core.engine.iteration import Layout
 from esenas_core.engine.rollouts import perturbed_params
-from esenas_core.engine.told import Told
+from esenas_core.engine.told import Told, result_indices
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -119,15 +119,11 @@ def as_told(asked: Asked, told: Any) -> Told:
         )
     if len(told) != n:
         raise TellError(f"{where}: {len(told)} results for {n} requests")
-    columns = getattr(told, "columns", None)  # engine.packed.ResultColumns: arrays, no objects
-    if columns is not None:
-        if columns["index"].tolist() != asked.layout.index.tolist():
-            raise TellError(f"{where}: the results' indices are not the requests' (in order)")
-        return Told.of(told)
-    if n and isinstance(told[0], RolloutResult):
-        if not all(isinstance(r, RolloutResult) for r in told):
+    columns = hasattr(told, "columns")  # engine.packed.ResultColumns: arrays, no objects
+    if columns or (n and isinstance(told[0], RolloutResult)):
+        if not columns and not all(isinstance(r, RolloutResult) for r in told):
             raise TellError(f"{where}: a mix of RolloutResult and returns")
-        if [r.index for r in told] != asked.layout.index.tolist():
+        if not np.array_equal(result_indices(told), asked.layout.index):
             raise TellError(f"{where}: the results' indices are not the requests' (in order)")
         return Told.of(told)
     try:

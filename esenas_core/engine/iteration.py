@@ -55,11 +55,6 @@ class IterationPlan:
         """The exact evaluations' part of ``items`` (genomes, requests, …) in request order."""
         return exact_part(self.es, items)
 
-    def requests(
-        self, genomes: np.ndarray, run_seed: int, attempt: int
-    ) -> tuple[list[RolloutRequest], list[int]]:
-        return build_requests(self.es, genomes, run_seed, self.iteration, attempt)
-
 
 def exact_part(es: ESConfig, items: Any) -> Any:
     """The last ``es.exact_evals`` items: the exact evaluations' genomes, requests or results."""

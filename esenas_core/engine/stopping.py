@@ -40,12 +40,6 @@ class StopConfig:
             del out["target_score"]
         return out
 
-    @property
-    def any(self) -> bool:
-        return bool(self.episodes or self.env_steps or self.wall_time_s or self.patience) or (
-            self.target_score is not None
-        )
-
 
 def stop_reason(
     stop: StopConfig,

@@ -18,6 +18,15 @@ from esenas_core.api.errors import TellError
 from esenas_core.api.records import RolloutResult
 
 
+def result_indices(results: Sequence[RolloutResult]) -> np.ndarray:
+    """The results' request indices (read from the arrays of ``ResultColumns``, without making
+    an object per result)."""
+    columns = getattr(results, "columns", None)  # engine.packed.ResultColumns
+    if columns is not None:
+        return np.asarray(columns["index"])
+    return np.fromiter((r.index for r in results), dtype=np.int64, count=len(results))
+
+
 @attrs.frozen(eq=False)
 class Told:
     """Per request: the return (NaN where it failed), whether it finished with finite numbers

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from esenas_core.api.errors import RunError
 from esenas_core.api.plugins import call_hook
@@ -50,6 +51,7 @@ from esenas_core.engine.replica import KEEP_UPDATES
 from esenas_core.engine.state import Best, RunState
 from esenas_core.engine.steps import Evaluated, Steps
 from esenas_core.engine.stopping import stop_reason
+from esenas_core.engine.told import result_indices
 
 
 class Trainer(Steps):
@@ -161,9 +163,7 @@ class Trainer(Steps):
         results = self.exp.backend.evaluate(
             asked.job, list(asked.requests), self.cfg.es.iteration_timeout or None
         )
-        columns = getattr(results, "columns", None)  # engine.packed.ResultColumns
-        indices = columns["index"].tolist() if columns is not None else [r.index for r in results]
-        if indices != asked.layout.index.tolist():
+        if not np.array_equal(result_indices(results), asked.layout.index):
             raise RunError(f"backend {self.exp.backend.name!r} returned misaligned results")
         return results
 

@@ -8,6 +8,7 @@ in one of them (``manifest_differences``).
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -33,6 +34,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
+@functools.cache
 def cpu() -> dict[str, str]:
     """The CPU model and its widest SIMD level (Linux: /proc/cpuinfo; elsewhere the platform's
     processor string and "unknown")."""
@@ -56,6 +58,7 @@ def cpu() -> dict[str, str]:
     return {"model": model, "simd": simd}
 
 
+@functools.cache
 def git_commit(start: Path | None = None) -> str | None:
     """The commit of the checkout esenas runs from (``+dirty`` with uncommitted changes), or
     None (an installed wheel, no git)."""
@@ -92,7 +95,7 @@ def manifest(experiment: Experiment) -> dict[str, Any]:
         "python": platform.python_version(),
         **{lib: _version(lib) for lib in LIBRARIES},
         "plugins": plugins,
-        "cpu": cpu(),
+        "cpu": dict(cpu()),  # a copy: cpu() is cached
         "git_commit": git_commit(),
     }
 

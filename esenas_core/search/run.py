@@ -231,7 +231,6 @@ class Search:
         infinite value or None counts as a failed evaluation."""
         if direction not in ("maximize", "minimize"):
             raise ConfigError(f"direction: expected 'maximize' or 'minimize', got {direction!r}")
-        sign = 1.0 if direction == "maximize" else -1.0
         with self:
             while not self.done:
                 asked = self.ask()
@@ -240,7 +239,7 @@ class Search:
                     values = objective(archs, params)
                 else:
                     values = [objective(a, p) for a, p in zip(archs, params, strict=True)]
-                self.tell(asked, _signed(values, sign, len(asked)))
+                self.tell(asked, values if direction == "maximize" else _negated(values))
         return self.best
 
     # -- what it holds ----------------------------------------------------------------------------
@@ -295,15 +294,17 @@ class Search:
         return self.trainer.summary()
 
 
-def _signed(values: Any, sign: float, n: int) -> Sequence[Any]:
-    if sign == 1.0:
+def _negated(values: Any) -> Any:
+    """Each number negated; anything else (None, a wrong type, a wrong count) is left for
+    ``tell`` to judge, as it judges a maximized objective's values."""
+    if values is None or isinstance(values, str | bytes):
         return values
-    out = []
-    for v in list(np.asarray(values, dtype=object).ravel()) if values is not None else []:
-        out.append(None if v is None else -float(v))
-    if len(out) != n:
-        raise TellError(f"objective: {len(out)} values for {n} evaluations")
-    return out
+    return [
+        -v
+        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        else v
+        for v in np.asarray(values, dtype=object).ravel()
+    ]
 
 
 def optimize(
