@@ -54,6 +54,25 @@ def make_trainer(
     return Trainer(experiment, FolderRecorder(run_dir, cfg, experiment.space))
 
 
+def live_children(
+    parent: int | None = None, has: str = "", lacks: str = ""
+) -> list[Any]:
+    """The child processes of ``parent`` (default: this process) whose command line holds
+    ``has`` and not ``lacks``; a child that exits while it is read (a worker killed a moment ago
+    and being reaped) is left out rather than raising."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(parent).children():
+        try:
+            line = " ".join(child.cmdline())
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        if has in line and not (lacks and lacks in line):
+            found.append(child)
+    return found
+
+
 def untimed(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Metrics rows without their timing columns: what identical runs agree on bit for bit."""
     return [without_timings(row) for row in rows]

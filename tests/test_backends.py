@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import make_trainer, small_config, untimed
+from conftest import live_children, make_trainer, small_config, untimed
 
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.experiment import Experiment
@@ -231,15 +231,9 @@ def assert_a_killed_worker_changes_nothing(
 def test_a_killed_pool_worker_changes_nothing(registries: Registries) -> None:
     """SIGKILL one `processes` worker mid-iteration: its lost chunks run again with the same
     requests (no retry with fresh seeds)."""
-    import psutil
 
     def pool_workers(_trainer: Trainer) -> list[int]:
-        return [
-            c.pid
-            for c in psutil.Process().children()
-            if "multiprocessing" in " ".join(c.cmdline())
-            and "resource_tracker" not in " ".join(c.cmdline())
-        ]
+        return [c.pid for c in live_children(has="multiprocessing", lacks="resource_tracker")]
 
     backend = {"name": "processes", "workers": 2}
     assert_a_killed_worker_changes_nothing(registries, backend, 4, 0.4, pool_workers)

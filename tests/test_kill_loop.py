@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 import pytest
-from conftest import TESTS_DIR, cli_env, make_trainer, small_config, start_dask_cluster, untimed
+from conftest import (
+    TESTS_DIR,
+    cli_env,
+    live_children,
+    make_trainer,
+    small_config,
+    start_dask_cluster,
+    untimed,
+)
 
 from esenas_core.api.plugins import Registries
 from esenas_core.engine.trainer import Trainer
@@ -36,11 +43,7 @@ class Hang(Exception):
 
 
 def _pool_workers(trainer: Trainer) -> list[int]:
-    return [
-        c.pid
-        for c in psutil.Process().children()
-        if "multiprocessing-fork" in " ".join(c.cmdline())
-    ]
+    return [c.pid for c in live_children(has="multiprocessing-fork")]
 
 
 def _trainer(registries: Registries, backend: dict[str, Any], iterations: int) -> Trainer:

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 import tomli_w
-from conftest import esenas, small_config, spawn_esenas
+from conftest import esenas, live_children, small_config, spawn_esenas
 
 from esenas_core.engine.metrics import TIMING_COLUMNS
 from esenas_core.runs.rundir import RESULTS_VERSION
@@ -179,11 +179,7 @@ def _wait_for_child_mid_run(pid: int, folder: Path) -> list[psutil.Process]:
                 and len(metrics.read_text().splitlines()) >= 2
                 and not (run / "final").exists()
             ):
-                children = [
-                    c
-                    for c in psutil.Process(pid).children()
-                    if "esenas_core.studies.worker" in " ".join(c.cmdline())
-                ]
+                children = live_children(pid, has="esenas_core.studies.worker")
                 if children:
                     return children
         time.sleep(0.05)
