@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
         check_task,
     )
     from esenas_core.checks.common import ConformanceError
+    from esenas_core.networks.pruned import PrunedOptions, PrunedSpace
     from esenas_core.networks.pyglove_bridge import dna_spec, dna_to_genome, genome_to_dna
     from esenas_core.networks.supernet import (
         OP_NAMES,
@@ -80,6 +81,8 @@ _LAZY = {
     "LayeredOptions": "esenas_core.networks.supernet",
     "LayeredSpace": "esenas_core.networks.supernet",
     "OP_NAMES": "esenas_core.networks.supernet",
+    "PrunedOptions": "esenas_core.networks.pruned",
+    "PrunedSpace": "esenas_core.networks.pruned",
     "Supernet": "esenas_core.networks.supernet",
     "positive_sizes": "esenas_core.networks.supernet",
     "dna_spec": "esenas_core.networks.pyglove_bridge",
@@ -130,6 +133,8 @@ __all__ = [
     "Network",
     "NoOptions",
     "PluginError",
+    "PrunedOptions",
+    "PrunedSpace",
     "RunError",
     "Search",
     "SearchSpace",

@@ -30,7 +30,7 @@ def naive_forward(space: EdgesSearchSpace, theta: np.ndarray, genome: np.ndarray
             for j in range(sizes[b + 1]):
                 edge_list.append((e, int(starts[b]) + i, int(starts[b + 1]) + j))
                 e += 1
-    kept = set(int(g) for g in genome)
+    kept = set(np.flatnonzero(space.decode(genome).parts["edge_mask"]).tolist())
     bias_index = space.num_edges
     act = np.tanh if space.options.activation == "tanh" else (lambda v: max(v, 0.0))
     for layer in range(1, len(sizes)):
@@ -75,8 +75,10 @@ def test_parameter_count_is_compact(registries: Registries) -> None:
     arch = space.decode(space.decisions.sample(np.random.default_rng(0), 1)[0])
     assert space.describe(arch) == {
         "edges": 64,
+        "live_edges": 64,  # decoding = "repair": every kept edge is on an input→output path
         "candidate_edges": 1760,
         "multiplications": 64,
+        "live_multiplications": 64,
         "params_in_use": 64 + 70,
     }
     assert np.all(space.init_params(np.random.default_rng(0))[space.num_edges :] == 0.0)  # biases
@@ -103,17 +105,17 @@ def test_keep_linear_keeps_every_input_output_edge_and_chooses_the_rest(registri
     edges = space.net.edge_list()
     outputs = set(range(4 + 5 + 6, 4 + 5 + 6 + 3))
     linear = {i for i, (s, d) in enumerate(edges) if s < 4 and d in outputs}
-    assert set(space.direct.tolist()) == linear and len(linear) == 12
+    assert set(space.fixed.tolist()) == linear and len(linear) == 12
     group = space.decisions.groups[0]
     assert (group.n, group.k) == (space.num_edges - 12, 8)
     rng = np.random.default_rng(0)
     for _ in range(20):
         genome = space.decisions.sample(rng, 1)[0]
         mask = space.decode(genome).parts["edge_mask"]
-        assert mask.sum() == 20 and mask[space.direct].all()
+        assert mask.sum() == 20 and mask[space.fixed].all()
         assert space.describe(space.decode(genome))["multiplications"] == 20
     theta = space.init_params(np.random.default_rng(1))
-    assert np.all(theta[space.direct] == 0.0) and np.any(theta[: space.num_edges] != 0.0)
+    assert np.all(theta[space.fixed] == 0.0) and np.any(theta[: space.num_edges] != 0.0)
     # the forward pass agrees with the per-edge reference
     arch = space.decode(space.decisions.sample(rng, 1)[0])
     theta = rng.normal(size=space.num_params)

@@ -180,9 +180,15 @@ def _print_summary(s: dict[str, Any], cfg: Any, path: Path) -> None:
     size = s["best_size"]
     if size:
         of = f" of {size['candidate_edges']} candidate" if "candidate_edges" in size else ""
+        live = (
+            f" ({size['live_edges']} live: {size['live_multiplications']} multiplications per"
+            " action)"
+            if "live_edges" in size
+            else f", {size['multiplications']} multiplications"
+        )
         click.echo(
-            f"best architecture: {size['edges']}{of} edges, {size['multiplications']}"
-            f" multiplications, {size['params_in_use']} parameters in use"
+            f"best architecture: {size['edges']}{of} edges{live},"
+            f" {size['params_in_use']} parameters in use"
             f" (mean edges proposed in the last iteration:"
             f" {num(s['size_mean'].get('edges', math.nan))})"
         )

@@ -13,6 +13,7 @@ and output node].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Architecture, SearchSpace, TaskSpec
 from esenas_core.networks.drawing import draw_layered
 from esenas_core.networks.kernels import OP_CODES
+from esenas_core.networks.liveness import Liveness
 from esenas_core.networks.nets import OPS, LayeredNetwork
 
 OP_NAMES = OP_CODES  # every nonlinearity a node can use (``LayeredSpace.op_names`` ⊆ this)
@@ -76,6 +78,11 @@ class Supernet:
             targets = range(int(self.starts[t]), int(self.starts[t + 1]))
             rows += [(s, d) for s in sources for d in targets]
         return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+    @functools.cached_property
+    def liveness(self) -> Liveness:
+        """Live-edge tests and repair over this supernet (``esenas_core.networks.liveness``)."""
+        return Liveness(self.edge_list(), int(self.starts[-1]), self.sizes[0], self.sizes[-1])
 
     def weight_matrices(self, edge_weights: np.ndarray) -> list[np.ndarray]:
         """Split (B, num_edges) effective edge weights into per-layer (B, in_t, n_t) matrices."""
@@ -191,17 +198,25 @@ class LayeredSpace(SearchSpace):
         return np.concatenate([self.edge_mask(architecture), np.ones(self.net.num_biases, bool)])
 
     def describe(self, architecture: Architecture) -> dict[str, int]:
-        edges = int(self.edge_mask(architecture).sum())
+        """Sizes: ``edges`` kept (one multiplication each per action), ``live_edges`` — those on
+        a path from an input to an output, the only ones that change an action — and the
+        ``candidate_edges`` of the supernet."""
+        mask = self.edge_mask(architecture)
+        edges, live = int(mask.sum()), int(self.net.liveness.live(mask).sum())
         return {
             "edges": edges,
+            "live_edges": live,
             "candidate_edges": self.net.num_edges,
             "multiplications": edges,
+            "live_multiplications": live,
             "params_in_use": int(self.param_mask(architecture).sum()),
         }
 
     def label(self, architecture: Architecture) -> str:
         size = self.describe(architecture)
         text = f"{size['edges']} of {self.net.num_edges} candidate edges"
+        if size["live_edges"] != size["edges"]:
+            text += f" ({size['live_edges']} live)"
         edges = self.net.edge_list()[self.edge_mask(architecture)]
         if len(edges) <= 64:
             text += " (" + ", ".join(f"{s}→{d}" for s, d in edges) + ")"

@@ -1,11 +1,13 @@
 """Size against reward: the Pareto front of (return, multiplications per action).
 
 Every run records each exact evaluation — its return, the search space's selection score, and
-the evaluated architecture's edges and multiplications per action — in ``evaluations.csv``. The
-front is the set of evaluations that no other beats on both counts (a higher return with at most
-as many multiplications, or as high a return with fewer). ``esenas report`` draws a run's front
-(``report/pareto.png``); ``esenas ablate`` draws each variant's front over all its runs
-(``pareto.png``) and lists it in ``pareto.csv``.
+the evaluated architecture's edges and multiplications per action — in ``evaluations.csv``.
+Sizes are live ones where the search space reports them (``live_multiplications``: edges on an
+input→output path; a dead edge changes no action). The front is the set of evaluations that no
+other beats on both counts (a higher return with at most as many multiplications, or as high a
+return with fewer). ``esenas report`` draws a run's front (``report/pareto.png``);
+``esenas ablate`` draws each variant's front over all its runs (``pareto.png``) and lists it in
+``pareto.csv``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def read_evaluations(run_dir: Path) -> dict[str, np.ndarray] | None:
         )
     except FileNotFoundError:
         return None
+    if "live_multiplications" in columns:  # the honest size, where the space reports it
+        columns["multiplications"] = columns["live_multiplications"]
     return columns if len(columns["return"]) else None
 
 
@@ -65,7 +69,7 @@ def plot_fronts(
     every = every[np.isfinite(every) & (every > 0)]
     if every.size and every.max() / every.min() > 100:  # many decades of sizes: log scale
         ax.set_xscale("log")
-    ax.set_xlabel("multiplications per action (evaluated architecture)")
+    ax.set_xlabel("live multiplications per action (evaluated architecture)")
     ax.set_ylabel("episode return (exact evaluation)")
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -28,7 +28,8 @@ from esenas_core.studies.stats import Estimate, curve_band, estimates, improveme
 
 RUN_COLUMNS = [
     "variant", "seed", "final_score", "best_score", "episodes", "env_steps", "wall_time_s",
-    "episodes_to_threshold", "best_edges", "best_multiplications", "best_params_in_use",
+    "episodes_to_threshold", "best_edges", "best_live_edges", "best_multiplications",
+    "best_live_multiplications", "best_params_in_use",
     "config_sha256", "run_dir",
 ]  # fmt: skip
 METRICS = {  # column → what it is, for the tables' headings
@@ -38,6 +39,8 @@ METRICS = {  # column → what it is, for the tables' headings
     "episodes_to_threshold": "episodes until the exact-eval mean first reached the threshold",
 }
 STATS = ("mean", "median", "iqm")
+SIZE_KEYS = ("edges", "live_edges", "multiplications", "live_multiplications", "params_in_use")
+COST_KEYS = ("episodes", "env_steps", "wall_time_s", "best_edges", "best_live_edges")
 
 
 def run_row(
@@ -55,7 +58,9 @@ def run_row(
         "wall_time_s": float(m["wall_time"][-1]),
         "episodes_to_threshold": int(m["episodes"][reached[0]]) if len(reached) else math.nan,
         "best_edges": size.get("edges", math.nan),
+        "best_live_edges": size.get("live_edges", math.nan),
         "best_multiplications": size.get("multiplications", math.nan),
+        "best_live_multiplications": size.get("live_multiplications", math.nan),
         "best_params_in_use": size.get("params_in_use", math.nan),
         "config_sha256": config_sha256(item.config.to_dict()),
         "run_dir": str(item.run_dir.relative_to(out)),
@@ -63,14 +68,14 @@ def run_row(
 
 
 def _best_size(path: Path) -> dict[str, float]:
-    """The best architecture's size counts (edges, multiplications, params_in_use); NaN where
+    """The best architecture's size counts (SIZE_KEYS); NaN where
     the run recorded none; a damaged file is one line naming it."""
     try:
         size = fields.table(json.loads(path.read_text(encoding="utf-8")), "").get("size", {})
         return {
             k: fields.integer(v, f"size.{k}")
             for k, v in fields.table(size, "size").items()
-            if k in ("edges", "multiplications", "params_in_use")
+            if k in SIZE_KEYS
         }
     except FileNotFoundError:
         return {}
@@ -151,7 +156,7 @@ def write_results(
                     row[f"{metric}_{stat}{suffix}"] = value
             if metric == "episodes_to_threshold":
                 row["threshold_reached_runs"] = by_stat["mean"].n
-        for key in ("episodes", "env_steps", "wall_time_s", "best_edges", "best_multiplications"):
+        for key in (*COST_KEYS, "best_multiplications", "best_live_multiplications"):
             values = np.array([r[key] for r in rs], dtype=np.float64)
             row[f"{key}_mean"] = (
                 float(values[~np.isnan(values)].mean()) if np.any(~np.isnan(values)) else math.nan
@@ -255,7 +260,7 @@ def _markdown(
     lines += ["## Cost and the best architecture's size (mean over runs)", ""]
     head = [
         "variant", "episodes", "env steps", "wall time (s)", "edges (best architecture)",
-        "multiplications (best architecture)",
+        "live edges = multiplications per action (best architecture)",
     ]  # fmt: skip
     body = []
     for name in stats:
@@ -272,16 +277,7 @@ def _markdown(
         body.append(
             [
                 name,
-                *(
-                    mean(k)
-                    for k in (
-                        "episodes",
-                        "env_steps",
-                        "wall_time_s",
-                        "best_edges",
-                        "best_multiplications",
-                    )
-                ),
+                *(mean(k) for k in COST_KEYS),
             ]
         )
     lines += [*_md_table(head, body), ""]

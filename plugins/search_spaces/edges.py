@@ -11,6 +11,11 @@ a linear policy, started at 0 as in ARS — and the controller chooses the other
 edges: the pruned network can always fall back on the linear policy and every chosen edge adds
 to it, instead of the network having to find input→output paths with a few random edges.
 
+``decoding = "repair"`` (default) moves chosen edges that would be dead to live places, so that
+k chosen edges are k live edges (per layer, for ``independent``); ``"plain"`` keeps them as
+chosen. ``init_std = "auto"`` (default) scales each layer's start by its live fan-in
+(``esenas_core.networks.pruned``).
+
 A choice of edges is a *set* (a sorted ``Subset``). θ is compact: one weight per candidate edge
 plus one bias per hidden and output node. docs/algorithm.md lists where this differs from the
 original implementation.
@@ -27,8 +32,8 @@ from esenas_core import (
     Architecture,
     ConfigError,
     DecisionSpace,
-    LayeredOptions,
-    LayeredSpace,
+    PrunedOptions,
+    PrunedSpace,
     Subset,
     Supernet,
     TaskSpec,
@@ -38,8 +43,9 @@ from esenas_core import (
 
 
 @attrs.frozen
-class EdgesOptions(LayeredOptions):
-    """Options of the ``edges`` search space (and ``hidden``, ``activation``, ``init_std``)."""
+class EdgesOptions(PrunedOptions):
+    """Options of the ``edges`` search space (and ``hidden``, ``activation``, ``init_std``,
+    ``decoding``)."""
 
     mode: Literal["aggregate", "independent", "residual"] = "aggregate"
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
@@ -47,7 +53,7 @@ class EdgesOptions(LayeredOptions):
     keep_linear: bool = False
 
 
-class EdgesSearchSpace(LayeredSpace):
+class EdgesSearchSpace(PrunedSpace):
     """Edge pruning over a layered supernet: a genome is a set of kept candidate edges."""
 
     name = "edges"
@@ -57,24 +63,9 @@ class EdgesSearchSpace(LayeredSpace):
         net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.mode == "residual")
         self.sizes = net.sizes
         self.num_edges = net.num_edges
+        self.groups = np.zeros(net.num_edges, dtype=np.int64)
         if options.mode == "independent":
-            blocks = net.blocks()
-            if len(options.k_per_layer) != len(blocks):
-                raise ConfigError(
-                    f"mode 'independent' needs k_per_layer with one entry per layer after"
-                    f" the input ({len(blocks)} for layer sizes {self.sizes}),"
-                    f" got {list(options.k_per_layer)}"
-                )
-            for t, ((_, count), k) in enumerate(zip(blocks, options.k_per_layer, strict=True)):
-                if k > count:
-                    raise ConfigError(
-                        f"k_per_layer[{t}]={k} is larger than the {count} candidate edges"
-                        f" into layer {t + 1} (size {self.sizes[t + 1]})"
-                    )
-            groups = [
-                Subset(count, k, label=f"edges_into_layer_{t + 1}")
-                for t, ((_, count), k) in enumerate(zip(blocks, options.k_per_layer, strict=True))
-            ]
+            groups = self._independent_groups(options, net)
         else:
             if options.k_per_layer:
                 raise ConfigError("k_per_layer is only used with mode 'independent'")
@@ -85,7 +76,7 @@ class EdgesSearchSpace(LayeredSpace):
                     + (" with residual edges" if net.residual else "")
                 )
             groups = [Subset(self.num_edges, options.k, label="edges")]
-        self.direct = np.zeros(0, dtype=np.int64)  # edges kept in every architecture
+        self.fixed = np.zeros(0, dtype=np.int64)  # edges kept in every architecture
         self.chosen = np.arange(self.num_edges)  # candidate index of each genome value
         if options.keep_linear:
             if options.mode != "residual":
@@ -93,15 +84,73 @@ class EdgesSearchSpace(LayeredSpace):
                     "keep_linear needs mode 'residual' (the input→output edges are residual edges)"
                 )
             lo = net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
-            self.direct = np.arange(lo, lo + task.obs_dim * task.act_dim)
-            if options.k <= self.direct.size:
+            self.fixed = np.arange(lo, lo + task.obs_dim * task.act_dim)
+            if options.k <= self.fixed.size:
                 raise ConfigError(
-                    f"keep_linear keeps the {self.direct.size} input→output edges;"
-                    f" k={options.k} leaves no edge to choose (k must exceed {self.direct.size})"
+                    f"keep_linear keeps the {self.fixed.size} input→output edges;"
+                    f" k={options.k} leaves no edge to choose (k must exceed {self.fixed.size})"
                 )
-            self.chosen = np.setdiff1d(np.arange(self.num_edges), self.direct)
-            groups = [Subset(self.chosen.size, options.k - self.direct.size, label="edges")]
+            self.chosen = np.setdiff1d(np.arange(self.num_edges), self.fixed)
+            self.groups[self.fixed] = -1
+            groups = [Subset(self.chosen.size, options.k - self.fixed.size, label="edges")]
         super().__init__(options, task, net=net, decisions=DecisionSpace(groups))
+        if options.mode == "independent":
+            for t, k in enumerate(options.k_per_layer):
+                self.check_budget(
+                    f"k_per_layer[{t}]", k, lambda v, rng, t=t: self._sample_masks(v, rng, t), 1
+                )
+        else:
+            low = self.fixed.size + 1
+            self.check_budget("k", options.k, self._sample_masks, low)
+
+    def _independent_groups(self, options: EdgesOptions, net: Supernet) -> list[Subset]:
+        blocks = net.blocks()
+        ks = options.k_per_layer
+        if len(ks) != len(blocks):
+            raise ConfigError(
+                f"mode 'independent' needs k_per_layer with one entry per layer after"
+                f" the input ({len(blocks)} for layer sizes {self.sizes}), got {list(ks)}"
+            )
+        for t, ((lo, count), k) in enumerate(zip(blocks, ks, strict=True)):
+            if k > count:
+                raise ConfigError(
+                    f"k_per_layer[{t}]={k} is larger than the {count} candidate edges"
+                    f" into layer {t + 1} (size {self.sizes[t + 1]})"
+                )
+            self.groups[lo : lo + count] = t
+            if options.decoding == "repair":  # live sources × live targets of this layer
+                sources = min(self.sizes[t], ks[t - 1] if t else self.sizes[0])
+                targets = min(self.sizes[t + 1], ks[t + 1] if t + 1 < len(ks) else self.sizes[-1])
+                if k > sources * targets:
+                    raise ConfigError(
+                        f"k_per_layer[{t}]={k} cannot be spent on live edges (edges on an"
+                        f" input→output path): at most {sources} nodes of layer {t} and"
+                        f" {targets} of layer {t + 1} can be live, so the largest valid"
+                        f" k_per_layer[{t}] is {sources * targets} (decoding = 'plain' allows"
+                        " dead edges)"
+                    )
+        return [
+            Subset(count, k, label=f"edges_into_layer_{t + 1}")
+            for t, ((_, count), k) in enumerate(zip(blocks, ks, strict=True))
+        ]
+
+    def _sample_masks(
+        self, k: int, rng: np.random.Generator, layer: int | None = None
+    ) -> np.ndarray:
+        """Masks of sampled genomes with the budget of ``layer`` (None: ``k``) set to ``k``."""
+        from esenas_core.networks.pruned import SAMPLES
+
+        masks = np.zeros((SAMPLES, self.num_edges), dtype=bool)
+        masks[:, self.fixed] = True
+        if self.options.mode == "independent":
+            for t, (lo, count) in enumerate(self.net.blocks()):
+                kt = k if t == layer else self.options.k_per_layer[t]
+                for row in masks:
+                    row[lo + rng.choice(count, kt, replace=False)] = True
+        else:
+            for row in masks:
+                row[rng.choice(self.chosen, k - self.fixed.size, replace=False)] = True
+        return masks
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)
@@ -113,13 +162,8 @@ class EdgesSearchSpace(LayeredSpace):
                 mask[lo + values] = True
         else:
             mask[self.chosen[genome]] = True
-            mask[self.direct] = True
-        return Architecture(genome=genome, parts={"edge_mask": mask})
-
-    def init_params(self, rng: np.random.Generator) -> np.ndarray:
-        theta = super().init_params(rng)
-        theta[self.direct] = 0.0  # the kept linear part starts at the zero policy, as ARS
-        return theta
+            mask[self.fixed] = True
+        return Architecture(genome=genome, parts={"edge_mask": self.decode_edges(mask, genome)})
 
     @property
     def max_edges_in_use(self) -> int:

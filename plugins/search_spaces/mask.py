@@ -6,6 +6,9 @@
 - ``scalarized``: the original's (R + 1000)·r^α if r ≤ 1 else (R + 1000)·r^β, with
   r = multiplications / ``target_multiplications`` (defaults α = 0, β = −1);
 - ``pareto``: the vector (R, −multiplications), for controllers that accept vectors.
+
+Multiplications here are live ones: edges on a path from an input to an output (a dead edge
+changes no action, so it costs nothing a compiled policy would keep).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class MaskSearchSpace(LayeredSpace):
         opts = self.options
         if opts.objective == "reward":
             return rewards
-        mults = genomes.sum(axis=1).astype(np.float64)
+        mults = self.net.liveness.live(genomes.astype(bool)).sum(axis=1).astype(np.float64)
         if opts.objective == "pareto":
             return np.stack([rewards, -mults], axis=1)
         ratio = mults / opts.target_multiplications

@@ -4,6 +4,10 @@
 Genome: k distinct residual edges (any layer to any later layer, input → output included), then
 one op index per hidden node. Each op appears once in ``ops``, and every hidden node applies its
 op to (input + bias). Outputs use tanh, then scaling to the action bounds.
+
+``decoding = "repair"`` (default) moves chosen edges that would be dead to live places, so that
+k chosen edges are k live edges; ``"plain"`` keeps them as chosen. ``init_std = "auto"``
+(default) scales each layer's start by its live fan-in (``esenas_core.networks.pruned``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from esenas_core import (
     Choice,
     ConfigError,
     DecisionSpace,
-    LayeredOptions,
-    LayeredSpace,
+    PrunedOptions,
+    PrunedSpace,
     Subset,
     Supernet,
     TaskSpec,
@@ -30,16 +34,16 @@ from esenas_core import (
 
 
 @attrs.frozen
-class OpsOptions(LayeredOptions):
-    """Options of the ``ops`` search space (and ``hidden``, ``init_std``; each hidden node's op
-    is chosen, so there is no ``activation``)."""
+class OpsOptions(PrunedOptions):
+    """Options of the ``ops`` search space (and ``hidden``, ``init_std``, ``decoding``; each
+    hidden node's op is chosen, so there is no ``activation``)."""
 
     activation: Literal["tanh", "relu"] = attrs.field(default="tanh", init=False)
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     ops: tuple[str, ...] = OP_NAMES
 
 
-class OpsSearchSpace(LayeredSpace):
+class OpsSearchSpace(PrunedSpace):
     """k residual edges plus one nonlinearity per hidden node."""
 
     name = "ops"
@@ -66,13 +70,24 @@ class OpsSearchSpace(LayeredSpace):
                 Choice(len(self.op_names), count=net.num_hidden, label="node_ops"),
             ]
         )
+        self.groups = np.zeros(net.num_edges, dtype=np.int64)
         super().__init__(options, task, net=net, decisions=decisions)
+        self.check_budget("k", options.k, self._sample_masks, 1)
+
+    def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        from esenas_core.networks.pruned import SAMPLES
+
+        masks = np.zeros((SAMPLES, self.net.num_edges), dtype=bool)
+        for row in masks:
+            row[rng.choice(self.net.num_edges, k, replace=False)] = True
+        return masks
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)
         edges, ops = self.decisions.split(genome)
         mask = np.zeros(self.net.num_edges, dtype=bool)
         mask[edges] = True
+        mask = self.decode_edges(mask, genome)
         return Architecture(genome=genome, parts={"edge_mask": mask, "node_ops": ops.copy()})
 
     @property

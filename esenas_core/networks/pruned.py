@@ -1,0 +1,130 @@
+"""``PrunedSpace``: a layered space whose genomes keep some of the candidate edges — decoded with
+the live-edge repair, and started with LeCun scaling over the live fan-in.
+
+Options (``PrunedOptions``, besides ``hidden``, ``activation``):
+- ``decoding = "repair"`` (default): every chosen edge that would be dead (off every
+  input→output path) is moved to a live place (``esenas_core.networks.liveness``), so the budget
+  k buys k live edges; ``"plain"``: the chosen edges as they are, dead ones included.
+- ``init_std = "auto"`` (default): the weights into each layer start from N(0, 1/f), f = the
+  mean number of live edges into a live node of that layer, over 32 architectures sampled from
+  the decision space (a fixed sample: θ's start does not depend on the run's seed beyond its own
+  draws) — what ``dense`` does with its full fan-in, for the edges a pruned network keeps.
+  Edges kept in every architecture (``fixed``: ``keep_linear``'s input→output edges) start at 0,
+  as ARS, and a network without hidden layers starts at 0. A number: N(0, init_std²) for every
+  weight.
+
+A subclass sets ``groups`` (per candidate edge, which budget group a choice belongs to; -1: never
+moved), ``fixed`` (edges kept in every architecture) and calls ``decode_edges`` on the mask its
+genome chooses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from esenas_core.api.errors import ConfigError, GenomeError
+from esenas_core.networks.supernet import LayeredOptions, LayeredSpace
+
+SAMPLES = 32  # architectures behind "auto" fan-ins and the budget check
+
+
+def _init_std(_inst: object, attr: attrs.Attribute, value: float | str) -> None:
+    if value != "auto" and not (isinstance(value, float) and value >= 0.0):
+        raise ValueError(f'{attr.name} must be "auto" or a number >= 0, got {value!r}')
+
+
+@attrs.frozen
+class PrunedOptions(LayeredOptions):
+    """``LayeredOptions`` plus ``decoding`` and an ``init_std`` that may be ``"auto"``."""
+
+    init_std: float | Literal["auto"] = attrs.field(  # type: ignore[assignment]  # "auto"
+        default="auto", validator=_init_std
+    )
+    decoding: Literal["repair", "plain"] = "repair"
+
+
+class PrunedSpace(LayeredSpace):
+    """Base of ``edges`` and ``ops``: see the module docstring."""
+
+    groups: np.ndarray
+    fixed: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.groups.max(initial=-1)) + 1
+
+    def decode_edges(self, mask: np.ndarray, genome: np.ndarray) -> np.ndarray:
+        """The edge mask an architecture keeps: ``mask`` itself (``decoding = "plain"``) or its
+        repair; a genome whose repair fails is a ``GenomeError`` naming the space."""
+        if self.options.decoding == "plain":
+            return mask
+        out = self.net.liveness.repair(mask, self.groups, self.n_groups)
+        if out is None:
+            raise GenomeError(
+                f"search space {self.name!r}: genome {genome.tolist()} cannot be repaired into"
+                f" live edges for layer sizes {self.net.sizes} (decoding = 'plain' keeps dead"
+                " edges)"
+            )
+        return out
+
+    def repairable(self, masks: np.ndarray) -> bool:
+        """Whether every (E,) row of ``masks`` repairs into live edges."""
+        live = self.net.liveness
+        return all(live.repair(m, self.groups, self.n_groups) is not None for m in masks)
+
+    def check_budget(
+        self, what: str, k: int, sample: Callable[[int, np.random.Generator], np.ndarray], low: int
+    ) -> None:
+        """With ``decoding = "repair"``: refuse a budget ``k`` (option ``what``) whose sampled
+        masks (``sample(k, rng)``, (SAMPLES, E)) cannot all be made live, naming the largest
+        valid one in [low, k) (or the smallest above, where none is below)."""
+        if self.options.decoding != "repair":
+            return
+
+        def ok(value: int) -> bool:
+            return self.repairable(sample(value, np.random.default_rng(0)))
+
+        if ok(k):
+            return
+        below = next((v for v in range(k - 1, max(low, k - 256) - 1, -1) if ok(v)), None)
+        hint = (
+            f"the largest valid {what} below it is {below}"
+            if below is not None
+            else f"the smallest valid {what} above it is "
+            + str(next((v for v in range(k + 1, k + 257) if ok(v)), "none found"))
+        )
+        raise ConfigError(
+            f"{what}={k} cannot be spent on live edges (edges on an input→output path) for layer"
+            f" sizes {self.net.sizes}: {hint} (decoding = 'plain' allows dead edges)"
+        )
+
+    def live_fan_in(self) -> np.ndarray:
+        """Per target layer, the mean number of live, non-fixed edges into a live node over
+        SAMPLES architectures of a fixed sample (1 where a layer has none)."""
+        genomes = self.decisions.sample(np.random.default_rng(0), SAMPLES)
+        masks = np.stack([self.edge_mask(self.decode(g)) for g in genomes])
+        live = self.net.liveness.live(masks)
+        live[:, self.fixed] = False
+        out = np.ones(len(self.net.blocks()))
+        net = self.net
+        for t, (lo, count) in enumerate(net.blocks()):
+            block = live[:, lo : lo + count].reshape(-1, net.in_sizes[t], net.sizes[t + 1])
+            fan_in = block.sum(axis=1)
+            if fan_in.any():
+                out[t] = fan_in[fan_in > 0].mean()
+        return out
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        if self.options.init_std != "auto":
+            theta = super().init_params(rng)
+        else:
+            theta = np.zeros(self.num_params)
+            if len(self.net.sizes) > 2:  # LeCun normal over live fan-ins; linear: start at 0
+                for (lo, count), f in zip(self.net.blocks(), self.live_fan_in(), strict=True):
+                    theta[lo : lo + count] = rng.normal(0.0, 1.0 / np.sqrt(f), count)
+        theta[self.fixed] = 0.0
+        return theta
