@@ -42,7 +42,7 @@ def default_run_path(name: str, root: str | Path = "runs") -> Path:
 # Errors of writing the run's files (a full disk, a quota, a file-size limit, a read-only or
 # failing file system).
 WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
-RESULTS_VERSION = 3  # 3: CPU-independent arithmetic, returns in step order (docs/runs.md)
+RESULTS_VERSION = 4  # 4: edges/ops repair dead edges and scale θ's start (docs/runs.md)
 
 
 def results_version(path: Path) -> int:
