@@ -40,7 +40,10 @@ def test_run_end_to_end_learns_and_writes_outputs(tmp_path: Path) -> None:
     out = esenas("run", str(config), "--run-dir", str(run_dir), "--quiet")
     assert out.returncode == 0, out.stderr
     assert "score (mean of 2 exact evals at θ): first iteration" in out.stdout
-    assert "best architecture: 20 of 48 candidate edges, 20 multiplications" in out.stdout
+    assert (
+        "best architecture: 20 of 48 candidate edges (20 live: 20 multiplications per action)"
+        in out.stdout
+    )
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
     assert [int(r["iteration"]) for r in rows] == list(range(1, 9))
     first, last = float(rows[0]["score_mean"]), float(rows[-1]["score_mean"])

@@ -196,6 +196,11 @@ class Liveness:
         out = live_rows(self.src, self.dst, rows, self.n_nodes, self.n_in, self.out_start)
         return out.reshape(masks.shape)
 
+    def nodes(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(reached from an input, reaches an output) per node, for one (E,) edge mask."""
+        mask = np.ascontiguousarray(mask, dtype=np.bool_)
+        return _reach(self.src, self.dst, mask, self.n_nodes, self.n_in, self.out_start)
+
     def repair(self, mask: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray | None:
         """A copy of ``mask`` with its dead choosable edges moved to live places (the same count
         per group), or None where that cannot be done."""

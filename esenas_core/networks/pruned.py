@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 
 from esenas_core.api.errors import ConfigError, GenomeError
+from esenas_core.networks import layered_repair
 from esenas_core.networks.supernet import LayeredOptions, LayeredSpace
 
 SAMPLES = 32  # architectures behind "auto" fan-ins and the budget check
@@ -52,6 +53,7 @@ class PrunedSpace(LayeredSpace):
 
     groups: np.ndarray
     fixed: np.ndarray = np.zeros(0, dtype=np.int64)
+    SAMPLES = SAMPLES
 
     @property
     def n_groups(self) -> int:
@@ -64,6 +66,8 @@ class PrunedSpace(LayeredSpace):
             return mask
         out = self.net.liveness.repair(mask, self.groups, self.n_groups)
         if out is None:
+            out = self.fallback_repair(mask)
+        if out is None:
             raise GenomeError(
                 f"search space {self.name!r}: genome {genome.tolist()} cannot be repaired into"
                 f" live edges for layer sizes {self.net.sizes} (decoding = 'plain' keeps dead"
@@ -71,10 +75,35 @@ class PrunedSpace(LayeredSpace):
             )
         return out
 
+    def fallback_repair(self, mask: np.ndarray) -> np.ndarray | None:
+        """A second repair where the general one finds no placement (None: none)."""
+        return None
+
+    def repair_layers(self, mask: np.ndarray, ks: tuple[int, ...]) -> np.ndarray | None:
+        """For a supernet without skip edges and ``ks[t]`` edges into layer t+1: an all-live
+        mask with those budgets near ``mask`` (``esenas_core.networks.layered_repair``)."""
+        return layered_repair.build(self.net.sizes, ks, mask)
+
+    def check_layer_budgets(self, ks: tuple[int, ...]) -> None:
+        """With ``decoding = "repair"``: refuse per-layer budgets that no all-live structure
+        holds, naming the nearest valid value of one entry."""
+        sizes = self.net.sizes
+        if self.options.decoding != "repair" or layered_repair.feasible_sizes(sizes, ks):
+            return
+        raise ConfigError(
+            f"k_per_layer={list(ks)} cannot be spent on live edges (edges on an input→output"
+            f" path) for layer sizes {sizes}: {layered_repair.nearest_budgets(sizes, ks)}"
+            " (decoding = 'plain' allows dead edges)"
+        )
+
     def repairable(self, masks: np.ndarray) -> bool:
         """Whether every (E,) row of ``masks`` repairs into live edges."""
         live = self.net.liveness
-        return all(live.repair(m, self.groups, self.n_groups) is not None for m in masks)
+        return all(
+            live.repair(m, self.groups, self.n_groups) is not None
+            or self.fallback_repair(m) is not None
+            for m in masks
+        )
 
     def check_budget(
         self, what: str, k: int, sample: Callable[[int, np.random.Generator], np.ndarray], low: int

@@ -175,20 +175,57 @@ class LayeredSpace(SearchSpace):
         return None
 
     def network(self, params: np.ndarray, architectures: Sequence[Architecture]) -> LayeredNetwork:
-        weights = self.net.weight_matrices(self.edge_weights(params, architectures))
-        biases, offset = [], self.num_weights
-        for n in self.net.sizes[1:]:
-            biases.append(params[:, offset : offset + n])
-            offset += n
+        edge_weights = self.edge_weights(params, architectures)
+        return self.network_of(edge_weights, params[:, self.num_weights :], architectures)
+
+    def network_of(
+        self, edge_weights: np.ndarray, biases: np.ndarray, architectures: Sequence[Architecture]
+    ) -> LayeredNetwork:
+        """The networks of (B, num_edges) effective edge weights and (B, num_biases) biases."""
+        weights = self.net.weight_matrices(edge_weights)
+        split = np.cumsum(self.net.sizes[1:-1])
         return LayeredNetwork(
             weights,
-            biases,
+            np.split(biases, split, axis=1),
             self.options.activation,
             self.net.residual,
             self.node_ops(architectures),
             self.op_names,
             sparse=(m := self.max_edges_in_use) is not None and 4 * m <= self.net.num_edges,
         )
+
+    def compact(
+        self, params: np.ndarray, architecture: Architecture
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same policy over its live edges only: (live edge mask, effective edge weights
+        with every dead edge at 0, biases with the dead edges' constants folded in).
+
+        A node that no input reaches computes a constant; the edges it feeds to live nodes add
+        that constant times their weight, which moves into the target's bias. Edges into nodes
+        that reach no output change nothing. ``network_of`` on the result gives the same actions
+        with ``live_multiplications`` multiplications per action."""
+        mask = self.edge_mask(architecture)
+        weights = self.edge_weights(params[None, :], [architecture])[0].astype(np.float64)
+        biases = np.array(params[self.num_weights :], dtype=np.float64)
+        reach = self.net.liveness.nodes(mask)[0]
+        ops = self.node_ops([architecture])
+        names = [self.op_names[int(o)] for layer in ops for o in layer[0]] if ops else []
+        values = np.zeros(int(self.net.starts[-1]))  # the constants of unreached nodes
+        edges, first = self.net.edge_list(), self.net.sizes[0]
+        for t, (lo, count) in enumerate(self.net.blocks(), start=1):
+            for e in range(lo, lo + count):
+                src, dst = edges[e]
+                if mask[e] and not reach[src]:
+                    biases[dst - first] += weights[e] * values[src]
+            for node in range(int(self.net.starts[t]), int(self.net.starts[t + 1])):
+                if not reach[node]:
+                    last = t == len(self.net.sizes) - 1
+                    name = "tanh" if last else (names[node - first] if names else None)
+                    total = np.array([biases[node - first]])
+                    values[node] = OPS[name or self.options.activation](total)[0]
+        live = self.net.liveness.live(mask)
+        weights[~live] = 0.0
+        return live, weights, biases
 
     def edge_mask(self, architecture: Architecture) -> np.ndarray:
         """Which candidate edges exist in ``architecture`` (bool, num_edges)."""

@@ -95,10 +95,7 @@ class EdgesSearchSpace(PrunedSpace):
             groups = [Subset(self.chosen.size, options.k - self.fixed.size, label="edges")]
         super().__init__(options, task, net=net, decisions=DecisionSpace(groups))
         if options.mode == "independent":
-            for t, k in enumerate(options.k_per_layer):
-                self.check_budget(
-                    f"k_per_layer[{t}]", k, lambda v, rng, t=t: self._sample_masks(v, rng, t), 1
-                )
+            self.check_layer_budgets(options.k_per_layer)
         else:
             low = self.fixed.size + 1
             self.check_budget("k", options.k, self._sample_masks, low)
@@ -118,39 +115,23 @@ class EdgesSearchSpace(PrunedSpace):
                     f" into layer {t + 1} (size {self.sizes[t + 1]})"
                 )
             self.groups[lo : lo + count] = t
-            if options.decoding == "repair":  # live sources × live targets of this layer
-                sources = min(self.sizes[t], ks[t - 1] if t else self.sizes[0])
-                targets = min(self.sizes[t + 1], ks[t + 1] if t + 1 < len(ks) else self.sizes[-1])
-                if k > sources * targets:
-                    raise ConfigError(
-                        f"k_per_layer[{t}]={k} cannot be spent on live edges (edges on an"
-                        f" input→output path): at most {sources} nodes of layer {t} and"
-                        f" {targets} of layer {t + 1} can be live, so the largest valid"
-                        f" k_per_layer[{t}] is {sources * targets} (decoding = 'plain' allows"
-                        " dead edges)"
-                    )
         return [
             Subset(count, k, label=f"edges_into_layer_{t + 1}")
             for t, ((_, count), k) in enumerate(zip(blocks, ks, strict=True))
         ]
 
-    def _sample_masks(
-        self, k: int, rng: np.random.Generator, layer: int | None = None
-    ) -> np.ndarray:
-        """Masks of sampled genomes with the budget of ``layer`` (None: ``k``) set to ``k``."""
-        from esenas_core.networks.pruned import SAMPLES
-
-        masks = np.zeros((SAMPLES, self.num_edges), dtype=bool)
+    def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Masks of sampled genomes with a budget of k edges (mode ``aggregate``/``residual``)."""
+        masks = np.zeros((self.SAMPLES, self.num_edges), dtype=bool)
         masks[:, self.fixed] = True
-        if self.options.mode == "independent":
-            for t, (lo, count) in enumerate(self.net.blocks()):
-                kt = k if t == layer else self.options.k_per_layer[t]
-                for row in masks:
-                    row[lo + rng.choice(count, kt, replace=False)] = True
-        else:
-            for row in masks:
-                row[rng.choice(self.chosen, k - self.fixed.size, replace=False)] = True
+        for row in masks:
+            row[rng.choice(self.chosen, k - self.fixed.size, replace=False)] = True
         return masks
+
+    def fallback_repair(self, mask: np.ndarray) -> np.ndarray | None:
+        if self.options.mode != "independent":
+            return None
+        return self.repair_layers(mask, self.options.k_per_layer)
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)

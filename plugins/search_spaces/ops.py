@@ -75,9 +75,7 @@ class OpsSearchSpace(PrunedSpace):
         self.check_budget("k", options.k, self._sample_masks, 1)
 
     def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
-        from esenas_core.networks.pruned import SAMPLES
-
-        masks = np.zeros((SAMPLES, self.net.num_edges), dtype=bool)
+        masks = np.zeros((self.SAMPLES, self.net.num_edges), dtype=bool)
         for row in masks:
             row[rng.choice(self.net.num_edges, k, replace=False)] = True
         return masks
