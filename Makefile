@@ -52,6 +52,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/ablation_parallel.py
 	$(BIN)/python bench/ablation_stats.py
 	$(BIN)/python bench/ask_tell.py
+	$(BIN)/python bench/live_edges.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

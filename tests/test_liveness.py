@@ -118,6 +118,8 @@ def test_repair_fuzz_over_random_supernets() -> None:
         out = net.liveness.repair(mask, group, 1)
         assert out is not None, (obs, hidden, act, k)
         assert out.sum() == k and net.liveness.live(out)[out].all()
+        slow = net.liveness.repair(mask, group, 1, near=False)  # edge scans only
+        assert slow is not None and (slow == out).all()
 
 
 def test_budgets_that_cannot_be_live_are_refused_with_the_nearest_valid_one(registries) -> None:

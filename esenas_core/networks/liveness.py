@@ -94,6 +94,57 @@ def _best_chain(src, dst, group, budget, mask, forbid, reach, co, anchor, use_bu
 
 
 @numba.njit(cache=True, nogil=True)
+def _edge_id(topo, s, d):
+    """The candidate edge s → d, or -1. ``topo``: [number of nodes N, of layers L, whether
+    edges skip layers | per node its layer (N) | per layer its first node, its first incoming
+    edge, its size (3 L)]."""
+    n, layers, residual = topo[0], topo[1], topo[2] == 1
+    ls, ld = topo[3 + s], topo[3 + d]
+    if ld == 0 or ls >= ld or (not residual and ls != ld - 1):
+        return -1
+    base = 3 + n
+    start, first, size = topo[base + ld], topo[base + layers + ld], topo[base + 2 * layers + ld]
+    src0 = 0 if residual else topo[base + ld - 1]
+    return first + (s - src0) * size + (d - start)
+
+
+@numba.njit(cache=True, nogil=True)
+def _near_edge(topo, group, budget, mask, forbid, reach, co, a_src, a_dst, use_budget, n_nodes):
+    """The one-edge chain ``_best_chain`` would return, or -1 where there is none: the free edge
+    from a reachable node to one that reaches an output with the smallest score, then index.
+    Scores (source's distance + target's distance to the anchor's, each 0 when equal, else
+    1 + |difference|) are tried in increasing order, so the cost is O(nodes) per score tried
+    instead of O(edges)."""
+    sources = np.flatnonzero(reach)
+    top_s, top_d = 0, -1
+    for s in sources:
+        top_s = max(top_s, 0 if s == a_src else 1 + abs(s - a_src))
+    for d in range(n_nodes):
+        if co[d]:
+            top_d = max(top_d, 0 if d == a_dst else 1 + abs(d - a_dst))
+    for v in range(top_s + top_d + 1):
+        best = -1
+        for s in sources:
+            r = v - (0 if s == a_src else 1 + abs(s - a_src))
+            if r < 0 or r == 1:  # a target's distance is 0 or at least 2
+                continue
+            for side in range(2 if r > 1 else 1):
+                d = a_dst if r == 0 else (a_dst - (r - 1) if side == 0 else a_dst + (r - 1))
+                if d < 0 or d >= n_nodes or not co[d]:
+                    continue
+                e = _edge_id(topo, s, d)
+                if e < 0 or mask[e] or group[e] < 0 or forbid[e]:
+                    continue
+                if use_budget and budget[group[e]] <= 0:
+                    continue
+                if best < 0 or e < best:
+                    best = e
+        if best >= 0:
+            return best
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
 def _free_redundant(src, dst, group, mask, need, n_in, out_start, n_nodes, forbid):
     """Free the highest-numbered live edge of group ``need`` whose removal leaves every other
     edge live; returns it, or -1."""
@@ -115,7 +166,7 @@ def _free_redundant(src, dst, group, mask, need, n_in, out_start, n_nodes, forbi
 
 
 @numba.njit(cache=True, nogil=True)
-def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups):
+def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups, topo, near=True):
     """Repair ``mask`` in place (see the module docstring); returns 0, or 1 where it cannot.
 
     ``group[e]``: the budget group of a choosable edge, -1 for edges that are never moved
@@ -139,7 +190,27 @@ def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups):
     while left > 0:
         anchor = anchors[min(i, n_anchor - 1)]
         i += 1
-        chain = _best_chain(src, dst, group, budget, mask, forbid, reach, co, anchor, True, n_nodes)
+        one = -1
+        if near:  # the same result as _best_chain's, found in O(nodes) per score
+            one = _near_edge(
+                topo,
+                group,
+                budget,
+                mask,
+                forbid,
+                reach,
+                co,
+                src[anchor],
+                dst[anchor],
+                True,
+                n_nodes,
+            )
+        if one >= 0:
+            chain = np.full(1, one, np.int64)
+        else:
+            chain = _best_chain(
+                src, dst, group, budget, mask, forbid, reach, co, anchor, True, n_nodes
+            )
         fits = chain.size > 0
         if fits:
             spend = np.zeros(budget.size, np.int64)
@@ -182,12 +253,27 @@ def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups):
 
 
 class Liveness:
-    """Edge endpoints of a supernet, for ``live`` and ``repair`` (numpy in, numpy out)."""
+    """Edge endpoints of a layered supernet (``esenas_core.networks.supernet``: layer sizes,
+    whether edges skip layers), for ``live`` and ``repair`` (numpy in, numpy out)."""
 
-    def __init__(self, edge_list: np.ndarray, n_nodes: int, n_in: int, n_out: int) -> None:
+    def __init__(self, sizes: list[int], residual: bool, edge_list: np.ndarray) -> None:
         self.src = np.ascontiguousarray(edge_list[:, 0], dtype=np.int64)
         self.dst = np.ascontiguousarray(edge_list[:, 1], dtype=np.int64)
-        self.n_nodes, self.n_in, self.out_start = int(n_nodes), int(n_in), int(n_nodes - n_out)
+        starts = np.cumsum([0, *sizes])
+        self.n_nodes, self.n_in = int(starts[-1]), int(sizes[0])
+        self.out_start = int(starts[-2])
+        counts = [0] + [  # edges into each layer
+            (int(starts[t]) if residual else sizes[t - 1]) * sizes[t] for t in range(1, len(sizes))
+        ]
+        self.topo = np.concatenate(
+            [
+                [self.n_nodes, len(sizes), int(residual)],
+                np.repeat(np.arange(len(sizes)), sizes),
+                starts[:-1],
+                np.cumsum([0, *counts])[:-1],
+                sizes,
+            ]
+        ).astype(np.int64)
 
     def live(self, masks: np.ndarray) -> np.ndarray:
         """Live edges of one (E,) or many (B, E) edge masks, same shape."""
@@ -201,12 +287,24 @@ class Liveness:
         mask = np.ascontiguousarray(mask, dtype=np.bool_)
         return _reach(self.src, self.dst, mask, self.n_nodes, self.n_in, self.out_start)
 
-    def repair(self, mask: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray | None:
+    def repair(
+        self, mask: np.ndarray, group: np.ndarray, n_groups: int, near: bool = True
+    ) -> np.ndarray | None:
         """A copy of ``mask`` with its dead choosable edges moved to live places (the same count
-        per group), or None where that cannot be done."""
+        per group), or None where that cannot be done. ``near=False``: without the O(nodes)
+        search for one-edge chains (the same result, slower; for tests)."""
         out = np.array(mask, dtype=np.bool_)
         status = repair(
-            self.src, self.dst, group, out, self.n_nodes, self.n_in, self.out_start, n_groups
+            self.src,
+            self.dst,
+            group,
+            out,
+            self.n_nodes,
+            self.n_in,
+            self.out_start,
+            n_groups,
+            self.topo,
+            near,
         )
         if status or not self.live(out)[out & (group >= 0)].all():
             return None

@@ -82,7 +82,7 @@ class Supernet:
     @functools.cached_property
     def liveness(self) -> Liveness:
         """Live-edge tests and repair over this supernet (``esenas_core.networks.liveness``)."""
-        return Liveness(self.edge_list(), int(self.starts[-1]), self.sizes[0], self.sizes[-1])
+        return Liveness(self.sizes, self.residual, self.edge_list())
 
     def weight_matrices(self, edge_weights: np.ndarray) -> list[np.ndarray]:
         """Split (B, num_edges) effective edge weights into per-layer (B, in_t, n_t) matrices."""
