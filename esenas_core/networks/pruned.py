@@ -106,25 +106,34 @@ class PrunedSpace(LayeredSpace):
         )
 
     def check_budget(
-        self, what: str, k: int, sample: Callable[[int, np.random.Generator], np.ndarray], low: int
+        self,
+        what: str,
+        k: int,
+        sample: Callable[[int, np.random.Generator], np.ndarray],
+        low: int,
+        high: int,
     ) -> None:
         """With ``decoding = "repair"``: refuse a budget ``k`` (option ``what``) whose sampled
         masks (``sample(k, rng)``, (SAMPLES, E)) cannot all be made live, naming the largest
-        valid one in [low, k) (or the smallest above, where none is below)."""
+        valid one in [low, k) (or the smallest in (k, high], where none is below)."""
         if self.options.decoding != "repair":
             return
 
-        def ok(value: int) -> bool:
-            return self.repairable(sample(value, np.random.default_rng(0)))
+        def ok(value: int, count: int = SAMPLES) -> bool:
+            return self.repairable(sample(value, np.random.default_rng(0))[:count])
 
         if ok(k):
             return
-        below = next((v for v in range(k - 1, max(low, k - 256) - 1, -1) if ok(v)), None)
+
+        def near(value: int) -> bool:  # the search for a valid budget: fewer samples each
+            return ok(value, 4) and ok(value)
+
+        below = next((v for v in range(k - 1, max(low, k - 256) - 1, -1) if near(v)), None)
         hint = (
             f"the largest valid {what} below it is {below}"
             if below is not None
             else f"the smallest valid {what} above it is "
-            + str(next((v for v in range(k + 1, k + 257) if ok(v)), "none found"))
+            + str(next((v for v in range(k + 1, min(high, k + 256) + 1) if near(v)), "none"))
         )
         raise ConfigError(
             f"{what}={k} cannot be spent on live edges (edges on an input→output path) for layer"

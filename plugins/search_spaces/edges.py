@@ -98,7 +98,7 @@ class EdgesSearchSpace(PrunedSpace):
             self.check_layer_budgets(options.k_per_layer)
         else:
             low = self.fixed.size + 1
-            self.check_budget("k", options.k, self._sample_masks, low)
+            self.check_budget("k", options.k, self._sample_masks, low, self.num_edges)
 
     def _independent_groups(self, options: EdgesOptions, net: Supernet) -> list[Subset]:
         blocks = net.blocks()

@@ -72,7 +72,7 @@ class OpsSearchSpace(PrunedSpace):
         )
         self.groups = np.zeros(net.num_edges, dtype=np.int64)
         super().__init__(options, task, net=net, decisions=decisions)
-        self.check_budget("k", options.k, self._sample_masks, 1)
+        self.check_budget("k", options.k, self._sample_masks, 1, net.num_edges)
 
     def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
         masks = np.zeros((self.SAMPLES, self.net.num_edges), dtype=bool)
