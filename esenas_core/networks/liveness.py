@@ -167,7 +167,8 @@ def _free_redundant(src, dst, group, mask, need, n_in, out_start, n_nodes, forbi
 
 @numba.njit(cache=True, nogil=True)
 def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups, topo, near=True):
-    """Repair ``mask`` in place (see the module docstring); returns 0, or 1 where it cannot.
+    """Repair ``mask`` in place (see the module docstring); returns 0, or 1 where it cannot
+    (2: a placement that left a choice dead, which the construction rules out).
 
     ``group[e]``: the budget group of a choosable edge, -1 for edges that are never moved
     (kept in every architecture, or not candidates)."""
@@ -249,6 +250,10 @@ def repair(src, dst, group, mask, n_nodes, n_in, out_start, n_groups, topo, near
             reach[dst[e]] = True
             co[src[e]] = True
             co[dst[e]] = True
+    reach, co = _reach(src, dst, mask, n_nodes, n_in, out_start)  # check: every choice is live
+    for e in range(src.size):
+        if mask[e] and group[e] >= 0 and not (reach[src[e]] and co[dst[e]]):
+            return 2
     return 0
 
 
@@ -306,6 +311,4 @@ class Liveness:
             self.topo,
             near,
         )
-        if status or not self.live(out)[out & (group >= 0)].all():
-            return None
-        return out
+        return None if status else out
