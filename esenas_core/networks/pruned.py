@@ -20,6 +20,7 @@ genome chooses.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Literal
 
@@ -55,7 +56,7 @@ class PrunedSpace(LayeredSpace):
     fixed: np.ndarray = np.zeros(0, dtype=np.int64)
     SAMPLES = SAMPLES
 
-    @property
+    @functools.cached_property
     def n_groups(self) -> int:
         return int(self.groups.max(initial=-1)) + 1
 
