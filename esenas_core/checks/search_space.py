@@ -108,6 +108,12 @@ def check_search_space(space: SearchSpace, seed: int = 0, batch: int = 6) -> lis
         for key in ("edges", "multiplications", "params_in_use"):
             require(isinstance(size.get(key), int), f"{name}: describe() needs an int {key!r}")
         require(size["params_in_use"] <= space.num_params, f"{name}: params_in_use > num_params")
+        for live, kept in (("live_edges", "edges"), ("live_multiplications", "multiplications")):
+            if live in size:  # optional: the edges on an input→output path, among those kept
+                require(
+                    isinstance(size[live], int) and 0 <= size[live] <= size[kept],
+                    f"{name}: describe()[{live!r}] must be an int in [0, {kept}]",
+                )
         mask = space.param_mask(arch)
         require(
             mask.shape == (space.num_params,) and mask.dtype == bool,
