@@ -93,3 +93,22 @@ def test_result_columns_read_as_the_objects_and_as_columns() -> None:
     np.testing.assert_array_equal(a.obs_count[rows], b.obs_count[rows])
     mixed = concat_results([parts[0], [RolloutResult.failed(9, "x")]])
     assert isinstance(mixed, list) and len(mixed) == 5
+
+
+def test_a_chunk_whose_every_rollout_failed_joins_the_others() -> None:
+    from esenas_core.engine.packed import ResultColumns, concat_results
+
+    rng = np.random.default_rng(2)
+    done = [
+        RolloutResult(i, EpisodeResult(1.0, 4, 4, rng.normal(size=4), rng.random(4)))
+        for i in (0, 1)
+    ]
+    failed = [RolloutResult.failed(i, "RuntimeError: injected") for i in (2, 3)]
+    parts = [unpack_results(pack_results(p)) for p in (done, failed, done[:1])]
+    assert parts[1].columns["obs_mean"].shape == (2, 0)  # no episode: no observation size seen
+    joined = concat_results(parts)
+    assert isinstance(joined, ResultColumns)
+    _same_results(list(joined), [*done, *failed, done[0]])
+    other = [RolloutResult(5, EpisodeResult(1.0, 4, 4, np.zeros(2), np.zeros(2)))]  # two sizes
+    mixed = concat_results([parts[0], unpack_results(pack_results(other))])
+    assert isinstance(mixed, list) and len(mixed) == 3

@@ -312,13 +312,13 @@ def test_an_option_missing_from_a_stored_config_counts_as_its_default(tmp_path: 
     assert esenas("ablate", str(study), "--out", str(out), "--quiet").returncode == 0
     stored = out / "runs" / "rand-seed0" / "config.toml"
     text = stored.read_text()
-    assert "init_std = 0.5\n" in text
-    stored.write_text(text.replace("init_std = 0.5\n", ""))  # as if the option did not exist
+    assert 'decoding = "repair"\n' in text
+    stored.write_text(text.replace('decoding = "repair"\n', ""))  # as if the option did not exist
     res = esenas("ablate", str(study), "--out", str(out), "--quiet")
     assert res.returncode == 0 and "1 reused" in res.stdout, res.stdout + res.stderr
-    stored.write_text(text.replace("init_std = 0.5\n", "init_std = 0.25\n"))
+    stored.write_text(text.replace('decoding = "repair"\n', 'decoding = "plain"\n'))
     res = esenas("ablate", str(study), "--out", str(out), "--quiet")
-    assert res.returncode == 2 and "search_space.init_std 0.25 → 0.5" in res.stderr
+    assert res.returncode == 2 and "search_space.decoding plain → repair" in res.stderr, res.stderr
 
 
 def test_runs_of_another_results_version_are_changed_not_reused(tmp_path: Path) -> None:

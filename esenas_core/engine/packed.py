@@ -120,11 +120,25 @@ class ResultColumns(Sequence[RolloutResult]):
 
     @classmethod
     def concat(cls, parts: Sequence[ResultColumns]) -> ResultColumns:
+        """The parts in order. A part without a finished episode has statistics of width 0
+        (``pack_results`` saw no observation size): widened with zeros to the others'."""
+        dim = max((p.columns["obs_mean"].shape[1] for p in parts), default=0)
         columns: dict[str, Any] = {
-            k: np.concatenate([p.columns[k] for p in parts]) for k in cls.FIELDS
+            k: np.concatenate([_widened(p.columns[k], k, dim) for p in parts]) for k in cls.FIELDS
         }
         columns["error"] = [e for p in parts for e in p.columns["error"]]
         return cls(columns)
+
+
+def _widened(column: np.ndarray, key: str, dim: int) -> np.ndarray:
+    if key in ("obs_mean", "obs_m2") and column.shape[1] != dim:
+        return np.zeros((column.shape[0], dim))
+    return column
+
+
+def _one_width(parts: Sequence[ResultColumns]) -> bool:
+    """Whether the parts' finished episodes share one observation size."""
+    return len({p.columns["obs_mean"].shape[1] for p in parts if p.columns["has"].any()}) <= 1
 
 
 def unpack_results(packed: dict[str, Any]) -> Sequence[RolloutResult]:
@@ -136,7 +150,7 @@ def unpack_results(packed: dict[str, Any]) -> Sequence[RolloutResult]:
 
 def concat_results(parts: Sequence[Sequence[RolloutResult]]) -> Sequence[RolloutResult]:
     """Chunks' results in order: columns stay columns; any other mix becomes a list."""
-    if parts and all(isinstance(p, ResultColumns) for p in parts):
+    if parts and all(isinstance(p, ResultColumns) for p in parts) and _one_width(parts):  # type: ignore[arg-type]
         return ResultColumns.concat(parts)  # type: ignore[arg-type]
     return [r for p in parts for r in p]
 
