@@ -21,7 +21,6 @@ genome chooses.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Literal
 
 import attrs
@@ -65,9 +64,7 @@ class PrunedSpace(LayeredSpace):
         repair; a genome whose repair fails is a ``GenomeError`` naming the space."""
         if self.options.decoding == "plain":
             return mask
-        out = self.net.liveness.repair(mask, self.groups, self.n_groups)
-        if out is None:
-            out = self.fallback_repair(mask)
+        out = self._repaired(mask)
         if out is None:
             raise GenomeError(
                 f"search space {self.name!r}: genome {genome.tolist()} cannot be repaired into"
@@ -75,6 +72,20 @@ class PrunedSpace(LayeredSpace):
                 " edges)"
             )
         return out
+
+    def _repaired(self, mask: np.ndarray) -> np.ndarray | None:
+        out = self.net.liveness.repair(mask, self.groups, self.n_groups)
+        return self.fallback_repair(mask) if out is None else out
+
+    def sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """(SAMPLES, E) masks: the ``fixed`` edges and k − len(fixed) edges drawn among the
+        choosable ones (``groups >= 0``), for one budget group."""
+        choosable = np.flatnonzero(self.groups >= 0)
+        masks = np.zeros((SAMPLES, self.net.num_edges), dtype=bool)
+        masks[:, self.fixed] = True
+        for row in masks:
+            row[rng.choice(choosable, k - self.fixed.size, replace=False)] = True
+        return masks
 
     def fallback_repair(self, mask: np.ndarray) -> np.ndarray | None:
         """A second repair where the general one finds no placement (None: none)."""
@@ -99,29 +110,23 @@ class PrunedSpace(LayeredSpace):
 
     def repairable(self, masks: np.ndarray) -> bool:
         """Whether every (E,) row of ``masks`` repairs into live edges."""
-        live = self.net.liveness
-        return all(
-            live.repair(m, self.groups, self.n_groups) is not None
-            or self.fallback_repair(m) is not None
-            for m in masks
-        )
+        return all(self._repaired(m) is not None for m in masks)
 
     def check_budget(
         self,
         what: str,
         k: int,
-        sample: Callable[[int, np.random.Generator], np.ndarray],
         low: int,
         high: int,
     ) -> None:
         """With ``decoding = "repair"``: refuse a budget ``k`` (option ``what``) whose sampled
-        masks (``sample(k, rng)``, (SAMPLES, E)) cannot all be made live, naming the largest
+        masks (``sample_masks``) cannot all be made live, naming the largest
         valid one in [low, k) (or the smallest in (k, high], where none is below)."""
         if self.options.decoding != "repair":
             return
 
         def ok(value: int, count: int = SAMPLES) -> bool:
-            return self.repairable(sample(value, np.random.default_rng(0))[:count])
+            return self.repairable(self.sample_masks(value, np.random.default_rng(0))[:count])
 
         if ok(k):
             return

@@ -98,7 +98,7 @@ class EdgesSearchSpace(PrunedSpace):
             self.check_layer_budgets(options.k_per_layer)
         else:
             low = self.fixed.size + 1
-            self.check_budget("k", options.k, self._sample_masks, low, self.num_edges)
+            self.check_budget("k", options.k, low, self.num_edges)
 
     def _independent_groups(self, options: EdgesOptions, net: Supernet) -> list[Subset]:
         blocks = net.blocks()
@@ -119,14 +119,6 @@ class EdgesSearchSpace(PrunedSpace):
             Subset(count, k, label=f"edges_into_layer_{t + 1}")
             for t, ((_, count), k) in enumerate(zip(blocks, ks, strict=True))
         ]
-
-    def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
-        """Masks of sampled genomes with a budget of k edges (mode ``aggregate``/``residual``)."""
-        masks = np.zeros((self.SAMPLES, self.num_edges), dtype=bool)
-        masks[:, self.fixed] = True
-        for row in masks:
-            row[rng.choice(self.chosen, k - self.fixed.size, replace=False)] = True
-        return masks
 
     def fallback_repair(self, mask: np.ndarray) -> np.ndarray | None:
         if self.options.mode != "independent":

@@ -72,13 +72,7 @@ class OpsSearchSpace(PrunedSpace):
         )
         self.groups = np.zeros(net.num_edges, dtype=np.int64)
         super().__init__(options, task, net=net, decisions=decisions)
-        self.check_budget("k", options.k, self._sample_masks, 1, net.num_edges)
-
-    def _sample_masks(self, k: int, rng: np.random.Generator) -> np.ndarray:
-        masks = np.zeros((self.SAMPLES, self.net.num_edges), dtype=bool)
-        for row in masks:
-            row[rng.choice(self.net.num_edges, k, replace=False)] = True
-        return masks
+        self.check_budget("k", options.k, 1, net.num_edges)
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)
