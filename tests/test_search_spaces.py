@@ -163,3 +163,37 @@ def test_to_pyglove_dna_numbers_are_genomes() -> None:
     spec = dna_spec(space.decisions)
     for genome in space.decisions.sample(np.random.default_rng(2), 5):
         np.testing.assert_array_equal(dna_to_genome(genome_to_dna(genome, spec)), genome)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_edge_list_numbers_edges_by_target_layer_then_source_then_target(residual: bool) -> None:
+    from esenas_core.networks.supernet import Supernet
+
+    net = Supernet([3, 4, 2, 2], residual=residual)
+    expected = []
+    for t in range(1, 4):
+        first = 0 if residual else int(net.starts[t - 1])
+        sources = range(first, int(net.starts[t]))
+        expected += [(s, d) for s in sources for d in range(net.starts[t], net.starts[t + 1])]
+    assert net.edge_list().tolist() == [list(e) for e in expected]
+
+
+@pytest.mark.parametrize("name", ["edges", "mask", "dense"])
+def test_a_supernet_beyond_half_the_memory_is_refused_before_it_is_allocated(name: str) -> None:
+    """Sizes whose per-edge arrays need just over half of this machine's memory are one
+    ConfigError, raised before numpy allocates (lazily allocated arrays that are later written
+    get the process killed instead of raising MemoryError)."""
+    import resource
+
+    from esenas_core.api.memory import physical_memory
+    from esenas_core.networks.supernet import BYTES_PER_EDGE
+
+    total = physical_memory()
+    assert total
+    width = total // 2 // BYTES_PER_EDGE // 5 + 1  # 5 inputs × width hidden: just over half
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    options = {"hidden": [width]} | ({"k": 10} if name == "edges" else {})
+    with pytest.raises(ConfigError, match="candidate edges"):
+        create(name, **options)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 256 * 1024

@@ -31,6 +31,7 @@ from esenas_core.api.actions import ActionMap
 from esenas_core.api.episodes import EpisodeResult, episode_results
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Task, TaskSpec
+from esenas_core.api.memory import physical_memory
 
 MEMORY_FRACTION = 0.25  # a batch's buffers may take at most this share of the machine's memory
 
@@ -93,8 +94,9 @@ class VectorTask(Task):
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
             raise ConfigError(f"[task] {self.name}: max_episode_steps must be an int >= 1")
         need = buffer_bytes(self.batch_size, steps, spec.obs_dim)
-        limit = MEMORY_FRACTION * _physical_memory()
-        if need > limit:
+        total = physical_memory()
+        limit = MEMORY_FRACTION * total if total else None
+        if limit is not None and need > limit:
             raise ConfigError(
                 f"[task] {self.name}: a batch of {self.batch_size} episodes of up to {steps}"
                 f" steps needs {need / 2**30:.1f} GiB of buffers, more than"
@@ -125,12 +127,6 @@ class VectorTask(Task):
 def buffer_bytes(batch: int, steps: int, obs_dim: int) -> int:
     """Bytes of the observation and reward buffers of a batch (float64)."""
     return 8 * batch * steps * (obs_dim + 1)
-
-
-def _physical_memory() -> int:
-    import psutil
-
-    return int(psutil.virtual_memory().total)
 
 
 def rollout(env: VectorEnv, net: Any, seeds: Sequence[int]) -> list[EpisodeResult]:

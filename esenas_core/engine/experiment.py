@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from collections.abc import Sequence
 
 import attrs
@@ -11,6 +10,7 @@ import numpy as np
 
 from esenas_core.api.errors import ConfigError, PluginError
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
+from esenas_core.api.memory import physical_memory
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import Entry, Registries, call_plugin
 from esenas_core.api.records import WorkerSpec
@@ -118,13 +118,6 @@ def plugin_requirements(entries: Sequence[Entry]) -> tuple[tuple[str, str, str |
     return tuple(dict.fromkeys(out))
 
 
-def _total_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_memory(exp: Experiment) -> None:
     """Refuse, before anything runs, an iteration that cannot fit in half of this machine's
     memory: θ with the optimizer's moments and the gradient, plus every request of an iteration
@@ -140,7 +133,7 @@ def _check_memory(exp: Experiment) -> None:
                 f" ({exp.space.num_params} parameters): a direction is a slice of the table"
             )
         need += 4 * es.noise_table_size
-    total = _total_memory()
+    total = physical_memory()
     if total and need > total // 2:
         raise ConfigError(
             f"one iteration needs ≈ {need / 2**30:.3g} GiB ({rollouts} rollouts,"

@@ -23,6 +23,7 @@ import numpy as np
 from esenas_core.api.decisions import DecisionSpace
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Architecture, SearchSpace, TaskSpec
+from esenas_core.api.memory import physical_memory
 from esenas_core.networks.drawing import draw_layered
 from esenas_core.networks.kernels import OP_CODES
 from esenas_core.networks.liveness import Liveness
@@ -37,6 +38,23 @@ def positive_sizes(_inst: object, attr: Any, value: tuple[int, ...]) -> None:
     """attrs validator for layer-size lists such as ``hidden`` (every entry ≥ 1)."""
     if any(v < 1 for v in value):
         raise ValueError(f"every entry of {attr.name} must be >= 1, got {list(value)}")
+
+
+BYTES_PER_EDGE = 8 * 5 + 16  # θ, Adam's moments, gradient and update (float64); the edge list
+
+
+def _check_fits(sizes: list[int], edges: int) -> None:
+    """Refuse, before anything is allocated, a supernet whose per-edge arrays alone would take
+    more than half of this machine's memory (numpy would allocate them lazily and the system
+    would kill the process once they are written)."""
+    total = physical_memory()
+    need = BYTES_PER_EDGE * edges
+    if total and need > total // 2:
+        raise ConfigError(
+            f"layer sizes {sizes} give {edges} candidate edges, whose per-edge arrays need"
+            f" ≈ {need / 2**30:.3g} GiB, more than half of this machine's {total / 2**30:.3g} GiB;"
+            " use smaller hidden layers"
+        )
 
 
 class Supernet:
@@ -56,6 +74,7 @@ class Supernet:
                 f"layer sizes {self.sizes} give {sum(counts)} candidate edges; at most"
                 f" {MAX_EDGES} are supported (θ alone would need {8 * sum(counts) / 2**30:.3g} GiB)"
             )
+        _check_fits(self.sizes, sum(counts))
         self.edge_offsets = np.cumsum([0, *counts])
         self.num_edges = int(self.edge_offsets[-1])
         self.num_biases = sum(self.sizes[1:])
@@ -70,14 +89,14 @@ class Supernet:
 
     def edge_list(self) -> np.ndarray:
         """(num_edges, 2) global (source node, target node) of every candidate edge, in order."""
-        rows = []
-        for t in range(1, len(self.sizes)):
-            sources = range(
-                int(self.starts[t - 1]) if not self.residual else 0, int(self.starts[t])
-            )
-            targets = range(int(self.starts[t]), int(self.starts[t + 1]))
-            rows += [(s, d) for s in sources for d in targets]
-        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+        out = np.empty((self.num_edges, 2), dtype=np.int64)
+        for t, (lo, count) in enumerate(self.blocks(), start=1):
+            first = 0 if self.residual else int(self.starts[t - 1])
+            sources = np.arange(first, int(self.starts[t]), dtype=np.int64)
+            targets = np.arange(int(self.starts[t]), int(self.starts[t + 1]), dtype=np.int64)
+            out[lo : lo + count, 0] = np.repeat(sources, len(targets))
+            out[lo : lo + count, 1] = np.tile(targets, len(sources))
+        return out
 
     @functools.cached_property
     def liveness(self) -> Liveness:
