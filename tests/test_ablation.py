@@ -31,6 +31,7 @@ def write_study(tmp_path: Path, sleep_s: float = 0.0) -> Path:
             "evo": {"controller.name": "regularized_evolution"},
         },
         "grid": {"es.sigma": [0.05, 0.1]},
+        "reference": ["rand-sigma=0.05", "rand-sigma=0.1"],
     }
     path = tmp_path / "study.toml"
     path.write_text(tomli_w.dumps(study))
@@ -64,6 +65,11 @@ def test_ablate_runs_every_variant_and_seed(tmp_path: Path) -> None:
     with open(tmp_path / "s" / "improvement.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 4 * 3
     assert (tmp_path / "s" / "curves.png").stat().st_size > 5000
+    with open(tmp_path / "s" / "relative.csv", newline="") as fh:
+        relative = {r["variant"]: r for r in csv.DictReader(fh)}
+    assert set(relative) == {r["variant"] for r in rows}
+    assert {r["reference"] for r in relative.values()} <= {"rand-sigma=0.05", "rand-sigma=0.1"}
+    assert "IQM ÷ the best IQM of the reference variants" in table
 
 
 def test_interrupted_study_skips_finished_runs(tmp_path: Path) -> None:

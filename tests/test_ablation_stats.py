@@ -8,9 +8,11 @@ and 97.5 % quantiles of that exact distribution (up to Monte Carlo error).
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 
+import attrs
 import numpy as np
 import pytest
 
@@ -113,3 +115,69 @@ def test_curve_band_never_leaves_the_observed_range() -> None:
     lo, hi = scores.min(axis=0), scores.max(axis=0)
     assert np.all(low >= lo) and np.all(high <= hi) and np.all(low <= mid) and np.all(mid <= high)
     assert low[5] == high[5] == 7.0
+
+
+def test_ratio_to_best_reference_against_the_exact_bootstrap() -> None:
+    """IQM(X) ÷ max(IQM(B), IQM(C)), each variant resampled independently and the better
+    reference chosen per resample: the interval's endpoints are the exact distribution's
+    2.5 % / 97.5 % quantiles (4 × 4 × 3 runs: 256 · 256 · 27 resamples enumerated)."""
+    from esenas_core.studies.stats import ratio_to_best
+
+    x, b, c = [30.0, 12.0, 44.0, 25.0], [20.0, 31.0, 5.0, 9.0], [18.0, 26.0, 22.0]
+    e = ratio_to_best(x, [b, c], seed=3, label="x")
+    assert e.value == pytest.approx(hand_iqm(x) / max(hand_iqm(b), hand_iqm(c)))
+    assert e.n == 4
+    ix, ib, ic = (exact_distribution(v, hand_iqm) for v in (x, b, c))
+    exact = (ix[:, None, None] / np.maximum(ib[None, :, None], ic[None, None, :])).ravel()
+    assert_quantile(exact, e.low, 0.025)
+    assert_quantile(exact, e.high, 0.975)
+
+
+def test_ratio_to_best_is_undefined_without_a_positive_reference() -> None:
+    from esenas_core.studies.stats import ratio_to_best
+
+    assert math.isnan(ratio_to_best([1.0, 2.0], [[-3.0, 4.0], [0.0, 5.0]]).value)
+    assert math.isnan(ratio_to_best([1.0, 2.0], [[-3.0, -4.0]]).value)
+    assert math.isnan(ratio_to_best([], [[3.0, 4.0]]).value)
+    fine = ratio_to_best([1.0, 2.0], [[-3.0, 4.0], [2.0, 5.0]])  # one reference all > 0
+    assert fine.value == pytest.approx(1.5 / 3.5)
+
+
+def test_relative_table_names_the_point_best_reference(tmp_path) -> None:
+    from esenas_core.studies.relative import write_relative
+    from esenas_core.studies.spec import study_from_dict
+
+    study = study_from_dict(
+        {
+            "base": {},
+            "seeds": [0, 1, 2],
+            "variants": {n: {"seed": 0} for n in ("lin", "deep", "pruned")},
+            "reference": ["lin", "deep"],
+        },
+        "s.toml",
+        tmp_path,
+    )
+    scores = {"lin": [10.0, 12.0, 14.0], "deep": [20.0, 22.0, 30.0], "pruned": [18.0, 19.0, 23.0]}
+    rows = [{"variant": v, "final_score": s} for v, ss in scores.items() for s in ss]
+    lines = write_relative(study, rows, tmp_path)
+    table = {r["variant"]: r for r in csv.DictReader(open(tmp_path / "relative.csv"))}
+    assert table["pruned"]["reference"] == "deep"
+    assert float(table["pruned"]["ratio"]) == pytest.approx(20.0 / 24.0)
+    assert float(table["deep"]["ratio"]) == 1.0
+    assert any(line.startswith("| pruned | 0.83 [") for line in lines)
+    study = attrs.evolve(study, reference=())
+    assert write_relative(study, rows, tmp_path) == []
+    assert not (tmp_path / "relative.csv").exists()  # a table without references is gone
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [(["nope"], "'nope' is not a variant"), (["lin", "lin"], "'lin' is listed twice")],
+)
+def test_a_bad_reference_is_one_config_error(tmp_path, reference, message) -> None:
+    from esenas_core import ConfigError
+    from esenas_core.studies.spec import study_from_dict
+
+    data = {"base": {}, "variants": {"lin": {"seed": 0}}, "reference": reference}
+    with pytest.raises(ConfigError, match=message):
+        study_from_dict(data, "s.toml", tmp_path)

@@ -26,6 +26,7 @@ TABLES = {
     "variants": "results.csv",
     "improvements": "improvement.csv",
     "pareto": "pareto.csv",
+    "relative": "relative.csv",
 }
 
 
@@ -49,13 +50,15 @@ def _records(path: Path) -> list[dict[str, Any]]:
 @attrs.frozen
 class StudyResults:
     """A study folder's tables as records: ``runs`` (one per variant and seed), ``variants``
-    (the summary per variant, with CIs), ``improvements`` (P(A > B)), ``pareto``."""
+    (the summary per variant, with CIs), ``improvements`` (P(A > B)), ``pareto``, ``relative``
+    (final-score IQM ÷ the best reference variant's, when the study names ``reference``)."""
 
     folder: Path
     runs: list[dict[str, Any]]
     variants: list[dict[str, Any]]
     improvements: list[dict[str, Any]]
     pareto: list[dict[str, Any]]
+    relative: list[dict[str, Any]] = attrs.field(factory=list)
     failed: tuple[str, ...] = ()
 
     def dataframe(self, table: str = "runs") -> Any:
@@ -85,8 +88,8 @@ def load_study_results(folder: str | Path) -> StudyResults:
     folder = Path(folder)
     if not (folder / "runs.csv").exists():
         raise RunError(f"{folder}: no runs.csv (not a study folder, or no run has finished)")
-    runs, variants, improvements, pareto = (_records(folder / f) for f in TABLES.values())
-    return StudyResults(folder, runs, variants, improvements, pareto)
+    runs, variants, improvements, pareto, relative = (_records(folder / f) for f in TABLES.values())
+    return StudyResults(folder, runs, variants, improvements, pareto, relative)
 
 
 def as_study(spec: str | Path | Mapping[str, Any] | Study, base_dir: str | Path = ".") -> Study:

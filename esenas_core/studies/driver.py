@@ -6,8 +6,9 @@
    ``rerun_changed`` (then exactly those folders are deleted and run again).
 3. The runs execute (``esenas_core.studies.execute``): sequentially in this process, in N
    processes, or on a dask cluster; ``study.json`` records each run's config hash.
-4. ``results.md``, ``results.csv``, ``runs.csv``, ``improvement.csv`` and ``curves.png`` are written
-   from the finished runs of the current variants only (``esenas_core.studies.report``).
+4. ``results.md``, ``results.csv``, ``runs.csv``, ``improvement.csv`` (and ``relative.csv``) and
+   ``curves.png`` are written from the finished runs of the current variants only
+   (``esenas_core.studies.report``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def run_study(
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"
+        + (f", {folder}/relative.csv" if study.reference else "")
     )
     return [f"{p.label} ({tally.failed[p.run_dir]})" for p in planned if p.run_dir in tally.failed]
 

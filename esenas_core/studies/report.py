@@ -4,6 +4,8 @@
 - ``results.csv`` — one row per variant: mean, median and IQM of the final score, the best score
   and the episodes to the threshold, each with its 95 % bootstrap interval (``*_low``/``*_high``);
 - ``improvement.csv`` — P(A > B) of the final score for every ordered pair of variants;
+- ``relative.csv`` — with ``reference`` variants: each variant's final-score IQM ÷ the best of
+  theirs (``esenas_core.studies.relative``);
 - ``results.md`` — the same as tables; ``curves.png`` — IQM learning curves with 95 % bands.
 """
 
@@ -23,6 +25,7 @@ from esenas_core.api.errors import EsenasError, RunError
 from esenas_core.runs.pareto import front_rows, plot_fronts, read_evaluations
 from esenas_core.runs.report import read_metrics
 from esenas_core.studies.identity import config_sha256
+from esenas_core.studies.relative import write_relative
 from esenas_core.studies.spec import Study, StudyRun
 from esenas_core.studies.stats import Estimate, curve_band, estimates, improvement
 
@@ -173,7 +176,10 @@ def write_results(
         ],
     )
     fronts = write_fronts(study, planned, metrics, out)
-    (out / "results.md").write_text(_markdown(study, rows, stats, pairs, fronts), encoding="utf-8")
+    ratios = write_relative(study, rows, out)
+    (out / "results.md").write_text(
+        _markdown(study, rows, stats, pairs, fronts, ratios), encoding="utf-8"
+    )
     plot_curves(study, planned, metrics, out / "curves.png")
     return rows
 
@@ -223,6 +229,7 @@ def _markdown(
     stats: dict[str, dict[str, dict[str, Estimate]]],
     pairs: dict[tuple[str, str], Estimate],
     fronts: dict[str, list[dict[str, Any]]],
+    ratios: Sequence[str] = (),
 ) -> str:
     seeds = ", ".join(map(str, study.seeds))
     lines = [
@@ -293,6 +300,7 @@ def _markdown(
         ]
         body = [[a, *("—" if a == b else _fmt(pairs[a, b], 2) for b in names)] for a in names]
         lines += [*_md_table(["P(row > column)", *names], body), ""]
+    lines += ratios
     lines += ["![learning curves: IQM with 95 % bootstrap bands](curves.png)", ""]
     if fronts:
         lines += [

@@ -6,6 +6,7 @@ Study file (TOML)::
     base = "default.toml"          # a config file, relative to the study file
     seeds = [0, 1, 2]
     threshold = 500.0              # optional: episodes to reach this exact-eval mean
+    reference = ["random"]         # optional: each variant's IQM ÷ the best of these variants'
     overrides = { iterations = 40 }   # optional: applied to every variant
 
     [variants.random]              # a variant is a set of dotted-key overrides
@@ -56,6 +57,7 @@ class Study:
     parallel_backend: str = "serial"  # a backend name, or "config": each run's own backend
     bootstrap_seed: int = 0
     overrides: Mapping[str, Any] = attrs.field(factory=dict)  # the study's [overrides], nested
+    reference: tuple[str, ...] = ()  # variants whose best IQM the others are divided by
 
     def config(
         self, variant: Variant, seed: int, registries: Registries, parallel: bool = False
@@ -133,6 +135,7 @@ class StudyFile:
     )
     parallel_backend: str = attrs.field(default="serial", validator=attrs.validators.min_len(1))
     bootstrap_seed: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    reference: tuple[str, ...] = ()  # variant names: final-score IQM ÷ the best of theirs
 
 
 def load_study(path: str | Path) -> Study:
@@ -161,6 +164,10 @@ def study_from_dict(
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: variant names repeat: {names}")
+    for i, ref in enumerate(spec.reference):
+        if ref not in names or ref in spec.reference[:i]:
+            why = "is listed twice" if ref in names else f"is not a variant ({', '.join(names)})"
+            raise ConfigError(f"{source}: study: reference: {ref!r} {why}")
     return Study(
         _folder_name(spec.name if spec.name is not None else default_name, "study name", source),
         copy.deepcopy(dict(base)),
@@ -171,6 +178,7 @@ def study_from_dict(
         spec.parallel_backend,
         spec.bootstrap_seed,
         overrides,
+        tuple(spec.reference),
     )
 
 

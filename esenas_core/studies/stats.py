@@ -26,7 +26,6 @@ CONFIDENCE = 0.95
 N_RESAMPLES = 10_000
 N_RESAMPLES_CURVES = 2_000
 MAX_BAND_POINTS = 200  # a curve's band is bootstrapped at ≤ 200 iterations, interpolated between
-MAX_BAND_POINTS = 200  # a curve's band is bootstrapped at ≤ 200 iterations, interpolated between
 
 
 def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -132,6 +131,38 @@ def improvement(a: Sequence[float], b: Sequence[float], seed: int = 0, label: st
         N_RESAMPLES,
     )
     return Estimate(point, float(low), float(high), min(x.size, y.size))
+
+
+def ratio_to_best(
+    values: Sequence[float],
+    references: Sequence[Sequence[float]],
+    seed: int = 0,
+    label: str = "",
+) -> Estimate:
+    """IQM of ``values`` divided by the largest IQM among ``references``, with its bootstrap
+    interval: every variant's runs are resampled independently and the better reference is
+    chosen again in every resample (a claim "within 10 % of the better baseline" must survive
+    either baseline winning). Defined only when the point denominator is > 0 and some reference
+    has all its runs > 0 (so that no resample divides by a number ≤ 0); ``nan`` otherwise."""
+    x = _finite(values)
+    refs = [_finite(r) for r in references]
+    refs = [r for r in refs if r.size]
+    if x.size == 0 or not refs:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    denominator = max(float(iqm(r)) for r in refs)
+    if denominator <= 0 or not any(np.all(r > 0) for r in refs):
+        return Estimate(math.nan, math.nan, math.nan, x.size)
+    point = float(iqm(x)) / denominator
+    if x.size < 2 and all(r.size < 2 for r in refs):
+        return Estimate(point, math.nan, math.nan, x.size)
+
+    def ratio(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        best = np.max(np.stack([iqm(r, axis=axis) for r in samples[1:]]), axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(best > 0, iqm(samples[0], axis=axis) / best, np.nan)
+
+    low, high = _bootstrap((x, *refs), ratio, _rng(seed, f"{label}/ratio"), N_RESAMPLES)
+    return Estimate(point, float(low), float(high), x.size)
 
 
 def _bootstrap(
