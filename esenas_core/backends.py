@@ -31,7 +31,12 @@ from esenas_core.engine.rollouts import (
     prepare,
     worker_task,
 )
-from esenas_core.engine.workers import THREAD_VARS, init_worker, start_barrier
+from esenas_core.engine.workers import (
+    THREAD_VARS,
+    init_worker,
+    start_barrier,
+    start_failure_hint,
+)
 
 __all__ = [
     "THREAD_VARS",
@@ -55,6 +60,7 @@ __all__ = [
     "prepare",
     "slim",
     "start_barrier",
+    "start_failure_hint",
     "unpack_requests",
     "unpack_results",
     "worker_task",

@@ -248,3 +248,38 @@ def test_losing_the_only_dask_worker_changes_nothing(registries: Registries) -> 
 
     backend = {"name": "dask", "workers": 1}
     assert_a_killed_worker_changes_nothing(registries, backend, 3, 0.5, dask_worker)
+
+
+UNGUARDED = """
+from esenas_core import Search
+config = {
+    "iterations": 1, "task": {"name": "hybrid"},
+    "search_space": {"name": "edges", "hidden": [4], "k": 6},
+    "backend": {"name": "BACKEND", "workers": 2},
+    "es": {"num_perturbations": 4, "exact_evals": 2},
+}
+with Search(config) as search:
+    search.tell(search.ask(), search.evaluate(search.ask()))
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_a_script_without_a_main_guard_stops_with_one_line_naming_it(tmp_path, backend) -> None:
+    """Spawned workers import the main script; one that starts a run at its top level makes
+    every worker die while starting. The driver stops with one line naming the script and the
+    guard (``processes`` after a few fresh pools), instead of retrying chunks until the run
+    fails on its quorum or a traceback from dask's nanny."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED.replace("BACKEND", backend))
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert res.returncode == 1 and "finished" not in res.stdout
+    last = res.stderr.strip().splitlines()[-1]
+    expected = {
+        "processes": "the 2 worker processes died while starting, 3 times in a row",
+        "dask": "the local cluster's workers failed to start",
+    }[backend]
+    assert f"[backend] {backend}: {expected}" in last, res.stderr[-2000:]
+    assert str(script) in last and 'if __name__ == "__main__":' in last

@@ -56,3 +56,19 @@ def init_worker(parent: int, barrier: object = None) -> None:
     limit_threads()
     die_with_parent(parent)
     START_BARRIER = barrier
+
+
+def start_failure_hint() -> str:
+    """Why spawned workers may die while starting, for a backend's one-line error. A spawned
+    worker first imports the driver's main module; a script that starts a run at its top level
+    (no ``if __name__ == "__main__":``) makes every worker try to start workers of its own."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if script and script.endswith(".py") and os.path.basename(script) != "__main__.py":
+        return (
+            f"each worker first imports the main script {script}: if its top level starts a run"
+            ' (Search, optimize, run_study…), put that code under `if __name__ == "__main__":`'
+        )
+    return "see their error output above (out of memory? a plugin that fails to import?)"

@@ -44,6 +44,7 @@ from esenas_core.backends import (
     is_stale,
     job_bytes,
     prepare,
+    start_failure_hint,
 )
 
 # LocalCluster settings: dask's own bookkeeping turned down (the sampling profiler, 20 ms ticks,
@@ -150,7 +151,13 @@ class DaskBackend(PoolBackend):
                 if not opts.dashboard:
                     config.update(NO_HTTP_CONFIG)
                 with dask.config.set(config):
-                    self.cluster = self._local_cluster(LocalCluster)
+                    try:
+                        self.cluster = self._local_cluster(LocalCluster)
+                    except RuntimeError as exc:  # "Nanny failed to start."
+                        raise RunError(
+                            f"[backend] dask: the local cluster's workers failed to start"
+                            f" ({exc}); {start_failure_hint()}"
+                        ) from None
                     self.client = Client(self.cluster)
                 if opts.dashboard:
                     link = self.cluster.dashboard_link

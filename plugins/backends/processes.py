@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 import attrs
 
 from esenas_core import hookimpl
+from esenas_core.api.errors import RunError
 from esenas_core.backends import (
     PoolBackend,
     PoolOptions,
@@ -36,6 +37,7 @@ from esenas_core.backends import (
     pack_requests,
     prepare,
     start_barrier,
+    start_failure_hint,
     unpack_results,
 )
 
@@ -46,6 +48,15 @@ class ProcessesOptions(PoolOptions):
 
 
 START_TIMEOUT = 300.0  # seconds a fresh pool may take to start and warm up
+START_TRIES = 3  # pools in a row whose workers all die while starting: the run stops
+
+
+def start_failure(workers: int, tries: int) -> str:
+    """The one line a pool whose workers keep dying while starting stops the run with."""
+    return (
+        f"[backend] processes: the {workers} worker processes died while starting, {tries}"
+        f" times in a row; {start_failure_hint()}"
+    )
 
 
 def _warm(spec: WorkerSpec) -> None:
@@ -74,6 +85,7 @@ class ProcessesBackend(PoolBackend):
         self._warmed: set[str] = set()  # specs the current pool's workers have built
         self._synced = False  # the pool's workers hold θ replicas: slim jobs suffice
         self.job_bytes_sent = 0  # pickled jobs sent with the chunks (benchmarks, tests)
+        self._start_failures = 0  # pools in a row whose workers died while starting
 
     def label(self) -> str:
         return f"{self.workers} workers"
@@ -92,8 +104,19 @@ class ProcessesBackend(PoolBackend):
             self._warmed = set()
             self._synced = False
         if spec.key() not in self._warmed:
-            warm = [self._pool.submit(_warm, spec) for _ in range(self.workers)]
-            cf.wait(warm, timeout=START_TIMEOUT)
+            try:
+                warm = [self._pool.submit(_warm, spec) for _ in range(self.workers)]
+                cf.wait(warm, timeout=START_TIMEOUT)
+                died = any(f.done() and isinstance(f.exception(), BrokenProcessPool) for f in warm)
+            except BrokenProcessPool:
+                died = True
+            if died:  # before any request ran: start a fresh pool, a few times at most
+                self._kill()
+                self._start_failures += 1
+                if self._start_failures >= START_TRIES:
+                    raise RunError(start_failure(self.workers, self._start_failures))
+                return self._executor(spec)
+            self._start_failures = 0
             self._warmed.add(spec.key())  # a failed warm-up shows again in the evaluation
         return self._pool, time.monotonic() - start
 
