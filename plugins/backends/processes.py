@@ -23,8 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import attrs
 
-from esenas_core import hookimpl
-from esenas_core.api.errors import RunError
+from esenas_core import RunError, hookimpl
 from esenas_core.backends import (
     PoolBackend,
     PoolOptions,
