@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+BYTES_PER_PARAMETER = 8 * 5  # float64 θ, the optimizer's two moments, the gradient, the update
+
 
 def physical_memory() -> int | None:
     """Bytes of physical memory, or None where the platform does not say."""
@@ -16,3 +18,10 @@ def physical_memory() -> int | None:
             return int(psutil.virtual_memory().total)
         except Exception:
             return None
+
+
+def over_half(need: int) -> int | None:
+    """This machine's memory in bytes when ``need`` bytes exceed half of it; None when they fit
+    (or the platform does not say)."""
+    total = physical_memory()
+    return total if total and need > total // 2 else None

@@ -10,7 +10,7 @@ import numpy as np
 
 from esenas_core.api.errors import ConfigError, PluginError
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
-from esenas_core.api.memory import physical_memory
+from esenas_core.api.memory import BYTES_PER_PARAMETER, over_half
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import Entry, Registries, call_plugin
 from esenas_core.api.records import WorkerSpec
@@ -125,7 +125,7 @@ def _check_memory(exp: Experiment) -> None:
     es = exp.config.es
     rollouts = es.num_perturbations * es.members + es.exact_evals
     genome_bytes = 8 * exp.space.decisions.length
-    need = 8 * 5 * exp.space.num_params + rollouts * (genome_bytes + 1024)
+    need = BYTES_PER_PARAMETER * exp.space.num_params + rollouts * (genome_bytes + 1024)
     if es.noise == "table":
         if es.noise_table_size < exp.space.num_params:
             raise ConfigError(
@@ -133,8 +133,8 @@ def _check_memory(exp: Experiment) -> None:
                 f" ({exp.space.num_params} parameters): a direction is a slice of the table"
             )
         need += 4 * es.noise_table_size
-    total = physical_memory()
-    if total and need > total // 2:
+    total = over_half(need)
+    if total:
         raise ConfigError(
             f"one iteration needs ≈ {need / 2**30:.3g} GiB ({rollouts} rollouts,"
             f" {exp.space.num_params} parameters), more than half of this machine's"

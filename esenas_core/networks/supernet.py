@@ -23,7 +23,7 @@ import numpy as np
 from esenas_core.api.decisions import DecisionSpace
 from esenas_core.api.errors import ConfigError
 from esenas_core.api.interfaces import Architecture, SearchSpace, TaskSpec
-from esenas_core.api.memory import physical_memory
+from esenas_core.api.memory import BYTES_PER_PARAMETER, over_half
 from esenas_core.networks.drawing import draw_layered
 from esenas_core.networks.kernels import OP_CODES
 from esenas_core.networks.liveness import Liveness
@@ -40,16 +40,21 @@ def positive_sizes(_inst: object, attr: Any, value: tuple[int, ...]) -> None:
         raise ValueError(f"every entry of {attr.name} must be >= 1, got {list(value)}")
 
 
-BYTES_PER_EDGE = 8 * 5 + 16  # θ, Adam's moments, gradient and update (float64); the edge list
+BYTES_PER_EDGE = BYTES_PER_PARAMETER + 16  # its parameter's arrays; its row of the edge list
 
 
-def _check_fits(sizes: list[int], edges: int) -> None:
-    """Refuse, before anything is allocated, a supernet whose per-edge arrays alone would take
-    more than half of this machine's memory (numpy would allocate them lazily and the system
-    would kill the process once they are written)."""
-    total = physical_memory()
+def _check_edges(sizes: list[int], edges: int) -> None:
+    """Refuse, before anything is allocated, more candidate edges than supported or than half of
+    this machine's memory holds (numpy would allocate the arrays lazily and the system would
+    kill the process once they are written). Exact Python integers: no int64 overflow."""
+    if edges > MAX_EDGES:
+        raise ConfigError(
+            f"layer sizes {sizes} give {edges} candidate edges; at most {MAX_EDGES} are"
+            f" supported (θ alone would need {8 * edges / 2**30:.3g} GiB)"
+        )
     need = BYTES_PER_EDGE * edges
-    if total and need > total // 2:
+    total = over_half(need)
+    if total:
         raise ConfigError(
             f"layer sizes {sizes} give {edges} candidate edges, whose per-edge arrays need"
             f" ≈ {need / 2**30:.3g} GiB, more than half of this machine's {total / 2**30:.3g} GiB;"
@@ -69,12 +74,7 @@ class Supernet:
             for t in range(1, len(self.sizes))
         ]
         counts = [i * n for i, n in zip(self.in_sizes, self.sizes[1:], strict=True)]
-        if sum(counts) > MAX_EDGES:  # exact Python integers: no int64 overflow before the check
-            raise ConfigError(
-                f"layer sizes {self.sizes} give {sum(counts)} candidate edges; at most"
-                f" {MAX_EDGES} are supported (θ alone would need {8 * sum(counts) / 2**30:.3g} GiB)"
-            )
-        _check_fits(self.sizes, sum(counts))
+        _check_edges(self.sizes, sum(counts))
         self.edge_offsets = np.cumsum([0, *counts])
         self.num_edges = int(self.edge_offsets[-1])
         self.num_biases = sum(self.sizes[1:])

@@ -79,7 +79,7 @@ def run_study(
     log(
         f"results: {folder}/results.md, {folder}/results.csv, {folder}/runs.csv,"
         f" {folder}/improvement.csv, {folder}/curves.png"
-        + (f", {folder}/relative.csv" if study.reference else "")
+        + (f", {folder}/relative.csv" if (folder / "relative.csv").exists() else "")
     )
     return [f"{p.label} ({tally.failed[p.run_dir]})" for p in planned if p.run_dir in tally.failed]
 

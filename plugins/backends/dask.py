@@ -13,7 +13,8 @@ search space cached. At the deadline unfinished chunks are cancelled and come ba
 chunk lost with its worker — cancelled, or pending for ``connect_timeout`` s with no worker
 running it — runs again with the same requests (identical numbers); one that kills workers
 repeatedly fails (``KilledWorker``). With no worker connected, evaluation waits
-``connect_timeout`` s for one, then stops the run (``RunError``).
+``connect_timeout`` s for one, then stops the run (``RunError``). Starting or reaching the
+cluster lives in ``dask_connect``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -29,9 +29,8 @@ from typing import Any
 
 import attrs
 
-from esenas_core import ConfigError, PluginError, RunError, __version__, hookimpl
+from esenas_core import PluginError, RunError, __version__, hookimpl
 from esenas_core.backends import (
-    THREAD_VARS,
     Job,
     PoolBackend,
     PoolOptions,
@@ -44,21 +43,10 @@ from esenas_core.backends import (
     is_stale,
     job_bytes,
     prepare,
-    start_failure_hint,
 )
 
-# LocalCluster settings: dask's own bookkeeping turned down (the sampling profiler, 20 ms ticks,
-# fast monitors, work stealing): idle, its processes use 1.7 % of a core instead of 7.3 %
-# (docs/benchmarks.md). Workers of an external cluster use their own configuration.
-LOCAL_CLUSTER_CONFIG = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "1s",
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.worker.memory.monitor-interval": "1s",
-    "distributed.scheduler.work-stealing": False,
-}
-NO_HTTP_CONFIG: dict[str, Any] = {"distributed.scheduler.http.routes": [],  # no HTTP page
-                                  "distributed.worker.http.routes": []}  # fmt: skip
+from .dask_connect import check_options, connect
+
 WORKER_COUNT_TTL = 5.0  # seconds
 _GONE = {"closed", "closing", "failed", "closing_gracefully"}  # nanny states that never recover
 START_TIMEOUT = 300.0  # seconds new workers may take to warm up (imports, task, search space)
@@ -77,25 +65,6 @@ class DaskOptions(PoolOptions):
     tls_client_key: str = ""
 
 
-def _check_options(opts: DaskOptions) -> None:
-    where = "[backend] dask"
-    address = opts.address
-    if address:
-        scheme, sep, rest = address.partition("://")
-        if (sep and scheme not in ("tcp", "tls", "ucx")) or not (rest if sep else address).strip():
-            raise ConfigError(
-                f"{where}: address {address!r} is not a scheduler address; expected"
-                " tcp://HOST:PORT or tls://HOST:PORT"
-            )
-    for key in ("tls_ca_file", "tls_client_cert", "tls_client_key"):
-        path = getattr(opts, key)
-        if path and not os.path.isfile(path):
-            raise ConfigError(f"{where}: {key} {path!r}: no such file")
-    tls = [opts.tls_ca_file, opts.tls_client_cert, opts.tls_client_key]
-    if any(tls) and not all(tls):
-        raise ConfigError(f"{where}: TLS needs tls_ca_file, tls_client_cert and tls_client_key")
-
-
 class DaskBackend(PoolBackend):
     """dask.distributed: LocalCluster or an existing scheduler."""
 
@@ -105,7 +74,7 @@ class DaskBackend(PoolBackend):
 
     def __init__(self, options: DaskOptions) -> None:
         super().__init__(options)
-        _check_options(options)  # before any run directory exists
+        check_options(options)  # before any run directory exists
         self.client: Any = None
         self.cluster: Any = None
         self._count: tuple[list[str], float] | None = None  # (worker addresses, when asked)
@@ -120,66 +89,10 @@ class DaskBackend(PoolBackend):
         self._connect()
         return self
 
-    def _security(self) -> Any:
-        opts = self.options
-        if not (opts.tls_ca_file or opts.tls_client_cert or opts.tls_client_key):
-            return None
-        from distributed.security import Security
-
-        return Security(
-            tls_ca_file=opts.tls_ca_file or None,
-            tls_client_cert=opts.tls_client_cert or None,
-            tls_client_key=opts.tls_client_key or None,
-            require_encryption=True,
-        )
-
     def _connect(self) -> Any:
-        if self.client is not None:
-            return self.client
-        from distributed import Client, LocalCluster
-
-        opts = self.options
-        try:
-            if opts.address:
-                self.client = Client(
-                    opts.address, security=self._security(), timeout=opts.connect_timeout
-                )
-            else:
-                import dask
-
-                config = dict(LOCAL_CLUSTER_CONFIG)
-                if not opts.dashboard:
-                    config.update(NO_HTTP_CONFIG)
-                with dask.config.set(config):
-                    try:
-                        self.cluster = self._local_cluster(LocalCluster)
-                    except RuntimeError as exc:  # "Nanny failed to start."
-                        raise RunError(
-                            f"[backend] dask: the local cluster's workers failed to start"
-                            f" ({exc}); {start_failure_hint()}"
-                        ) from None
-                    self.client = Client(self.cluster)
-                if opts.dashboard:
-                    link = self.cluster.dashboard_link
-                    print(f"esenas: dask dashboard at {link}", file=sys.stderr)
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise ConfigError(
-                f"[backend] dask: cannot connect to {opts.address!r}: {exc}"
-            ) from None
+        if self.client is None:
+            self.client, self.cluster = connect(self.options)
         return self.client
-
-    def _local_cluster(self, LocalCluster: Any) -> Any:
-        return LocalCluster(
-            n_workers=self.options.workers or os.cpu_count() or 1,
-            security=self.options.local_tls or None,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-            scheduler_kwargs={"dashboard": self.options.dashboard},
-            silence_logs=logging.CRITICAL,  # its workers' errors reach the run as results
-            env={name: "1" for name in THREAD_VARS},
-        )
 
     def _workers(self) -> list[str]:
         """Addresses of the connected workers, asked at most every ``WORKER_COUNT_TTL`` s."""
