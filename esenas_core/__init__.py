@@ -33,6 +33,7 @@ from esenas_core.api.errors import (
     TellError,
     UnknownPluginError,
 )
+from esenas_core.api.estimator import Estimator
 from esenas_core.api.hookspecs import hookimpl
 from esenas_core.api.interfaces import (
     Architecture,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # imported on first use (below); type checkers see them here
     from esenas_core.checks import (
         check_backend,
         check_controller,
+        check_estimator,
         check_search_space,
         check_task,
     )
@@ -91,6 +93,7 @@ _LAZY = {
     "ConformanceError": "esenas_core.checks",
     "check_backend": "esenas_core.checks",
     "check_controller": "esenas_core.checks",
+    "check_estimator": "esenas_core.checks",
     "check_search_space": "esenas_core.checks",
     "check_task": "esenas_core.checks",
 }
@@ -125,6 +128,7 @@ __all__ = [
     "EpisodeResult",
     "EsenasError",
     "EsenasWarning",
+    "Estimator",
     "FeedbackCounter",
     "GenomeError",
     "LayeredOptions",
@@ -149,6 +153,7 @@ __all__ = [
     "__version__",
     "check_backend",
     "check_controller",
+    "check_estimator",
     "check_search_space",
     "check_task",
     "dna_spec",

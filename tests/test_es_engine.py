@@ -144,7 +144,7 @@ def test_top_k_uses_k_directions(registries: Registries) -> None:
 
 
 def test_top_k_needs_antithetic(registries: Registries) -> None:
-    with pytest.raises(ConfigError, match=r"top_k .* needs estimator = 'antithetic'"):
+    with pytest.raises(ConfigError, match=r"\[estimator\] forward_fd: es.top_k .* 'antithetic'"):
         build_config(hybrid_config(top_k=3, estimator="forward_fd"), registries)
 
 

@@ -142,10 +142,12 @@ def test_esenas_core_has_no_import_cycles() -> None:
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_plugins_import_only_the_public_surface(path: Path) -> None:
     import esenas_core.backends
+    import esenas_core.estimators
 
     public = {
         "esenas_core": set(esenas_core.__all__),
         "esenas_core.backends": set(esenas_core.backends.__all__),
+        "esenas_core.estimators": set(esenas_core.estimators.__all__),
     }
     for module, names in _imports(path):
         if module.startswith("esenas_core"):
@@ -159,8 +161,9 @@ def test_plugins_import_only_the_public_surface(path: Path) -> None:
 
 def test_every_public_name_resolves() -> None:
     import esenas_core.backends
+    import esenas_core.estimators
 
-    for module in (esenas_core, esenas_core.backends):
+    for module in (esenas_core, esenas_core.backends, esenas_core.estimators):
         for name in module.__all__:
             assert getattr(module, name) is not None, name
 

@@ -46,27 +46,30 @@ def test_a_replica_follows_the_driver_bitwise_from_scalars_alone(registries, opt
     t = trainer(registries, optimizer)
     jobs = jobs_of(t, 8)
     first = jobs[0]
-    assert resolve_theta(first.theta, first.sync, first.noise) is first.theta  # seeds the replica
+    assert resolve_theta(first)[0] is first.theta  # seeds the replica
     for job in jobs[1:]:
         light = slim(job)
-        assert light.theta is None and light.sync.optimizer_state is None
-        theta = resolve_theta(light.theta, light.sync, light.noise)
+        assert light.theta is None and light.sync.estimator_state is None
+        theta, state = resolve_theta(light)
         assert theta is not None
         np.testing.assert_array_equal(theta, job.theta)  # the driver's θ, bit for bit
+        assert state.keys() == job.sync.estimator_state.keys()
+        for key, value in state.items():  # and the estimator's state (Adam's moments)
+            np.testing.assert_array_equal(value, job.sync.estimator_state[key])
 
 
 def test_a_replica_too_far_behind_or_with_other_bits_is_stale(registries) -> None:
     t = trainer(registries)
     jobs = jobs_of(t, KEEP_UPDATES + 3)
     full = jobs[0]
-    resolve_theta(full.theta, full.sync, full.noise)
+    resolve_theta(full)
     late = slim(jobs[KEEP_UPDATES + 2])  # its updates start after the replica's version
-    assert resolve_theta(late.theta, late.sync, late.noise) is None
+    assert resolve_theta(late) == (None, None)
     # re-seeded by a full job, then its bits are changed: the digest check catches it
-    resolve_theta(jobs[1].theta, jobs[1].sync, jobs[1].noise)
+    resolve_theta(jobs[1])
     _REPLICAS[jobs[1].sync.key].theta[0] += 1e-12
     nxt = slim(jobs[2])
-    assert resolve_theta(nxt.theta, nxt.sync, nxt.noise) is None
+    assert resolve_theta(nxt) == (None, None)
 
 
 def test_a_stale_chunk_answers_stale_and_never_runs(registries) -> None:

@@ -55,6 +55,16 @@ def esenas_register_tasks(register: Callable[[type], None]) -> None:
 
 
 @hookspec
+def esenas_register_estimators(register: Callable[[type], None]) -> None:
+    """Register ES estimators: how θ is perturbed and updated from the returns (subclasses of
+    ``esenas_core.Estimator``; ``esenas_core.estimators.GradientEstimator`` for a gradient step).
+
+    :param register: call ``register(cls)`` once per class; ``cls.name`` is the config name
+        (``[estimator] name = "..."``).
+    """
+
+
+@hookspec
 def esenas_register_loggers(register: Callable[..., None]) -> None:
     """Register loggers: names a config can list in ``loggers = [...]``.
 

@@ -85,8 +85,9 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
 
 
 def config_fields(cls: type) -> dict[str, Any]:
-    """The fields of the attrs class ``cls`` that are config keys (``init=False``: not one)."""
-    return {f.name: f for f in attrs.fields(cls) if f.init}
+    """The fields of the attrs class ``cls`` that are config keys (not one: ``init=False``, or
+    ``metadata={"derived": True}``, a value the engine sets from other choices)."""
+    return {f.name: f for f in attrs.fields(cls) if f.init and not f.metadata.get("derived")}
 
 
 def structure(cls: type, data: Mapping[str, Any], where: str) -> Any:

@@ -55,6 +55,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "esenas_plugins.tasks.classic",
     "esenas_plugins.tasks.hybrid",
     "esenas_plugins.tasks.function",
+    "esenas_plugins.estimators.antithetic",
+    "esenas_plugins.estimators.forward_fd",
+    "esenas_plugins.estimators.ars",
+    "esenas_plugins.estimators.pgpe",
+    "esenas_plugins.estimators.snes",
+    "esenas_plugins.estimators.sep_cma",
     "esenas_plugins.loggers.tensorboard",
     "esenas_plugins.loggers.mlflow",
 )

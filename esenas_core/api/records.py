@@ -30,35 +30,53 @@ class NoiseSpec:
 
 @attrs.frozen(eq=False)
 class Update:
-    """One θ update as scalars: g = Σ_i w_i ε(seed_i) − λ θ; θ ← optimizer(θ, g, lr)."""
+    """One update of θ and the estimator's state as scalars. The estimator's ``update`` sees
+    Σ_i weights_i ε(seed_i) and, when ``square_weights`` is set, Σ_i square_weights_i ε(seed_i)²
+    (per-coordinate σ rules); gradient estimators then step θ ← optimizer(θ, g − λθ, lr)."""
 
     version: int  # θ's version after this update (the iteration count)
     weights: np.ndarray
     seeds: np.ndarray
     learning_rate: float
     weight_decay: float
+    square_weights: np.ndarray | None = None
 
 
 @attrs.frozen
 class OptimizerSpec:
-    """The optimizer that applies updates (``es.optimizer`` and Adam's betas)."""
+    """The optimizer of a gradient estimator (``es.optimizer`` and Adam's betas)."""
 
     name: str
     beta1: float
     beta2: float
 
 
+@attrs.frozen
+class EstimatorSpec:
+    """What a worker needs to build the run's estimator (the class the driver resolved, its
+    options and the ``[es]`` table), to scale directions and replay updates exactly as the
+    driver does."""
+
+    cls: type[Any]
+    options: Any
+    es: Any  # esenas_core.engine.esconfig.ESConfig
+
+    def build(self) -> Any:
+        """The estimator (built here, not cached)."""
+        return self.cls(self.options, self.es)
+
+
 @attrs.frozen(eq=False)
 class ThetaSync:
-    """What a worker needs to keep its replica of θ: θ's version, the recent updates, and either
-    the optimizer's state at that version (a full job, which carries θ) or θ's digest (a slim
-    job)."""
+    """What a worker needs to keep its replica of θ: θ's version, the recent updates, the
+    estimator, and either the estimator's state at that version (a full job, which carries θ)
+    or θ's digest (a slim job)."""
 
     key: str  # the run's replica key (random per trainer)
     version: int
     updates: tuple[Update, ...]
-    optimizer: OptimizerSpec
-    optimizer_state: Mapping[str, Any] | None = None
+    estimator: EstimatorSpec
+    estimator_state: Mapping[str, Any] | None = None
     digest: str | None = None
 
 

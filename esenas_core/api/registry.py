@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from esenas_core.api.errors import DuplicatePluginError, PluginError, UnknownPluginError
+from esenas_core.api.estimator import Estimator
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task
 from esenas_core.api.options import did_you_mean
 from esenas_core.api.plugin_rules import plugin_names, warn_old_controller, who
@@ -20,6 +21,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "controller": ("esenas_register_controllers", Controller),
     "backend": ("esenas_register_backends", Backend),
     "task": ("esenas_register_tasks", Task),
+    "estimator": ("esenas_register_estimators", Estimator),
 }
 
 

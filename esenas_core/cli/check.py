@@ -26,6 +26,10 @@ def check_entry(entry: Entry) -> list[str]:
         return check_controller(cls)
     if entry.kind == "task":
         return check_task(cls)
+    if entry.kind == "estimator":
+        from esenas_core.checks.estimator import check_estimator
+
+        return check_estimator(cls)
     fields = config_fields(cls.Options)
     return check_backend(cls, cls.Options(workers=2) if "workers" in fields else None)
 

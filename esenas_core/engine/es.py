@@ -102,3 +102,21 @@ def combine(
     """Σ_i w_i ε(seed_i): each direction regenerated from its seed, or read from the noise table
     (``noise``, esenas_core.engine.noise; default: seeded)."""
     return directions.combine(noise or NoiseSpec(), weights, seeds, dim)
+
+
+def ranked(values: np.ndarray, utilities: np.ndarray) -> np.ndarray:
+    """``utilities[r]`` for the value of rank r (0: the largest), tied values sharing the mean
+    utility of the ranks they occupy: rank-based rules (SNES' utilities, CMA-ES' recombination
+    weights) then do not depend on the order of equal returns."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    utilities = np.asarray(utilities, dtype=np.float64)
+    if values.size != utilities.size:
+        raise ValueError(f"{values.size} values for {utilities.size} utilities")
+    order = np.argsort(-values, kind="stable")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    sums = np.add.reduceat(utilities, starts) if values.size else np.zeros(0)
+    out = np.empty(values.size)
+    out[order] = np.repeat(sums / (ends - starts), ends - starts)
+    return out

@@ -1,4 +1,4 @@
-"""The ES engine's own options (the config's ``[es]`` table): estimator, shaping, update rule,
+"""The ES engine's own options (the config's ``[es]`` table): population, shaping, update rule,
 schedules, exact evaluations, faults. TOML parsing lives in esenas_core.runs.config."""
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ _beta = [attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
 
 @attrs.frozen
 class ESConfig:
-    """The ES engine: estimator, shaping, update rule, schedules, exact evaluations, faults.
+    """The ES engine: population, σ and its schedule, shaping and update rule of the gradient
+    estimators, exact evaluations, faults. The estimator itself is ``[estimator]`` (a plugin).
 
     docs/algorithm.md gives the equations and the original's flag for each option.
     """
 
     num_perturbations: int = attrs.field(default=16, validator=_ge1)
-    estimator: Literal["antithetic", "forward_fd"] = "antithetic"
     sigma: float = attrs.field(default=0.05, validator=_gt0)
     sigma_decay: float = attrs.field(default=1.0, validator=_unit)
     sigma_min: float = attrs.field(default=0.0, validator=_ge0)
@@ -49,18 +49,32 @@ class ESConfig:
     noise: Literal["seeded", "table"] = "seeded"
     noise_table_size: int = attrs.field(default=2**25, validator=_ge1)
 
+    # Set from the run's estimator (``[estimator]``), not config keys: rollouts per direction
+    # (2: mirrored pairs θ ± σε; 1: θ + σε) and whether f(θ) is its baseline.
+    members: int = attrs.field(default=2, metadata={"derived": True})
+    uses_baseline: bool = attrs.field(default=False, metadata={"derived": True})
+
     def __attrs_post_init__(self) -> None:
-        if self.top_k and self.estimator != "antithetic":
-            raise ValueError("top_k (ARS top directions) needs estimator = 'antithetic'")
         if self.top_k > self.num_perturbations:
             raise ValueError(
                 f"top_k ({self.top_k}) must not exceed num_perturbations ({self.num_perturbations})"
             )
 
-    @property
-    def members(self) -> int:
-        """Rollouts per perturbation: 2 for antithetic pairs, 1 for forward differences."""
-        return 2 if self.estimator == "antithetic" else 1
+    def for_estimator(self, cls: Any) -> ESConfig:
+        """This table with ``members`` and ``uses_baseline`` of the estimator class ``cls``."""
+        return attrs.evolve(self, members=cls.members, uses_baseline=cls.uses_baseline)
+
+    def refuse_unused(self, estimator: str, keys: tuple[str, ...], instead: str) -> None:
+        """``ValueError`` naming the first of ``keys`` set to other than its default: an option
+        the estimator does not read (``instead``: what it uses in its place)."""
+        fields = attrs.fields_dict(ESConfig)
+        for key in keys:
+            value = getattr(self, key)
+            if value != fields[key].default:
+                raise ValueError(
+                    f"es.{key} = {value!r} is not used by estimator {estimator!r} ({instead});"
+                    f" drop it or choose an estimator that uses it"
+                )
 
     @property
     def noise_spec(self) -> NoiseSpec:

@@ -9,18 +9,19 @@ import attrs
 import numpy as np
 
 from esenas_core.api.errors import ConfigError, PluginError
+from esenas_core.api.estimator import Estimator
 from esenas_core.api.interfaces import Backend, Controller, SearchSpace, Task, TaskSpec
 from esenas_core.api.memory import BYTES_PER_PARAMETER, over_half
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import Entry, Registries, call_plugin
-from esenas_core.api.records import WorkerSpec
+from esenas_core.api.records import EstimatorSpec, WorkerSpec
 from esenas_core.engine.runconfig import RunConfig
 from esenas_core.engine.seeding import STREAM_CONTROLLER, STREAM_INIT, derive_seed
 
 
 @attrs.define
 class Experiment:
-    """Task, search space, controller and (not yet started) backend of one run."""
+    """Task, search space, controller, estimator and (not yet started) backend of one run."""
 
     config: RunConfig
     registries: Registries
@@ -30,6 +31,8 @@ class Experiment:
     controller: Controller
     backend: Backend
     worker_spec: WorkerSpec
+    estimator: Estimator
+    estimator_spec: EstimatorSpec
 
     @classmethod
     def build(cls, config: RunConfig, registries: Registries) -> Experiment:
@@ -71,6 +74,9 @@ class Experiment:
         )
         task_entry = registries["task"].get(config.task.name)
         space_entry = registries["search_space"].get(config.search_space.name)
+        estimator_entry = registries["estimator"].get(config.estimator.name)
+        estimator_spec = EstimatorSpec(estimator_entry.cls, config.estimator.options, config.es)
+        estimator = call_plugin(estimator_spec.build, "estimator", config.estimator.name, where)
         worker_spec = WorkerSpec(
             task=config.task.name,
             task_options=unstructure(config.task.options),
@@ -78,9 +84,20 @@ class Experiment:
             search_space_options=unstructure(config.search_space.options),
             task_cls=task_entry.cls,
             search_space_cls=space_entry.cls,
-            requires=plugin_requirements([task_entry, space_entry]),
+            requires=plugin_requirements([task_entry, space_entry, estimator_entry]),
         )
-        return cls(config, registries, task, spec, space, controller, backend, worker_spec)
+        return cls(
+            config,
+            registries,
+            task,
+            spec,
+            space,
+            controller,
+            backend,
+            worker_spec,
+            estimator,
+            estimator_spec,
+        )
 
     def initial_params(self) -> np.ndarray:
         """θ₀ from the search space's ``init_params``; a non-finite or misshapen θ₀ is one line

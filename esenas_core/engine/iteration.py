@@ -18,7 +18,7 @@ import numpy as np
 from esenas_core.api.decisions import DecisionSpace
 from esenas_core.api.errors import GenomeError, PluginError
 from esenas_core.api.records import RolloutRequest, RolloutResult
-from esenas_core.engine.es import SHAPINGS, antithetic_weights, forward_fd_weights, top_k_pairs
+from esenas_core.engine.es import SHAPINGS
 from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.seeding import STREAM_ENV, STREAM_PERTURBATION, derive_seeds
 from esenas_core.engine.told import Told
@@ -155,23 +155,9 @@ def quorum(es: ESConfig) -> int:
 
 
 def accepted(es: ESConfig, out: Outcome) -> bool:
-    """Quorum of valid units (and, for forward FD, at least one exact evaluation for f_0)."""
-    return out.unit_ok.sum() >= quorum(es) and (es.members == 2 or out.exact_rewards.size > 0)
-
-
-def gradient_weights(
-    es: ESConfig, out: Outcome, seeds: list[int], sigma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ES gradient as scalars: weights w_i and perturbation seeds s_i of the directions used,
-    g = Σ_i w_i ε(s_i) (``es.noise_spec.combine``)."""
-    ok_seeds = np.asarray(seeds, dtype=np.int64)[out.unit_ok]
-    if es.estimator == "antithetic":
-        keep = top_k_pairs(out.rewards[:, 0], out.rewards[:, 1], es.top_k)
-        f_plus, f_minus = out.rewards[keep, 0], out.rewards[keep, 1]
-        return antithetic_weights(f_plus, f_minus, sigma, es.fitness_shaping), ok_seeds[keep]
-    f0 = float(out.exact_rewards.mean())
-    weights = forward_fd_weights(out.rewards[:, 0], f0, sigma, es.fitness_shaping)
-    return weights, ok_seeds
+    """Quorum of valid units (and, for an estimator with a baseline such as forward FD, at least
+    one exact evaluation for f(θ))."""
+    return out.unit_ok.sum() >= quorum(es) and (not es.uses_baseline or out.exact_rewards.size > 0)
 
 
 def controller_feedback(

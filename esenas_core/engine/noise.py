@@ -62,6 +62,27 @@ def combine(
     return out
 
 
+def combine_squares(
+    spec: NoiseSpec, weights: np.ndarray, seeds: Sequence[int] | np.ndarray, dim: int
+) -> np.ndarray:
+    """Σ_i w_i ε(seed_i)² (elementwise, float64): what per-coordinate σ rules need."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if len(weights) != len(seeds):
+        raise ValueError(f"{len(weights)} weights for {len(seeds)} seeds")
+    out = np.zeros(dim)
+    if spec.kind == "seeded":
+        used = [(w, int(seed)) for w, seed in zip(weights, seeds, strict=True) if w != 0.0]
+        for (w, _), eps in zip(used, perturbations([s for _, s in used], dim), strict=True):
+            out += w * (eps * eps)
+        return out
+    from esenas_core.networks.kernels import combine_square_slices
+
+    combine_square_slices(
+        weights, offsets(seeds, spec.table_size, dim), table(spec.table_size), out
+    )
+    return out
+
+
 def offsets(seeds: Sequence[int] | np.ndarray, size: int, dim: int) -> np.ndarray:
     """Table offsets of the perturbation seeds (seeds are 63-bit hashes already)."""
     if size < dim:

@@ -52,14 +52,14 @@ def checked_state(spec: OptimizerSpec, state: Mapping[str, Any], dim: int) -> di
     shape = (dim,)
     for key in ("m", "v", "t"):
         if key not in state:
-            raise ValueError(f"optimizer_{key}: missing (the run used Adam)")
+            raise ValueError(f"estimator_{key}: missing (the run used Adam)")
     m = np.asarray(state["m"], dtype=np.float64)
     v = np.asarray(state["v"], dtype=np.float64)
     if m.shape != shape or v.shape != shape:
-        raise ValueError(f"optimizer_m/v: expected shape {shape}, got {m.shape}/{v.shape}")
+        raise ValueError(f"estimator_m/v: expected shape {shape}, got {m.shape}/{v.shape}")
     if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(v >= 0)):
-        raise ValueError("optimizer_m/v: expected finite moments and v ≥ 0")
+        raise ValueError("estimator_m/v: expected finite moments and v ≥ 0")
     t = np.asarray(state["t"])
     if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
-        raise ValueError(f"optimizer_t: expected a step count ≥ 0, got {t!r}")
+        raise ValueError(f"estimator_t: expected a step count ≥ 0, got {t!r}")
     return {"m": m.copy(), "v": v.copy(), "t": np.array(int(t))}

@@ -16,7 +16,7 @@ import numpy as np
 
 from esenas_core.api.records import Job, RolloutRequest, RolloutResult, WorkerSpec
 from esenas_core.engine import noise
-from esenas_core.engine.replica import STALE, resolve_theta
+from esenas_core.engine.replica import STALE, resolve_theta, scale_of
 
 
 def check_worker_plugins(
@@ -72,8 +72,16 @@ def prepare(spec: WorkerSpec) -> None:
         pass
 
 
-def perturbed_params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]) -> np.ndarray:
-    """Each request's parameters: θ + sign·σ·ε(perturbation seed), θ itself for sign 0."""
+def perturbed_params(
+    job: Job,
+    theta: np.ndarray,
+    requests: Sequence[RolloutRequest],
+    scale: float | np.ndarray | None = None,
+) -> np.ndarray:
+    """Each request's parameters: θ + sign·scale⊙ε(perturbation seed), θ itself for sign 0.
+    ``scale`` is the estimator's (``scale_of``); None: the one of a full job's own state."""
+    if scale is None:
+        scale = scale_of(job, job.sync.estimator_state if job.sync is not None else None)
     dim = theta.shape[0]
     params = np.repeat(theta[None, :], len(requests), axis=0)
     # an antithetic pair shares its direction: one per distinct seed, in order of first use
@@ -81,12 +89,17 @@ def perturbed_params(job: Job, theta: np.ndarray, requests: Sequence[RolloutRequ
     directions = dict(zip(seeds, noise.directions(job.noise, seeds, dim), strict=True))
     for row, req in enumerate(requests):
         if req.sign:
-            params[row] += req.sign * job.sigma * directions[req.perturbation_seed]
+            params[row] += req.sign * scale * directions[req.perturbation_seed]
     return params
 
 
 def _run(
-    task: Any, space: Any, job: Job, theta: np.ndarray, requests: Sequence[RolloutRequest]
+    task: Any,
+    space: Any,
+    job: Job,
+    theta: np.ndarray,
+    scale: float | np.ndarray,
+    requests: Sequence[RolloutRequest],
 ) -> list[RolloutResult]:
     decoded: dict[tuple, Any] = {}  # a pair shares its genome (es.pair_architecture)
     archs = []
@@ -98,7 +111,7 @@ def _run(
         archs.append(decoded[key])
     episodes = task.run_episodes(
         space,
-        perturbed_params(job, theta, requests),
+        perturbed_params(job, theta, requests, scale),
         archs,
         [req.env_seed for req in requests],
         job.obs_mean,
@@ -114,19 +127,23 @@ def evaluate_requests(job: Job, requests: Sequence[RolloutRequest]) -> list[Roll
 
     If the batch raises, each request is re-run alone so one bad rollout fails only itself.
     """
-    theta = resolve_theta(job.theta, job.sync, job.noise)
+    theta, state = resolve_theta(job)
     if theta is None:  # a slim job and no usable replica: the backend resends the full job
         return failed_chunk(requests, STALE)
     task, space = _build(job.spec)
     try:
-        return _run(task, space, job, theta, requests)
+        scale = scale_of(job, state)
+    except Exception:  # the estimator's scale failed: nothing of the chunk can run
+        return failed_chunk(requests, _short_error())
+    try:
+        return _run(task, space, job, theta, scale, requests)
     except Exception:
         if len(requests) == 1:
             return [RolloutResult.failed(requests[0].index, _short_error())]
     results = []
     for req in requests:
         try:
-            results.extend(_run(task, space, job, theta, [req]))
+            results.extend(_run(task, space, job, theta, scale, [req]))
         except Exception:
             results.append(RolloutResult.failed(req.index, _short_error()))
     return results

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import tomli_w
 
+from esenas_core.api.interfaces import NoOptions
 from esenas_core.api.options import unstructure
 from esenas_core.api.plugins import KINDS
 from esenas_core.engine.esconfig import ESConfig
@@ -41,6 +42,7 @@ class RunConfig:
     controller: PluginChoice
     backend: PluginChoice
     es: ESConfig
+    estimator: PluginChoice = attrs.Factory(lambda: PluginChoice("antithetic", NoOptions()))
     loggers: tuple[str, ...] = ()
     stop: StopConfig = attrs.Factory(StopConfig)
     source: str = attrs.field(default="", eq=False)  # the file (or text) it was read from

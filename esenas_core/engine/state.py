@@ -37,12 +37,12 @@ class Best:
 class RunState:
     """Everything a run needs to continue exactly.
 
-    The trainer replaces ``theta``, ``optimizer`` (the optimizer's state, from the pure step
-    of esenas_core.engine.optimizers), ``obs`` (merged into a new value), ``best`` and the
-    counters as it goes; ``Trainer.snapshot()`` adds the controller's state (the one part that
-    lives in a plugin object), the first score and the wall time. Perturbation and environment
-    seeds derive from (run seed, iteration), so no other random state exists: the controller's
-    RNG is part of its state.
+    The trainer replaces ``theta``, ``estimator`` (the estimator's state: Adam's moments for a
+    gradient estimator, a per-coordinate σ for others), ``obs`` (merged into a new value),
+    ``best`` and the counters as it goes; ``Trainer.snapshot()`` adds the controller's state
+    (the one part that lives in a plugin object), the first score and the wall time.
+    Perturbation and environment seeds derive from (run seed, iteration), so no other random
+    state exists: the controller's RNG is part of its state.
     """
 
     theta: np.ndarray
@@ -52,7 +52,7 @@ class RunState:
     episodes: int = 0
     env_steps: int = 0
     first_score: float | None = None  # set when resuming (the first metrics row is not kept)
-    optimizer: dict[str, np.ndarray] = attrs.Factory(dict)  # the optimizer's state
+    estimator: dict[str, np.ndarray] = attrs.Factory(dict)  # the estimator's state
     controller: dict[str, Any] = attrs.Factory(dict)  # the controller's ``state()``
     wall_time: float = 0.0  # seconds spent before this process took over
     last_score: float = math.nan  # the last iteration's exact-evaluation score at θ

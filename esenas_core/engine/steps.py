@@ -14,14 +14,10 @@ import attrs
 import numpy as np
 
 from esenas_core.api import fixedmath
-from esenas_core.api.errors import EsenasWarning, RunError
+from esenas_core.api.errors import EsenasWarning, PluginError, RunError
+from esenas_core.api.estimator import Weights
 from esenas_core.api.plugins import call_plugin
-from esenas_core.api.records import (
-    Job,
-    OptimizerSpec,
-    ThetaSync,
-    Update,
-)
+from esenas_core.api.records import Job, ThetaSync, Update
 from esenas_core.engine.asking import Clock
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
@@ -30,7 +26,6 @@ from esenas_core.engine.iteration import (
     Outcome,
     check_proposals,
     controller_feedback,
-    gradient_weights,
 )
 from esenas_core.engine.metrics import metrics_row
 from esenas_core.engine.obsstats import ObsStats
@@ -61,7 +56,6 @@ class Steps:
     exp: Experiment
     cfg: Any  # RunConfig
     state: RunState
-    optimizer: OptimizerSpec
     recorder: Recorder
     size_keys: tuple[str, ...]
     _replica_key: str
@@ -110,8 +104,8 @@ class Steps:
             key=self._replica_key,
             version=self.iteration,
             updates=tuple(self._updates),
-            optimizer=self.optimizer,
-            optimizer_state=self.state.optimizer,
+            estimator=self.exp.estimator_spec,
+            estimator_state=self.state.estimator,
         )
         return Job(
             self.exp.worker_spec, self.theta.copy(), plan.sigma, mean, std, es.noise_spec, sync
@@ -123,16 +117,37 @@ class Steps:
             return np.zeros(dim), np.ones(dim)
         return self.obs.mean.copy(), self.obs.std(self.cfg.es.obs_std_floor)
 
-    def _update_theta(self, plan: IterationPlan, ev: Evaluated) -> tuple[np.ndarray, Any, int]:
-        """θ ← optimizer step on the ES gradient; returns (θ before, gradient, directions)."""
+    def _estimator(self, method: str, *args: Any) -> Any:
+        """The estimator's ``method(*args)``; an exception is one line naming the plugin."""
+        fn = getattr(self.exp.estimator, method)
+        return call_plugin(fn, "estimator", self.cfg.estimator.name, "", *args)
+
+    def _update_theta(
+        self, plan: IterationPlan, ev: Evaluated
+    ) -> tuple[np.ndarray, Any, int, dict[str, float]]:
+        """θ and the estimator's state ← the estimator's update from this iteration's returns;
+        returns (θ before, the step's direction, directions used, the estimator's stats)."""
         es, sigma, lr = self.cfg.es, plan.sigma, plan.learning_rate
-        weights, seeds = gradient_weights(es, ev.outcome, ev.seeds, sigma)
-        update = Update(plan.number, weights, seeds, lr, es.weight_decay)
+        out, state = ev.outcome, self.state.estimator
+        stats = self._estimator("stats", state, sigma)
+        baseline = float(out.exact_rewards.mean()) if es.uses_baseline else None
+        weights = self._estimator("weights", out.rewards, baseline, sigma, state)
+        ok_seeds = np.asarray(ev.seeds, dtype=np.int64)[out.unit_ok]
+        seeds, linear, squares = self._checked_weights(weights, ok_seeds)
+        update = Update(plan.number, linear, seeds, lr, es.weight_decay, squares)
         before = self.theta
-        theta, grad, moments = apply_update(
-            before, self.optimizer, self.state.optimizer, update, es.noise_spec
+        theta, grad, new_state = call_plugin(
+            apply_update,
+            "estimator",
+            self.cfg.estimator.name,
+            "",
+            before,
+            self.exp.estimator,
+            state,
+            update,
+            es.noise_spec,
         )
-        self.state.theta, self.state.optimizer = theta, moments
+        self.state.theta, self.state.estimator = theta, new_state
         self._updates.append(update)  # workers apply it to their replicas of θ
         if not np.all(np.isfinite(self.theta)):
             raise RunError(
@@ -140,7 +155,37 @@ class Steps:
                 f" {fixedmath.norm(grad):.3g}, learning rate {lr:.3g}, σ {sigma:.3g});"
                 " lower es.learning_rate or es.sigma; the last checkpoint is intact"
             )
-        return before, grad, len(weights)
+        bad = [k for k, v in new_state.items() if not np.all(np.isfinite(np.asarray(v)))]
+        if bad:
+            raise RunError(
+                f"iteration {plan.number}: [estimator] {self.cfg.estimator.name}: its state"
+                f" {bad[0]!r} became non-finite; the last checkpoint is intact"
+            )
+        return before, grad, len(linear), stats
+
+    def _checked_weights(self, weights: Any, ok_seeds: np.ndarray) -> tuple[Any, ...]:
+        """(seeds, linear, squares) of the directions ``weights`` uses, or one line naming the
+        estimator when its ``weights`` returned something unusable."""
+        name = f"[estimator] {self.cfg.estimator.name}"
+        if not isinstance(weights, Weights):
+            raise PluginError(f"{name}: weights() returned {type(weights).__name__}, not Weights")
+        rows = np.arange(len(ok_seeds)) if weights.rows is None else np.asarray(weights.rows)
+        linear = np.asarray(weights.linear, dtype=np.float64)
+        squares = None if weights.squares is None else np.asarray(weights.squares, np.float64)
+        shapes = [linear.shape] + ([squares.shape] if squares is not None else [])
+        if rows.dtype.kind not in "iu" or rows.ndim != 1 or any(s != rows.shape for s in shapes):
+            raise PluginError(
+                f"{name}: weights() gave rows {rows.shape}, linear {linear.shape}"
+                f"{'' if squares is None else f', squares {squares.shape}'}: one of each per"
+                " direction used"
+            )
+        if rows.size and (rows.min() < 0 or rows.max() >= len(ok_seeds)):
+            raise PluginError(f"{name}: weights() rows outside the {len(ok_seeds)} valid ones")
+        if not np.all(np.isfinite(linear)) or (
+            squares is not None and not np.all(np.isfinite(squares))
+        ):
+            raise RunError(f"{name}: weights() gave non-finite weights")
+        return ok_seeds[rows], linear, squares
 
     def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
         fed, rewards = controller_feedback(self.cfg.es, genomes, out)
@@ -208,7 +253,7 @@ class Steps:
             told.obs_count[rows], told.obs_mean[rows], told.obs_m2[rows]
         )
 
-    def _row(self, plan, ev, sizes, grad, directions, clock: Clock) -> dict[str, Any]:
+    def _row(self, plan, ev, sizes, grad, directions, stats, clock: Clock) -> dict[str, Any]:
         out = ev.outcome
         return metrics_row(
             self.state,
@@ -220,10 +265,11 @@ class Steps:
             directions_used=directions,
             failures=ev.failures,
             retries=ev.retries,
-            sigma=plan.sigma,
+            sigma=stats["sigma"],
             learning_rate=plan.learning_rate,
             grad_norm=fixedmath.norm(grad),
             theta_norm=fixedmath.norm(self.theta),
+            **{f"estimator_{k}": float(v) for k, v in stats.items() if k != "sigma"},
             evaluate_time=clock.spent["evaluate"],
             controller_time=clock.spent["controller"],
             iteration_time=time.perf_counter() - clock.started,

@@ -8,7 +8,7 @@ requests), an evaluation (``evaluate()``: the backend; or the caller's own), and
    (run seed, iteration, attempt, index), so any backend computes the same numbers; a
    perturbation with a failed or non-finite member is dropped whole (never zero-filled); below
    the quorum the iteration is retried with fresh seeds, then the run stops with ``RunError``;
-3. θ is updated from the ES gradient (esenas_core.engine.iteration / es / optimizers / replica);
+3. θ is updated by the estimator (a plugin; esenas_core.engine.steps / replica);
 4. the controller is told (genome, reward) for every finished perturbation and exact
    evaluation;
 5. the exact evaluations are recorded and the best kept, observation statistics merged, and the
@@ -32,9 +32,9 @@ import attrs
 import numpy as np
 
 from esenas_core.api.errors import RunError
-from esenas_core.api.plugins import call_hook
-from esenas_core.api.records import OptimizerSpec, RolloutResult, Update
-from esenas_core.engine import interrupts, optimizers
+from esenas_core.api.plugins import call_hook, call_plugin
+from esenas_core.api.records import RolloutResult, Update
+from esenas_core.engine import interrupts
 from esenas_core.engine.asking import Asked, Clock, Pending, as_told, check_told
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
@@ -66,12 +66,13 @@ class Trainer(Steps):
         self.exp = experiment
         self.cfg = experiment.config
         theta = experiment.initial_params()
-        es = self.cfg.es
-        self.optimizer = OptimizerSpec(es.optimizer, es.adam_beta1, es.adam_beta2)
+        name = self.cfg.estimator.name
         self.state = RunState(
             theta=theta,
             obs=ObsStats.empty(experiment.spec.obs_dim),
-            optimizer=optimizers.init_state(self.optimizer, theta.shape[0]),
+            estimator=call_plugin(
+                experiment.estimator.init_state, "estimator", name, "", theta.size
+            ),
         )
         self.size_keys: tuple[str, ...] = ()  # what the search space's describe() reports
         self.recorder: Recorder = recorder if recorder is not None else MemoryRecorder()
@@ -196,13 +197,13 @@ class Trainer(Steps):
         return self._finish(p.plan, p.genomes, p.job, ev, p.clock)
 
     def _finish(self, plan, genomes, job, ev: Evaluated, clock: Clock) -> dict[str, Any]:
-        theta_before, grad, directions = self._update_theta(plan, ev)
+        theta_before, grad, directions, stats = self._update_theta(plan, ev)
         with clock("controller"):
             self._feed_controller(genomes, ev.outcome)
         sizes = self._record_exact(plan, genomes, ev, theta_before, job)
         self._count(ev.told)
         self.state.iteration = plan.number
-        row = self._row(plan, ev, sizes, grad, directions, clock)
+        row = self._row(plan, ev, sizes, grad, directions, stats, clock)
         self._check_controller_cost(row, len(genomes))
         assert self._start is not None
         row["wall_time"] = time.perf_counter() - self._start
@@ -258,11 +259,11 @@ class Trainer(Steps):
                 f" {self.theta.size}"
             )
         try:
-            moments = optimizers.checked_state(self.optimizer, state.optimizer, self.theta.size)
+            estimator_state = self.exp.estimator.check_state(state.estimator, self.theta.size)
             self.exp.controller.restore(state.controller)
         except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as exc:
             raise RunError(f"{where}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
-        self.state = attrs.evolve(state, optimizer=moments)
+        self.state = attrs.evolve(state, estimator=estimator_state)
         if state.stopped_by is not None:  # stays stopped while a rule of this config holds
             self.state.stopped_by = self._stop_reason(state.wall_time)
         self._start = None

@@ -245,3 +245,16 @@ def combine_slices(weights, starts, noise, out):  # pragma: no cover (compiled)
         t = noise[starts[i] : starts[i] + dim]
         for j in range(dim):
             out[j] += w * t[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def combine_square_slices(weights, starts, noise, out):  # pragma: no cover (compiled)
+    """out += Σ_i weights[i] · noise[starts[i] : starts[i] + len(out)]² (elementwise), the
+    squares of ``combine_slices``'s slices, in a fixed order: the same on every call."""
+    dim, n = out.shape[0], weights.shape[0]
+    for i in range(n):
+        w = weights[i]
+        t = noise[starts[i] : starts[i] + dim]
+        for j in range(dim):
+            x = np.float64(t[j])
+            out[j] += w * (x * x)

@@ -1,7 +1,7 @@
 """Checkpoints: a ``RunState`` written and read as data, without pickle.
 
 ``RUN_DIR/checkpoint/`` holds ``state.json`` (counters, controller state, best record, …) and
-``arrays.npz`` (θ, optimizer moments, observation statistics, best θ; loaded with
+``arrays.npz`` (θ, the estimator's state, observation statistics, best θ; loaded with
 ``allow_pickle=False``), written as one unit (``esenas_core.runs.atomic.write_folder``): a killed
 process leaves either the old or the new checkpoint, never a mix.
 """
@@ -23,6 +23,7 @@ from esenas_core.engine.state import Best, RunState
 from esenas_core.runs.atomic import write_folder
 
 FORMAT = 1
+_STATE_PREFIXES = ("estimator_", "optimizer_")  # the second: checkpoints of esenas ≤ 0.3
 
 
 def save(state: RunState, run_dir: Path, controller: str = "controller") -> None:
@@ -33,7 +34,7 @@ def save(state: RunState, run_dir: Path, controller: str = "controller") -> None
         "theta": state.theta,
         "obs_mean": state.obs.mean,
         "obs_m2": state.obs.m2,
-        **{f"optimizer_{k}": np.asarray(v) for k, v in state.optimizer.items()},
+        **{f"estimator_{k}": np.asarray(v) for k, v in state.estimator.items()},
     }
     if best.architecture is not None:
         arrays.update({f"best_{k}": v for k, v in best.arrays().items()})
@@ -119,7 +120,7 @@ def _arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "obs_m2": fields.float_array(arrays, "obs_m2", obs_mean.shape, nonnegative=True),
     }
     for key in arrays:
-        if key.startswith("optimizer_"):  # checked here, kept as stored (a step count is an int)
+        if key.startswith(_STATE_PREFIXES):  # checked here, kept as stored (a step count is int)
             fields.float_array(arrays, key, ndim=None)
             out[key] = arrays[key]
     if "best_theta" in arrays:
@@ -162,9 +163,7 @@ def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
             "first_score",
             nan=True,  # no exact eval finished
         ),
-        optimizer={
-            k.removeprefix("optimizer_"): v for k, v in arrays.items() if k.startswith("optimizer_")
-        },
+        estimator=_estimator_state(arrays),
         controller=dict(fields.table(document["controller"], "controller")),
         wall_time=fields.number(document["wall_time"], "wall_time", lo=0.0),
         last_score=fields.number(
@@ -172,6 +171,20 @@ def _state(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
         ),
         stopped_by=_optional_text(document.get("stopped_by"), "stopped_by"),
     )
+
+
+def _estimator_state(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The estimator's state: ``estimator_*`` arrays, or ``optimizer_*`` in a checkpoint written
+    before estimators were plugins (Adam's moments; the same state under its old name)."""
+    out: dict[str, np.ndarray] = {}
+    for key, value in arrays.items():
+        for prefix in _STATE_PREFIXES:
+            if key.startswith(prefix):
+                name = key.removeprefix(prefix)
+                if name in out:
+                    raise ValueError(f"{key}: the state {name!r} is stored twice")
+                out[name] = value
+    return out
 
 
 def _optional_text(value: Any, where: str) -> str | None:

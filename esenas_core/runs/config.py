@@ -52,6 +52,7 @@ DEFAULT_PLUGINS = {
     "search_space": "edges",
     "controller": "random",
     "backend": "serial",
+    "estimator": "antithetic",
 }
 _TOP_KEYS = {
     "name": str,
@@ -154,7 +155,9 @@ def build_config(
 ) -> RunConfig:
     """Validate a raw config dict, with ``overrides`` applied over it in order, into a
     ``RunConfig``; every error names the file (or layer), table and key."""
-    layers = [Layer(source, data, override=False), *overrides]
+    layers = [
+        _legacy_estimator(layer) for layer in (Layer(source, data, override=False), *overrides)
+    ]
     sections = set(KINDS) | {"es", "stop"}
     top_data: dict[str, Any] = {}
     es_data: dict[str, Any] = {}
@@ -179,6 +182,7 @@ def build_config(
     top = structure(_TopLevel, top_data, source)
     choices = {kind: _plugin_choice(kind, layers, registries) for kind in KINDS}
     es = structure(ESConfig, es_data, f"{source}: [es]")
+    es = _estimator_es(choices["estimator"], es, registries, source)
     stop = structure(StopConfig, stop_data, f"{source}: [stop]")
     return RunConfig(
         name=top.name,
@@ -191,6 +195,41 @@ def build_config(
         source=source,
         **choices,
     )
+
+
+def _legacy_estimator(layer: Layer) -> Layer:
+    """``es.estimator`` (the spelling before estimators were plugins) as ``estimator.name``: a
+    run's config.toml from then resolves to the same config, and a study reuses its runs."""
+    es = layer.data.get("es")
+    if not isinstance(es, Mapping) or "estimator" not in es:
+        return layer
+    data = dict(layer.data)
+    es = dict(es)
+    name = es.pop("estimator")
+    table = data.get("estimator", {})
+    if not isinstance(table, Mapping):
+        return layer  # [estimator] is not a table: build_config says so
+    if "name" in table and table["name"] != name:
+        raise ConfigError(
+            f"{layer.source}: es.estimator = {name!r} and estimator.name = {table['name']!r}"
+            " disagree; es.estimator is the old spelling of estimator.name: keep one"
+        )
+    data["es"], data["estimator"] = es, {**table, "name": name}
+    return attrs.evolve(layer, data=data)
+
+
+def _estimator_es(
+    choice: PluginChoice, es: ESConfig, registries: Registries, source: str
+) -> ESConfig:
+    """``es`` with the estimator's sampling (``members``, ``uses_baseline``); the estimator is
+    built once here, so a combination it refuses is a ``ConfigError`` before anything runs."""
+    cls = registries["estimator"].get(choice.name).cls
+    es = es.for_estimator(cls)
+    try:
+        cls(choice.options, es)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: [estimator] {choice.name}: {exc}") from None
+    return es
 
 
 def _loggers(names: tuple[str, ...], registries: Registries, source: str) -> tuple[str, ...]:

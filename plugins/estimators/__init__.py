@@ -1,0 +1,1 @@
+"""Built-in ES estimators: one plugin per module."""

@@ -1,0 +1,239 @@
+"""Estimators as plugins: every registered estimator passes check_estimator, the checker catches
+broken ones, configs name them (and the old ``es.estimator`` spelling still works), bad options
+are one line, and every estimator runs, saves, loads and asks/tells like the default."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import make_trainer, small_config, untimed
+
+from esenas_core import Search
+from esenas_core.api.errors import ConfigError, RunError
+from esenas_core.api.plugins import Registries, get_registries
+from esenas_core.api.registry import Entry
+from esenas_core.checks.common import ConformanceError
+from esenas_core.engine import noise as directions
+from esenas_core.estimators import (
+    Estimator,
+    GradientEstimator,
+    Sums,
+    Update,
+    Weights,
+    antithetic_weights,
+    check_estimator,
+    ranked,
+)
+from esenas_core.runs.config import build_config
+
+NAMES = get_registries()["estimator"].names()
+NEW = ["ars", "pgpe", "snes", "sep_cma"]
+
+
+def hybrid(estimator: str, **es: Any) -> dict:
+    """A seconds-fast config on the synthetic ``hybrid`` task with ``estimator``."""
+    es_table = {"num_perturbations": 8, "exact_evals": 2, "sigma": 0.1, **es}
+    return small_config(
+        iterations=4,
+        task={"name": "hybrid", "obs_dim": 3, "act_dim": 2, "active": 3},
+        search_space={"name": "edges", "edges": {"hidden": [4], "k": 10}},
+        estimator={"name": estimator},
+        es=es_table,
+    )
+
+
+def test_the_built_in_estimators_are_registered() -> None:
+    assert set(NAMES) >= {"antithetic", "forward_fd", *NEW}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_estimator_passes_its_checker(name: str) -> None:
+    cls = get_registries()["estimator"].get(name).cls
+    ran = check_estimator(cls, workers=0)
+    assert "update pure and replayed bit for bit" in ran
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_every_estimator_gives_the_same_bits_in_worker_processes(name: str) -> None:
+    cls = get_registries()["estimator"].get(name).cls
+    ran = check_estimator(cls, workers=2)
+    assert "serial and 2 worker processes agree bit for bit" in ran
+
+
+# -- the checker catches what it claims to ------------------------------------------------------
+
+
+class _Base(GradientEstimator):
+    name = "_broken"
+
+    def weights(self, rewards, baseline, sigma, state) -> Weights:
+        return Weights(antithetic_weights(rewards[:, 0], rewards[:, 1], sigma))
+
+
+class WrongSign(_Base):
+    def weights(self, rewards, baseline, sigma, state) -> Weights:
+        return Weights(-super().weights(rewards, baseline, sigma, state).linear)
+
+
+class InPlace(_Base):
+    def update(self, theta, state, step, sums):
+        theta += 0.0 * sums.linear  # changes the caller's θ array (a new value, same bits)
+        theta[0] += 1e-3
+        return theta, dict(state), sums.linear
+
+
+class Unseeded(_Base):
+    def update(self, theta, state, step, sums):
+        new, st, g = super().update(theta, state, step, sums)
+        return new + 1e-12 * np.random.default_rng().standard_normal(theta.size), st, g
+
+
+class Forgetful(Estimator):
+    """Keeps a step counter but reads it back as zero."""
+
+    name = "_forgetful"
+
+    def init_state(self, dim: int) -> dict[str, np.ndarray]:
+        return {"steps": np.array(0)}
+
+    def check_state(self, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
+        return {"steps": np.array(0)}
+
+    def weights(self, rewards, baseline, sigma, state) -> Weights:
+        return Weights(antithetic_weights(rewards[:, 0], rewards[:, 1], sigma))
+
+    def update(self, theta, state, step, sums: Sums):
+        steps = int(state["steps"]) + 1
+        return theta + 0.01 * steps * sums.linear, {"steps": np.array(steps)}, sums.linear
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (WrongSign, "cosine with the finite-difference gradient"),
+        (InPlace, "changed its inputs"),
+        (Unseeded, "replayed from the update's scalars"),
+        (Forgetful, "read back from .npz does not continue"),
+    ],
+)
+def test_the_checker_catches_a_broken_estimator(cls: type, message: str) -> None:
+    with pytest.raises(ConformanceError, match=message):
+        check_estimator(cls, workers=0)
+
+
+# -- configs ------------------------------------------------------------------------------------
+
+
+def test_the_old_es_estimator_spelling_resolves_to_the_same_config(registries) -> None:
+    old = hybrid("antithetic")
+    del old["estimator"]
+    old["es"]["estimator"] = "forward_fd"
+    new = hybrid("forward_fd")
+    a, b = build_config(old, registries), build_config(new, registries)
+    assert a.to_dict() == b.to_dict()
+    assert a.estimator.name == "forward_fd" and a.es.members == 1 and a.es.uses_baseline
+    assert "estimator" not in a.to_dict()["es"]
+    old["estimator"] = {"name": "pgpe"}
+    with pytest.raises(ConfigError, match=r"es\.estimator = 'forward_fd' and estimator\.name"):
+        build_config(old, registries)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "es", "options", "message"),
+    [
+        (
+            "sep_cma",
+            {"num_perturbations": 3},
+            {},
+            r"\[estimator\] sep_cma: .*too small.*at least 4",
+        ),
+        ("snes", {"num_perturbations": 1}, {}, r"\[estimator\] snes: .*at least 2"),
+        ("ars", {}, {"top_b": 9}, r"\[estimator\] ars: top_b \(9\) must not exceed .*\(8\)"),
+        ("pgpe", {}, {"center_learning_rate": -0.1}, r"center_learning_rate"),
+        ("pgpe", {}, {"stdev_max_change": 1.5}, r"stdev_max_change"),
+        ("snes", {}, {"sigma_learning_rate": -1.0}, r"sigma_learning_rate"),
+        ("pgpe", {"optimizer": "adam"}, {}, r"es.optimizer = 'adam' is not used by .*'pgpe'"),
+        ("sep_cma", {"sigma_decay": 0.9}, {}, r"es.sigma_decay = 0.9 is not used"),
+        ("ars", {"top_k": 2}, {}, r"es.top_k = 2 is not used by estimator 'ars'"),
+        ("nope", {}, {}, r"unknown estimator 'nope'.*registered: .*antithetic"),
+    ],
+)
+def test_bad_estimator_settings_are_one_line(registries, estimator, es, options, message) -> None:
+    data = hybrid(estimator, **es)
+    data["estimator"].update(options)
+    with pytest.raises(ConfigError, match=message) as info:
+        build_config(data, registries)
+    assert "\n" not in str(info.value)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_ask_tell_equals_the_trainer_and_save_load_continues(registries, name, tmp_path) -> None:
+    config = hybrid(name, **({"optimizer": "adam"} if name == "ars" else {}))
+    trainer = make_trainer(registries, config)
+    trainer.train()
+    whole = untimed(trainer.history)
+    first = Search(config, registries=registries)
+    for _ in range(2):
+        asked = first.ask()
+        first.tell(asked, first.evaluate(asked))
+    first.save(tmp_path / name)
+    first.close()
+    later = Search.load(tmp_path / name, registries=registries)
+    rows = untimed(first.rows)
+    while not later.done:
+        asked = later.ask()
+        rows.append(untimed([later.tell(asked, later.evaluate(asked))])[0])
+    later.close()
+    assert rows == whole
+    np.testing.assert_array_equal(later.theta, trainer.theta)
+
+
+@pytest.mark.parametrize("name", ["pgpe", "snes", "sep_cma"])
+def test_asked_parameters_use_the_per_coordinate_scale(registries, name) -> None:
+    search = Search(hybrid(name), registries=registries)
+    for _ in range(2):  # σ has adapted: no longer the same in every coordinate
+        asked = search.ask()
+        search.tell(asked, search.evaluate(asked))
+    asked = search.ask()
+    estimator, state = search.trainer.exp.estimator, search.trainer.state.estimator
+    scale = estimator.scale(state, search.config.es.sigma)
+    assert np.ptp(scale) > 0
+    eps = directions.direction(
+        search.config.es.noise_spec, int(asked.perturbation_seeds[0]), scale.size
+    )
+    np.testing.assert_array_equal(asked.parameters()[0], search.theta + scale * eps)
+    search.close()
+
+
+class NaNState(_Base):
+    name = "_nan_state"
+
+    def init_state(self, dim: int) -> dict[str, np.ndarray]:
+        return {"trace": np.zeros(dim)}
+
+    def check_state(self, state, dim):
+        return {k: np.asarray(v) for k, v in state.items()}
+
+    def update(self, theta, state, step: Update, sums: Sums):
+        return theta + 0.0, {"trace": np.full(theta.size, math.nan)}, sums.linear
+
+
+def test_a_non_finite_estimator_state_stops_the_run_naming_it(registries: Registries) -> None:
+    registries["estimator"].entries["_nan_state"] = Entry("estimator", "_nan_state", NaNState, "t")
+    trainer = make_trainer(registries, hybrid("_nan_state"))
+    with pytest.raises(RunError, match=r"\[estimator\] _nan_state: its state 'trace' became non-f"):
+        trainer.step()
+
+
+def test_ranked_shares_utilities_between_ties() -> None:
+    u = np.array([0.5, 0.25, -0.25, -0.5])
+    np.testing.assert_array_equal(ranked([3.0, 1.0, 3.0, 0.0], u), [0.375, -0.25, 0.375, -0.5])
+    assert ranked([], np.zeros(0)).size == 0
