@@ -226,12 +226,12 @@ def _checkpoint(
 
 def _workers(cls: type[Estimator], options: Any, es: ESConfig, workers: int, name: str) -> None:
     from esenas_core.api.options import unstructure
-    from esenas_core.api.plugins import get_registries
+    from esenas_core.api.plugins import Registries, get_plugin_manager
     from esenas_core.engine.experiment import Experiment
     from esenas_core.engine.trainer import Trainer
     from esenas_core.runs.config import build_config
 
-    registries = get_registries()
+    registries = Registries(get_plugin_manager())  # its own: the process's stay as they are
     registries["estimator"].entries[name] = Entry("estimator", name, cls, "check_estimator")
     outcomes = []
     for backend in ({"name": "serial"}, {"name": "processes", "workers": workers}):
