@@ -237,3 +237,44 @@ def test_ranked_shares_utilities_between_ties() -> None:
     u = np.array([0.5, 0.25, -0.25, -0.5])
     np.testing.assert_array_equal(ranked([3.0, 1.0, 3.0, 0.0], u), [0.375, -0.25, 0.375, -0.5])
     assert ranked([], np.zeros(0)).size == 0
+
+
+def test_a_checkpoint_of_esenas_0_3_with_optimizer_keys_continues(registries, tmp_path) -> None:
+    """Checkpoints written before estimators were plugins store Adam's moments as optimizer_*."""
+    config = hybrid("antithetic", optimizer="adam")
+    trainer = make_trainer(registries, config)
+    trainer.train()
+    first = Search(config, registries=registries)
+    for _ in range(2):
+        asked = first.ask()
+        first.tell(asked, first.evaluate(asked))
+    first.save(tmp_path / "old")
+    first.close()
+    arrays = tmp_path / "old" / "checkpoint" / "arrays.npz"
+    with np.load(arrays, allow_pickle=False) as data:
+        renamed = {k.replace("estimator_", "optimizer_"): data[k] for k in data.files}
+    assert {"optimizer_m", "optimizer_v", "optimizer_t"} <= set(renamed)
+    np.savez(arrays, **renamed)
+    later = Search.load(tmp_path / "old", registries=registries)
+    while not later.done:
+        asked = later.ask()
+        later.tell(asked, later.evaluate(asked))
+    later.close()
+    np.testing.assert_array_equal(later.theta, trainer.theta)
+    for key, value in trainer.state.estimator.items():
+        np.testing.assert_array_equal(later.trainer.state.estimator[key], value)
+
+
+@pytest.mark.parametrize("count", [0, 5, 8, 21])
+@pytest.mark.parametrize("kind", ["seeded", "table"])
+def test_the_square_sums_are_the_sums_of_squared_directions(kind: str, count: int) -> None:
+    from esenas_core.api.records import NoiseSpec
+
+    spec, dim = NoiseSpec(kind, 2**12), 37
+    rng = np.random.default_rng(count)
+    weights, seeds = rng.normal(size=count), rng.integers(0, 2**62, size=count)
+    eps = directions.directions(spec, seeds.tolist(), dim)
+    expected = sum((w * e * e for w, e in zip(weights, eps, strict=True)), np.zeros(dim))
+    got = directions.combine_squares(spec, weights, seeds, dim)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got, directions.combine_squares(spec, weights, seeds, dim))
