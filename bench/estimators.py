@@ -16,6 +16,7 @@ slim jobs weigh.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import pickle
 import statistics
@@ -92,7 +93,7 @@ def main() -> None:
     env = gym.make("HalfCheetah-v5")
     sizes = [17, 256, 256, 6]
     policy = [
-        (rng.normal(0, 1 / math.sqrt(a), (b, a)), np.zeros(b)) for a, b in zip(sizes, sizes[1:])
+        (rng.normal(0, 1 / math.sqrt(a), (b, a)), np.zeros(b)) for a, b in itertools.pairwise(sizes)
     ]
     searches = {}
     for name in names:

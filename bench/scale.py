@@ -27,22 +27,23 @@ import statistics
 import time
 from typing import Any
 
+import attrs
 import numpy as np
 from _results import write_result
 
 from esenas_core.api.plugins import get_registries
-from esenas_core.api.records import OptimizerSpec, ThetaSync, Update
+from esenas_core.api.records import EstimatorSpec, ThetaSync, Update
 from esenas_core.backends import EpisodeResult, Job, RolloutResult, slim
 from esenas_core.engine.experiment import Experiment
 from esenas_core.engine.iteration import (
+    Outcome,
     build_requests,
     controller_feedback,
     genomes_needed,
-    gradient_weights,
     outcome,
 )
 from esenas_core.engine.noise import combine
-from esenas_core.engine.replica import KEEP_UPDATES, build_optimizer, digest
+from esenas_core.engine.replica import KEEP_UPDATES, digest
 from esenas_core.runs.config import build_config
 
 EXACT = 150
@@ -113,6 +114,21 @@ def controller_costs(n: int, repeats: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def gradient_weights(exp: Experiment, out: Outcome, seeds: list[int]) -> tuple[Any, Any]:
+    """The run's estimator's weights and the seeds of the directions they use."""
+    es = exp.config.es
+    ok_seeds = np.asarray(seeds, dtype=np.int64)[out.unit_ok]
+    w = exp.estimator.weights(out.rewards, None, es.sigma, {})
+    return w.linear, ok_seeds if w.rows is None else ok_seeds[w.rows]
+
+
+class _Sums:
+    """A gradient already summed (the update's step alone is timed)."""
+
+    def __init__(self, linear: np.ndarray) -> None:
+        self.linear = linear
+
+
 def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> dict[str, float]:
     exp = experiment(hidden, n)
     es, rng = exp.config.es, np.random.default_rng(0)
@@ -121,12 +137,14 @@ def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> d
     requests, seeds = build_requests(es, genomes, 0, 0, 0)
     results = fake_results(exp, len(requests), rng)
     out_ = outcome(es, results)
-    weights, used = gradient_weights(es, out_, seeds, es.sigma)
-    optimizer = build_optimizer(OptimizerSpec("adam", 0.9, 0.999), theta.size)
+    weights, used = gradient_weights(exp, out_, seeds)
+    spec = exp.estimator_spec
+    adam = EstimatorSpec(spec.cls, spec.options, attrs.evolve(es, optimizer="adam")).build()
+    adam_state = adam.init_state(theta.size)
     updates = tuple(  # distinct arrays, as in a run (pickle would share one array)
         Update(v, weights.copy(), used.copy(), 0.01, 0.0) for v in range(1, KEEP_UPDATES + 1)
     )
-    sync = ThetaSync("k", KEEP_UPDATES, updates, OptimizerSpec("sgd", 0.9, 0.999))  # SGD: no state
+    sync = ThetaSync("k", KEEP_UPDATES, updates, spec)  # SGD: no state
     obs = np.zeros(exp.spec.obs_dim)
     full = Job(exp.worker_spec, theta, es.sigma, obs, obs + 1, es.noise_spec, sync)
     slim_job = slim(full)  # θ's digest: counted in update_and_digest_ms
@@ -137,14 +155,15 @@ def aggregator_costs(hidden: list[int], n: int, repeats: int, seeded: bool) -> d
         "build_requests_ms": timed(lambda: build_requests(es, genomes, 0, 1, 0), repeats),
         "bookkeeping_ms": timed(
             lambda: (
-                gradient_weights(es, outcome(es, results), seeds, es.sigma),
+                gradient_weights(exp, outcome(es, results), seeds),
                 controller_feedback(es, genomes, outcome(es, results)),
             ),
             repeats,
         ),
         "gradient_table_ms": timed(lambda: combine(table, weights, used, theta.size), repeats),
         "update_and_digest_ms": timed(
-            lambda: digest(optimizer.step(theta, theta * 0.0 + 1.0, 0.01)), repeats
+            lambda: digest(adam.update(theta, adam_state, updates[0], _Sums(theta * 0.0 + 1.0))[0]),
+            repeats,
         ),
         "pickle_full_job_ms": timed(lambda: pickle.dumps(full, protocol=5), repeats),
         "pickle_slim_job_ms": timed(lambda: pickle.dumps(slim_job, protocol=5), repeats),
@@ -166,9 +185,7 @@ def gradient_vs_episode(rounds: int) -> dict[str, float]:
     genomes = exp.controller.propose(genomes_needed(es))
     requests, seeds = build_requests(es, genomes, 0, 0, 0)
     rng = np.random.default_rng(0)
-    weights, used = gradient_weights(
-        es, outcome(es, fake_results(exp, len(requests), rng)), seeds, es.sigma
-    )
+    weights, used = gradient_weights(exp, outcome(es, fake_results(exp, len(requests), rng)), seeds)
     arch = exp.space.decode(genomes[0])
     obs = np.zeros(exp.spec.obs_dim)
 

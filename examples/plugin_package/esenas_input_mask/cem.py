@@ -44,7 +44,7 @@ class CEM(Estimator):
             )
 
     def elite(self, n: int) -> int:
-        return int(round(self.options.elite_fraction * n))
+        return round(self.options.elite_fraction * n)
 
     def init_state(self, dim: int) -> dict[str, np.ndarray]:
         return {"sigma": np.full(dim, float(self.es.sigma))}
