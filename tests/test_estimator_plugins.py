@@ -278,3 +278,48 @@ def test_the_square_sums_are_the_sums_of_squared_directions(kind: str, count: in
     got = directions.combine_squares(spec, weights, seeds, dim)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(got, directions.combine_squares(spec, weights, seeds, dim))
+
+
+SPACES = {
+    "edges": {"name": "edges", "edges": {"hidden": [4], "k": 10}},
+    "partitions": {"name": "partitions", "partitions": {"hidden": [4], "num_partitions": 3}},
+    "ops": {"name": "ops", "ops": {"hidden": [4], "k": 10}},
+    "mask": {"name": "mask", "mask": {"hidden": [4]}},
+    "dense": {"name": "dense", "dense": {"hidden": [4]}},
+}
+
+
+@pytest.mark.parametrize("space", list(SPACES))
+@pytest.mark.parametrize("name", NEW)
+def test_every_estimator_runs_with_every_search_space(registries, name: str, space: str) -> None:
+    config = hybrid(name)
+    config.update(iterations=2, search_space=SPACES[space])
+    trainer = make_trainer(registries, config)
+    trainer.train()
+    assert trainer.iteration == 2 and np.all(np.isfinite(trainer.theta))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pgpe", "snes", "sep_cma"])
+def test_per_coordinate_sigma_gives_the_same_bits_on_every_backend(registries, name) -> None:
+    """The σ workers perturb with comes from their replica of the state: bitwise the serial
+    run's on processes (several chunks per worker) and on dask (CartPole: episodes of different
+    lengths, observation statistics)."""
+    es = {"noise": "table", "noise_table_size": 2**16, "num_perturbations": 9, "exact_evals": 3}
+    task = {"name": "gym", "env_id": "CartPole-v1", "max_episode_steps": 200}
+    runs = []
+    for backend in (
+        {"name": "serial"},
+        {"name": "processes", "workers": 2, "chunks_per_worker": 3},
+        {"name": "dask", "workers": 2},
+    ):
+        data = small_config(iterations=4, backend=backend, es=es, task=task)
+        data["estimator"] = {"name": name}
+        trainer = make_trainer(registries, data)
+        trainer.train()
+        runs.append(trainer)
+    for other in runs[1:]:
+        assert untimed(other.history) == untimed(runs[0].history)
+        np.testing.assert_array_equal(other.theta, runs[0].theta)
+        for key, value in runs[0].state.estimator.items():
+            np.testing.assert_array_equal(other.state.estimator[key], value)
