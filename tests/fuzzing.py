@@ -34,7 +34,9 @@ PATHS = [
     ("es", "iteration_timeout"), ("controller", "name"), ("search_space", "mode"),
     ("search_space", "k_per_layer"), ("backend", "name"), ("backend", "workers"), ("loggers",),
     ("nosuch",), ("es", "nosuch"), ("task", "objective"), ("search_space", "hidden"),
-    ("es", "noise"), ("es", "noise_table_size"), ("backend", "local_tls"),
+    ("es", "noise"), ("es", "noise_table_size"), ("backend", "local_tls"), ("es", "estimator"),
+    ("estimator", "name"), ("estimator", "top_b"), ("estimator", "center_learning_rate"),
+    ("estimator", "stdev_max_change"), ("estimator", "sigma_learning_rate"),
 ]  # fmt: skip
 
 EXTREMES: list[Any] = [
@@ -42,6 +44,7 @@ EXTREMES: list[Any] = [
     math.nan, math.inf, -math.inf, 1e308, -1e308, -0.0, 5e-324, 0.5, 1e-12,
     "", " ", "../x", "../../escape", "a/b", "/abs", "\x00", "tanh", "residual", "random",
     "serial", "processes", "dask", "CartPole-v1", "nosuchmod:Foo-v0", "é", "1" * 300, "table",
+    "antithetic", "forward_fd", "ars", "pgpe", "snes", "sep_cma",
     True, False, [], [0], [-1, 2], [10**9], [1.5], ["x"], {}, {"a": 1}, {"name": "serial"},
 ]  # fmt: skip
 
