@@ -16,6 +16,8 @@ from esenas_core.estimators import GradientEstimator, Weights, antithetic_weight
 
 
 class Antithetic(GradientEstimator):
+    """Central differences over mirrored pairs θ ± σε, then es.optimizer (the ES-ENAS default)."""
+
     name = "antithetic"
     members = 2
 

@@ -31,6 +31,8 @@ class ARSOptions:
 
 
 class ARS(GradientEstimator):
+    """Augmented random search V2-t: top-b mirrored directions, steps scaled by the returns' std."""
+
     name = "ars"
     Options = ARSOptions
     members = 2

@@ -18,6 +18,8 @@ from esenas_core.estimators import GradientEstimator, Weights, forward_fd_weight
 
 
 class ForwardFD(GradientEstimator):
+    """Forward differences θ + σε against f(θ) (the exact evaluations' mean), then es.optimizer."""
+
     name = "forward_fd"
     members = 1
     uses_baseline = True

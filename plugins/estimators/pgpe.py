@@ -43,6 +43,8 @@ class PGPEOptions:
 
 
 class PGPE(Estimator):
+    """PGPE with symmetric sampling and a per-coordinate σ; ClipUp steps the centre."""
+
     name = "pgpe"
     Options = PGPEOptions
     members = 2

@@ -67,6 +67,8 @@ def recombination_weights(mu: int) -> np.ndarray:
 
 
 class SepCMA(Estimator):
+    """Separable CMA-ES: step-size adaptation and a diagonal covariance, O(d) per sample."""
+
     name = "sep_cma"
     members = 1
 

@@ -39,6 +39,8 @@ def utilities(n: int) -> np.ndarray:
 
 
 class SNES(Estimator):
+    """Separable natural evolution strategies: rank utilities, a per-coordinate σ."""
+
     name = "snes"
     Options = SNESOptions
     members = 1

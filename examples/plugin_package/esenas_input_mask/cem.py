@@ -31,6 +31,8 @@ class CEMOptions:
 
 
 class CEM(Estimator):
+    """The cross-entropy method: move to the elite's mean and spread, a per-coordinate σ."""
+
     name = "cem"
     Options = CEMOptions
     members = 1  # one rollout θ + σ⊙z per direction
