@@ -323,3 +323,16 @@ def test_per_coordinate_sigma_gives_the_same_bits_on_every_backend(registries, n
         np.testing.assert_array_equal(other.theta, runs[0].theta)
         for key, value in runs[0].state.estimator.items():
             np.testing.assert_array_equal(other.state.estimator[key], value)
+
+
+class Crashes(_Base):
+    name = "_crashes"
+
+    def __init__(self, options, es) -> None:
+        raise KeyError("oops")
+
+
+def test_an_estimator_that_crashes_on_start_is_one_line(registries: Registries) -> None:
+    registries["estimator"].entries["_crashes"] = Entry("estimator", "_crashes", Crashes, "t")
+    with pytest.raises(ConfigError, match=r"\[estimator\] _crashes failed to start: KeyError"):
+        build_config(hybrid("_crashes"), registries)

@@ -36,8 +36,9 @@ from typing import Any
 
 import attrs
 
-from esenas_core.api.errors import ConfigError, UnknownPluginError
+from esenas_core.api.errors import ConfigError, EsenasError, UnknownPluginError
 from esenas_core.api.options import config_fields, did_you_mean, structure
+from esenas_core.api.plugin_calls import one_line
 from esenas_core.api.plugins import KINDS, Registries
 from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.runconfig import PluginChoice, RunConfig
@@ -229,6 +230,12 @@ def _estimator_es(
         cls(choice.options, es)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: [estimator] {choice.name}: {exc}") from None
+    except EsenasError:
+        raise
+    except Exception as exc:  # a plugin's bug, not the config's: still one line naming it
+        raise ConfigError(
+            f"{source}: [estimator] {choice.name} failed to start: {one_line(exc)}"
+        ) from None
     return es
 
 
