@@ -210,7 +210,8 @@ def _checkpoint(
 ) -> None:
     theta, state = _split(both)
     buffer = io.BytesIO()
-    np.savez(buffer, **{f"estimator_{k}": np.asarray(v) for k, v in state.items()})
+    arrays: dict[str, Any] = {f"estimator_{k}": np.asarray(v) for k, v in state.items()}
+    np.savez(buffer, allow_pickle=False, **arrays)
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as data:
         loaded = {k.removeprefix("estimator_"): data[k] for k in data.files}
