@@ -5,13 +5,14 @@
     from esenas_core.estimators import GradientEstimator, Weights, centered_rank
 
 An estimator subclasses ``Estimator`` (any update rule replayable from scalars) or
-``GradientEstimator`` (a step of ``es.optimizer`` on Σ w_i ε_i: implement ``weights`` only);
+``GradientEstimator`` (a step of ``es.optimizer`` on Σ w_i ε_i: implement ``weights`` only) or
+``PerCoordinateSigma`` (a σ per coordinate in the state);
 ``check_estimator`` checks it.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from esenas_core.api.estimator import Estimator, Sums, Weights
+from esenas_core.api.estimator import Estimator, PerCoordinateSigma, Sums, Weights
 from esenas_core.api.records import Update
 from esenas_core.engine.es import (
     SHAPINGS,
@@ -22,7 +23,7 @@ from esenas_core.engine.es import (
     top_k_pairs,
     zscore,
 )
-from esenas_core.engine.esconfig import ESConfig
+from esenas_core.engine.esconfig import GRADIENT_KEYS, ESConfig
 from esenas_core.engine.gradient import GradientEstimator
 
 if TYPE_CHECKING:
@@ -38,10 +39,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "GRADIENT_KEYS",
     "SHAPINGS",
     "ESConfig",
     "Estimator",
     "GradientEstimator",
+    "PerCoordinateSigma",
     "Sums",
     "Update",
     "Weights",

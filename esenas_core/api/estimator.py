@@ -133,3 +133,21 @@ class Estimator(abc.ABC):
         if not scale.ndim:
             return {"sigma": float(scale)}
         return {"sigma": fixedmath.norm(scale) / math.sqrt(max(scale.size, 1))}
+
+
+class PerCoordinateSigma(Estimator):
+    """An estimator with a σ per coordinate in its state (``state["sigma"]``, starting at
+    ``es.sigma``): rollouts are θ ± σ⊙ε (PGPE, SNES, the cross-entropy method). Subclasses add
+    state with ``init_state`` (calling ``super()``) and implement ``weights`` and ``update``."""
+
+    def init_state(self, dim: int) -> dict[str, np.ndarray]:
+        return {"sigma": np.full(dim, float(self.es.sigma))}
+
+    def check_state(self, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
+        out = super().check_state(state, dim)
+        if not np.all(out["sigma"] > 0):
+            raise ValueError("estimator_sigma: expected σ > 0 in every coordinate")
+        return out
+
+    def scale(self, state: Mapping[str, np.ndarray], sigma: float) -> np.ndarray:
+        return state["sigma"]

@@ -15,6 +15,17 @@ _gt0 = attrs.validators.gt(0.0)
 
 
 _unit = [attrs.validators.gt(0.0), attrs.validators.le(1.0)]
+
+#: ``[es]`` keys that only gradient estimators read and that have an "unset" default: an
+#: estimator with its own update rule refuses them when set (``ESConfig.refuse_unused``)
+GRADIENT_KEYS = (
+    "optimizer",
+    "sigma_decay",
+    "sigma_min",
+    "learning_rate_decay",
+    "weight_decay",
+    "top_k",
+)
 _beta = [attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
 
 
@@ -64,7 +75,9 @@ class ESConfig:
         """This table with ``members`` and ``uses_baseline`` of the estimator class ``cls``."""
         return attrs.evolve(self, members=cls.members, uses_baseline=cls.uses_baseline)
 
-    def refuse_unused(self, estimator: str, keys: tuple[str, ...], instead: str) -> None:
+    def refuse_unused(
+        self, estimator: str, instead: str, keys: tuple[str, ...] = GRADIENT_KEYS
+    ) -> None:
         """``ValueError`` naming the first of ``keys`` set to other than its default: an option
         the estimator does not read (``instead``: what it uses in its place)."""
         fields = attrs.fields_dict(ESConfig)

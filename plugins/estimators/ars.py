@@ -39,7 +39,7 @@ class ARS(GradientEstimator):
 
     def __init__(self, options: ARSOptions, es: Any) -> None:
         super().__init__(options, es)
-        es.refuse_unused(self.name, ("top_k",), "it keeps its top directions with top_b")
+        es.refuse_unused(self.name, "it keeps its top directions with top_b", ("top_k",))
         if options.top_b > es.num_perturbations:
             raise ValueError(
                 f"top_b ({options.top_b}) must not exceed es.num_perturbations"

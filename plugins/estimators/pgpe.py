@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 from esenas_core import fixedmath, hookimpl
-from esenas_core.estimators import Estimator, Sums, Update, Weights, centered_rank
+from esenas_core.estimators import PerCoordinateSigma, Sums, Update, Weights, centered_rank
 
 _pos = attrs.validators.gt(0.0)
 
@@ -42,7 +42,7 @@ class PGPEOptions:
     )
 
 
-class PGPE(Estimator):
+class PGPE(PerCoordinateSigma):
     """PGPE with symmetric sampling and a per-coordinate σ; ClipUp steps the centre."""
 
     name = "pgpe"
@@ -52,30 +52,12 @@ class PGPE(Estimator):
     def __init__(self, options: PGPEOptions, es: Any) -> None:
         super().__init__(options, es)
         es.refuse_unused(
-            self.name,
-            (
-                "optimizer",
-                "sigma_decay",
-                "sigma_min",
-                "learning_rate_decay",
-                "weight_decay",
-                "top_k",
-            ),
-            "it adapts σ per coordinate and steps θ with ClipUp: see [estimator.pgpe]",
+            self.name, "it adapts σ per coordinate and steps θ with ClipUp: see [estimator.pgpe]"
         )
         self.max_speed = options.max_speed or 2.0 * options.center_learning_rate
 
     def init_state(self, dim: int) -> dict[str, np.ndarray]:
-        return {"sigma": np.full(dim, float(self.es.sigma)), "velocity": np.zeros(dim)}
-
-    def check_state(self, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
-        out = super().check_state(state, dim)
-        if not np.all(out["sigma"] > 0):
-            raise ValueError("estimator_sigma: expected σ > 0 in every coordinate")
-        return out
-
-    def scale(self, state: Mapping[str, np.ndarray], sigma: float) -> np.ndarray:
-        return state["sigma"]
+        return {**super().init_state(dim), "velocity": np.zeros(dim)}
 
     def weights(
         self,

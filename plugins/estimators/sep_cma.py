@@ -74,18 +74,7 @@ class SepCMA(Estimator):
 
     def __init__(self, options: Any, es: Any) -> None:
         super().__init__(options, es)
-        es.refuse_unused(
-            self.name,
-            (
-                "optimizer",
-                "sigma_decay",
-                "sigma_min",
-                "learning_rate_decay",
-                "weight_decay",
-                "top_k",
-            ),
-            "it adapts σ and a diagonal covariance itself",
-        )
+        es.refuse_unused(self.name, "it adapts σ and a diagonal covariance itself")
         if es.num_perturbations < MIN_POPULATION:
             raise ValueError(
                 f"es.num_perturbations = {es.num_perturbations} is too small for sep-CMA-ES:"

@@ -21,7 +21,7 @@ import attrs
 import numpy as np
 
 from esenas_core import fixedmath, hookimpl
-from esenas_core.estimators import Estimator, Sums, Update, Weights, ranked
+from esenas_core.estimators import PerCoordinateSigma, Sums, Update, Weights, ranked
 
 
 @attrs.frozen
@@ -38,7 +38,7 @@ def utilities(n: int) -> np.ndarray:
     return raw / math.fsum(raw.tolist()) - 1.0 / n
 
 
-class SNES(Estimator):
+class SNES(PerCoordinateSigma):
     """Separable natural evolution strategies: rank utilities, a per-coordinate σ."""
 
     name = "snes"
@@ -48,16 +48,7 @@ class SNES(Estimator):
     def __init__(self, options: SNESOptions, es: Any) -> None:
         super().__init__(options, es)
         es.refuse_unused(
-            self.name,
-            (
-                "optimizer",
-                "sigma_decay",
-                "sigma_min",
-                "learning_rate_decay",
-                "weight_decay",
-                "top_k",
-            ),
-            "it adapts σ per coordinate with its own rates: see [estimator.snes]",
+            self.name, "it adapts σ per coordinate with its own rates: see [estimator.snes]"
         )
         if es.num_perturbations < 2:
             raise ValueError(
@@ -68,18 +59,6 @@ class SNES(Estimator):
     def eta_sigma(self, dim: int) -> float:
         rate = self.options.sigma_learning_rate
         return rate or (3 + math.log(dim)) / (5 * math.sqrt(dim))
-
-    def init_state(self, dim: int) -> dict[str, np.ndarray]:
-        return {"sigma": np.full(dim, float(self.es.sigma))}
-
-    def check_state(self, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
-        out = super().check_state(state, dim)
-        if not np.all(out["sigma"] > 0):
-            raise ValueError("estimator_sigma: expected σ > 0 in every coordinate")
-        return out
-
-    def scale(self, state: Mapping[str, np.ndarray], sigma: float) -> np.ndarray:
-        return state["sigma"]
 
     def weights(
         self,

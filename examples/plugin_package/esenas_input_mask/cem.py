@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from esenas_core import hookimpl
-from esenas_core.estimators import Estimator, Sums, Update, Weights
+from esenas_core.estimators import PerCoordinateSigma, Sums, Update, Weights
 
 
 @attrs.frozen
@@ -30,7 +30,7 @@ class CEMOptions:
     min_sigma: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
 
 
-class CEM(Estimator):
+class CEM(PerCoordinateSigma):
     """The cross-entropy method: move to the elite's mean and spread, a per-coordinate σ."""
 
     name = "cem"
@@ -47,12 +47,6 @@ class CEM(Estimator):
 
     def elite(self, n: int) -> int:
         return round(self.options.elite_fraction * n)
-
-    def init_state(self, dim: int) -> dict[str, np.ndarray]:
-        return {"sigma": np.full(dim, float(self.es.sigma))}
-
-    def scale(self, state: Mapping[str, np.ndarray], sigma: float) -> np.ndarray:
-        return state["sigma"]
 
     def weights(
         self,
