@@ -336,3 +336,20 @@ def test_an_estimator_that_crashes_on_start_is_one_line(registries: Registries) 
     registries["estimator"].entries["_crashes"] = Entry("estimator", "_crashes", Crashes, "t")
     with pytest.raises(ConfigError, match=r"\[estimator\] _crashes failed to start: KeyError"):
         build_config(hybrid("_crashes"), registries)
+
+
+def test_an_estimator_with_mutable_options_runs(registries: Registries) -> None:
+    import attrs
+
+    @attrs.define
+    class MutableOptions:
+        scale: float = 1.0
+
+    class Mutable(_Base):
+        name = "_mutable"
+        Options = MutableOptions
+
+    registries["estimator"].entries["_mutable"] = Entry("estimator", "_mutable", Mutable, "t")
+    trainer = make_trainer(registries, hybrid("_mutable"))
+    trainer.train()
+    assert trainer.iteration == 4

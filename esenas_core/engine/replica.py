@@ -67,9 +67,18 @@ class Sums:
         return directions.combine_squares(self._noise, u.square_weights, u.seeds, self._dim)
 
 
-@functools.lru_cache(maxsize=8)
 def estimator_of(spec: EstimatorSpec) -> Any:
-    """This process's estimator for ``spec`` (built once)."""
+    """This process's estimator for ``spec`` (built once; each time if its options are not
+    hashable, e.g. a mutable ``attrs.define`` class)."""
+    try:
+        hash(spec)
+    except TypeError:
+        return spec.build()
+    return _cached_estimator(spec)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_estimator(spec: EstimatorSpec) -> Any:
     return spec.build()
 
 
