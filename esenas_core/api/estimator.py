@@ -128,7 +128,9 @@ class Estimator(abc.ABC):
 
     def stats(self, state: Mapping[str, np.ndarray], sigma: float) -> dict[str, float]:
         """The metrics row's ``sigma`` (the perturbation scale in use: the RMS of a per-coordinate
-        σ) and any numbers of the estimator's own (same keys every call)."""
+        σ), optionally its ``learning_rate`` (the step size in use; default ``es.learning_rate``
+        after its schedule), and any numbers of the estimator's own, as ``estimator_<key>``
+        columns (same keys every call)."""
         scale = np.asarray(self.scale(state, sigma), dtype=np.float64)
         if not scale.ndim:
             return {"sigma": float(scale)}

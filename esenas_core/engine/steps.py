@@ -34,6 +34,7 @@ from esenas_core.engine.replica import apply_update
 from esenas_core.engine.state import Best, RunState
 from esenas_core.engine.told import Told
 
+_OWN_COLUMNS = ("sigma", "learning_rate")  # estimator stats that fill the row's own columns
 CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: warn once,
 CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
 
@@ -266,10 +267,10 @@ class Steps:
             failures=ev.failures,
             retries=ev.retries,
             sigma=stats["sigma"],
-            learning_rate=plan.learning_rate,
+            learning_rate=float(stats.get("learning_rate", plan.learning_rate)),
             grad_norm=fixedmath.norm(grad),
             theta_norm=fixedmath.norm(self.theta),
-            **{f"estimator_{k}": float(v) for k, v in stats.items() if k != "sigma"},
+            **{f"estimator_{k}": float(v) for k, v in stats.items() if k not in _OWN_COLUMNS},
             evaluate_time=clock.spent["evaluate"],
             controller_time=clock.spent["controller"],
             iteration_time=time.perf_counter() - clock.started,

@@ -97,7 +97,11 @@ class PGPE(PerCoordinateSigma):
         return theta + velocity, {"sigma": new_sigma, "velocity": velocity}, grad_mu
 
     def stats(self, state: Mapping[str, np.ndarray], sigma: float) -> dict[str, float]:
-        return {**super().stats(state, sigma), "speed": fixedmath.norm(state["velocity"])}
+        return {
+            **super().stats(state, sigma),
+            "learning_rate": self.options.center_learning_rate,
+            "speed": fixedmath.norm(state["velocity"]),
+        }
 
 
 @hookimpl

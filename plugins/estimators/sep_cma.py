@@ -151,7 +151,11 @@ class SepCMA(Estimator):
         return new_theta, new_state, sigma * y_w
 
     def stats(self, state: Mapping[str, np.ndarray], sigma: float) -> dict[str, float]:
-        return {**super().stats(state, sigma), "step_size": float(state["sigma"])}
+        return {
+            **super().stats(state, sigma),
+            "learning_rate": 1.0,
+            "step_size": float(state["sigma"]),
+        }
 
 
 @hookimpl

@@ -81,6 +81,9 @@ class SNES(PerCoordinateSigma):
         new_sigma = sigma * fixedmath.exp(0.5 * self.eta_sigma(dim) * grad_sigma)
         return new_theta, {"sigma": new_sigma}, sigma * grad_mu
 
+    def stats(self, state: Mapping[str, np.ndarray], sigma: float) -> dict[str, float]:
+        return {**super().stats(state, sigma), "learning_rate": self.options.center_learning_rate}
+
 
 @hookimpl
 def esenas_register_estimators(register):
