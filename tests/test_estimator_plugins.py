@@ -353,3 +353,40 @@ def test_an_estimator_with_mutable_options_runs(registries: Registries) -> None:
     trainer = make_trainer(registries, hybrid("_mutable"))
     trainer.train()
     assert trainer.iteration == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pgpe", "sep_cma"])
+def test_the_cli_runs_and_resumes_an_estimator_bit_for_bit(tmp_path, name: str) -> None:
+    import csv
+
+    import tomli_w
+    from conftest import esenas
+
+    data = hybrid(name)
+    data.update(iterations=4, checkpoint_every=2)
+    config = tmp_path / "run.toml"
+    config.write_text(tomli_w.dumps(data))
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert esenas("run", str(config), "--run-dir", str(whole), "--quiet").returncode == 0
+    out = esenas("run", str(config), "--run-dir", str(part), "--quiet", "--set", "iterations=2")
+    assert out.returncode == 0, out.stderr
+    out = esenas("run", "--resume", str(part), "--quiet", "--set", "iterations=4")
+    assert out.returncode == 0, out.stderr
+
+    def rows(run_dir):
+        with open(run_dir / "metrics.csv", newline="") as fh:
+            return untimed(csv.DictReader(fh))
+
+    assert rows(part) == rows(whole)
+    with np.load(part / "checkpoint" / "arrays.npz", allow_pickle=False) as npz:
+        assert any(k.startswith("estimator_sigma") for k in npz.files)
+
+    def theta(run_dir):
+        with np.load(run_dir / "final" / "weights.npz", allow_pickle=False) as npz:
+            return npz["theta"]
+
+    np.testing.assert_array_equal(theta(part), theta(whole))
+    bad = esenas("run", str(config), "--quiet", "--set", "es.optimizer=adam")
+    assert bad.returncode == 2 and "is not used by estimator" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
