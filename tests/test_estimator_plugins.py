@@ -390,3 +390,31 @@ def test_the_cli_runs_and_resumes_an_estimator_bit_for_bit(tmp_path, name: str) 
     bad = esenas("run", str(config), "--quiet", "--set", "es.optimizer=adam")
     assert bad.returncode == 2 and "is not used by estimator" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_study_compares_estimators(registries: Registries, tmp_path) -> None:
+    from esenas_core import run_study
+
+    base = hybrid("antithetic")
+    base["iterations"] = 2
+    spec = {
+        "name": "estimators",
+        "seeds": [0, 1],
+        "base": base,
+        "reference": ["antithetic"],
+        "variants": {
+            "antithetic": {},
+            "pgpe": {"estimator.name": "pgpe"},
+            "sep_cma": {"estimator.name": "sep_cma", "es.num_perturbations": 16},
+        },
+    }
+    results = run_study(spec, tmp_path / "study", log=lambda _: None)
+    assert results.failed == () and len(results.runs) == 6
+    assert {v["variant"] for v in results.variants} == {"antithetic", "pgpe", "sep_cma"}
+    log: list[str] = []
+    again = run_study(spec, tmp_path / "study", log=log.append)  # every run reused
+    assert "6 reused" in log[0], log[0]
+    key = [(r["variant"], r["seed"], r["config_sha256"], r["final_score"]) for r in results.runs]
+    assert [
+        (r["variant"], r["seed"], r["config_sha256"], r["final_score"]) for r in again.runs
+    ] == key
