@@ -73,7 +73,8 @@ CASES = [
     ("resume", STATE, "iteration", -5, "iteration: expected an integer ≥ 0"),
     ("resume", ARRAYS, "obs_m2", NEGATIVE, "obs_m2: expected values ≥ 0"),
     ("resume", ARRAYS, "theta", SHORT, "best_theta: expected shape"),
-    ("resume", ARRAYS, "optimizer_v", NAN, "optimizer_v: contains NaN"),
+    ("resume", ARRAYS, "estimator_v", NAN, "estimator_v: contains NaN"),
+    ("resume", ARRAYS, "estimator_m", SHORT, "estimator_m/v: expected shape"),
 ]  # fmt: skip
 
 
