@@ -1,37 +1,24 @@
-"""Estimators as plugins: every registered estimator passes check_estimator, the checker catches
-broken ones, configs name them (and the old ``es.estimator`` spelling still works), bad options
-are one line, and every estimator runs, saves, loads and asks/tells like the default."""
+"""Estimators as plugins: configs name them (and the old ``es.estimator`` spelling still works),
+bad options are one line, and every estimator runs, saves, loads, asks/tells, resumes and serves
+studies like the default (the checker itself: tests/test_estimator_checker.py)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pytest
 from conftest import make_trainer, small_config, untimed
+from test_estimator_checker import NEW, PlainGradient
 
 from esenas_core import Search
 from esenas_core.api.errors import ConfigError, RunError
-from esenas_core.api.plugins import Registries, get_registries
+from esenas_core.api.plugins import Registries
 from esenas_core.api.registry import Entry
-from esenas_core.checks.common import ConformanceError
 from esenas_core.engine import noise as directions
-from esenas_core.estimators import (
-    Estimator,
-    GradientEstimator,
-    Sums,
-    Update,
-    Weights,
-    antithetic_weights,
-    check_estimator,
-    ranked,
-)
+from esenas_core.estimators import Sums, Update
 from esenas_core.runs.config import build_config
-
-NAMES = get_registries()["estimator"].names()
-NEW = ["ars", "pgpe", "snes", "sep_cma"]
 
 
 def hybrid(estimator: str, **es: Any) -> dict:
@@ -44,86 +31,6 @@ def hybrid(estimator: str, **es: Any) -> dict:
         estimator={"name": estimator},
         es=es_table,
     )
-
-
-def test_the_built_in_estimators_are_registered() -> None:
-    assert set(NAMES) >= {"antithetic", "forward_fd", *NEW}
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_every_registered_estimator_passes_its_checker(name: str) -> None:
-    cls = get_registries()["estimator"].get(name).cls
-    ran = check_estimator(cls, workers=0)
-    assert "update pure and replayed bit for bit" in ran
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
-def test_every_estimator_gives_the_same_bits_in_worker_processes(name: str) -> None:
-    cls = get_registries()["estimator"].get(name).cls
-    ran = check_estimator(cls, workers=2)
-    assert "serial and 2 worker processes agree bit for bit" in ran
-
-
-# -- the checker catches what it claims to ------------------------------------------------------
-
-
-class _Base(GradientEstimator):
-    name = "_broken"
-
-    def weights(self, rewards, baseline, sigma, state) -> Weights:
-        return Weights(antithetic_weights(rewards[:, 0], rewards[:, 1], sigma))
-
-
-class WrongSign(_Base):
-    def weights(self, rewards, baseline, sigma, state) -> Weights:
-        return Weights(-super().weights(rewards, baseline, sigma, state).linear)
-
-
-class InPlace(_Base):
-    def update(self, theta, state, step, sums):
-        theta += 0.0 * sums.linear  # changes the caller's θ array (a new value, same bits)
-        theta[0] += 1e-3
-        return theta, dict(state), sums.linear
-
-
-class Unseeded(_Base):
-    def update(self, theta, state, step, sums):
-        new, st, g = super().update(theta, state, step, sums)
-        return new + 1e-12 * np.random.default_rng().standard_normal(theta.size), st, g
-
-
-class Forgetful(Estimator):
-    """Keeps a step counter but reads it back as zero."""
-
-    name = "_forgetful"
-
-    def init_state(self, dim: int) -> dict[str, np.ndarray]:
-        return {"steps": np.array(0)}
-
-    def check_state(self, state: Mapping[str, Any], dim: int) -> dict[str, np.ndarray]:
-        return {"steps": np.array(0)}
-
-    def weights(self, rewards, baseline, sigma, state) -> Weights:
-        return Weights(antithetic_weights(rewards[:, 0], rewards[:, 1], sigma))
-
-    def update(self, theta, state, step, sums: Sums):
-        steps = int(state["steps"]) + 1
-        return theta + 0.01 * steps * sums.linear, {"steps": np.array(steps)}, sums.linear
-
-
-@pytest.mark.parametrize(
-    ("cls", "message"),
-    [
-        (WrongSign, "cosine with the finite-difference gradient"),
-        (InPlace, "changed its inputs"),
-        (Unseeded, "replayed from the update's scalars"),
-        (Forgetful, "read back from .npz does not continue"),
-    ],
-)
-def test_the_checker_catches_a_broken_estimator(cls: type, message: str) -> None:
-    with pytest.raises(ConformanceError, match=message):
-        check_estimator(cls, workers=0)
 
 
 # -- configs ------------------------------------------------------------------------------------
@@ -213,7 +120,7 @@ def test_asked_parameters_use_the_per_coordinate_scale(registries, name) -> None
     search.close()
 
 
-class NaNState(_Base):
+class NaNState(PlainGradient):
     name = "_nan_state"
 
     def init_state(self, dim: int) -> dict[str, np.ndarray]:
@@ -231,12 +138,6 @@ def test_a_non_finite_estimator_state_stops_the_run_naming_it(registries: Regist
     trainer = make_trainer(registries, hybrid("_nan_state"))
     with pytest.raises(RunError, match=r"\[estimator\] _nan_state: its state 'trace' became non-f"):
         trainer.step()
-
-
-def test_ranked_shares_utilities_between_ties() -> None:
-    u = np.array([0.5, 0.25, -0.25, -0.5])
-    np.testing.assert_array_equal(ranked([3.0, 1.0, 3.0, 0.0], u), [0.375, -0.25, 0.375, -0.5])
-    assert ranked([], np.zeros(0)).size == 0
 
 
 def test_a_checkpoint_of_esenas_0_3_with_optimizer_keys_continues(registries, tmp_path) -> None:
@@ -263,21 +164,6 @@ def test_a_checkpoint_of_esenas_0_3_with_optimizer_keys_continues(registries, tm
     np.testing.assert_array_equal(later.theta, trainer.theta)
     for key, value in trainer.state.estimator.items():
         np.testing.assert_array_equal(later.trainer.state.estimator[key], value)
-
-
-@pytest.mark.parametrize("count", [0, 5, 8, 21])
-@pytest.mark.parametrize("kind", ["seeded", "table"])
-def test_the_square_sums_are_the_sums_of_squared_directions(kind: str, count: int) -> None:
-    from esenas_core.api.records import NoiseSpec
-
-    spec, dim = NoiseSpec(kind, 2**12), 37
-    rng = np.random.default_rng(count)
-    weights, seeds = rng.normal(size=count), rng.integers(0, 2**62, size=count)
-    eps = directions.directions(spec, seeds.tolist(), dim)
-    expected = sum((w * e * e for w, e in zip(weights, eps, strict=True)), np.zeros(dim))
-    got = directions.combine_squares(spec, weights, seeds, dim)
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(got, directions.combine_squares(spec, weights, seeds, dim))
 
 
 SPACES = {
@@ -325,7 +211,7 @@ def test_per_coordinate_sigma_gives_the_same_bits_on_every_backend(registries, n
             np.testing.assert_array_equal(other.state.estimator[key], value)
 
 
-class Crashes(_Base):
+class Crashes(PlainGradient):
     name = "_crashes"
 
     def __init__(self, options, es) -> None:
@@ -345,7 +231,7 @@ def test_an_estimator_with_mutable_options_runs(registries: Registries) -> None:
     class MutableOptions:
         scale: float = 1.0
 
-    class Mutable(_Base):
+    class Mutable(PlainGradient):
         name = "_mutable"
         Options = MutableOptions
 
@@ -418,3 +304,17 @@ def test_a_study_compares_estimators(registries: Registries, tmp_path) -> None:
     assert [
         (r["variant"], r["seed"], r["config_sha256"], r["final_score"]) for r in again.runs
     ] == key
+
+
+def test_a_hand_made_run_config_gets_the_estimator_s_sampling(registries: Registries) -> None:
+    import attrs
+
+    from esenas_core.engine.esconfig import ESConfig
+
+    cfg = build_config(hybrid("forward_fd"), registries)
+    plain = attrs.evolve(cfg, es=ESConfig(num_perturbations=8, exact_evals=2, sigma=0.1))
+    assert plain.es.members == 2  # an ESConfig made by hand knows no estimator
+    trainer = make_trainer(registries, plain)
+    assert trainer.cfg.es.members == 1 and trainer.cfg.es.uses_baseline
+    row = trainer.step()
+    assert row["episodes"] == 8 + 2  # one rollout per direction, plus the exact evaluations

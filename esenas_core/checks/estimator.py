@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import io
-import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from esenas_core.api import fixedmath
-from esenas_core.api.estimator import Estimator, Weights
+from esenas_core.api.errors import PluginError, RunError
+from esenas_core.api.estimator import Estimator
 from esenas_core.api.records import EstimatorSpec, NoiseSpec, Update
 from esenas_core.api.registry import Entry
 from esenas_core.checks.common import ConformanceError, require
@@ -19,6 +19,7 @@ from esenas_core.engine import noise as directions
 from esenas_core.engine.esconfig import ESConfig
 from esenas_core.engine.replica import apply_update
 from esenas_core.engine.seeding import derive_seeds
+from esenas_core.engine.steps import update_of
 
 NOISES = (NoiseSpec("seeded"), NoiseSpec("table", 2**16))
 
@@ -116,16 +117,12 @@ def _weights(
     seeds: np.ndarray,
     name: str,
 ) -> Update:
+    """The update of ``weights()``, checked as the trainer checks it (``update_of``)."""
     w = estimator.weights(rewards, baseline, es.sigma, state)
-    require(isinstance(w, Weights), f"{name}: weights() must return a Weights")
-    rows = np.arange(len(seeds)) if w.rows is None else np.asarray(w.rows)
-    linear = np.asarray(w.linear, dtype=np.float64)
-    squares = None if w.squares is None else np.asarray(w.squares, dtype=np.float64)
-    require(
-        linear.shape == rows.shape and (squares is None or squares.shape == rows.shape),
-        f"{name}: weights() must give one linear (and square) weight per row used",
-    )
-    return Update(1, linear, seeds[rows], es.learning_rate, es.weight_decay, squares)
+    try:
+        return update_of(name, w, seeds, 1, es.learning_rate, es.weight_decay)
+    except (PluginError, RunError) as exc:
+        raise ConformanceError(str(exc)) from None
 
 
 def _quadratic(
@@ -195,8 +192,9 @@ def _replay(
         {"theta": theta, **state},
         f"{name}: update() changed its inputs (θ or the state) in place",
     )
-    spec, step2, theta2, state2 = pickle.loads(pickle.dumps((spec, step, theta, state)))
-    worker = apply_update(theta2, spec.build(), state2, step2, noise)
+    # a worker's copy: its own arrays, its own estimator built from the spec (what it receives)
+    spec2, step2, theta2, state2 = copy.deepcopy((spec, step, theta, state))
+    worker = apply_update(theta2, spec2.build(), state2, step2, noise)
     _same(
         {"theta": driver[0], **driver[2]},
         {"theta": worker[0], **worker[2]},

@@ -50,6 +50,10 @@ class Experiment:
     @classmethod
     def _build(cls, config: RunConfig, registries: Registries) -> Experiment:
         where = config.source
+        estimator_entry = registries["estimator"].get(config.estimator.name)
+        # the sampling (rollouts per direction, baseline) is the estimator's, however the
+        # RunConfig was made (build_config sets it; a hand-made ESConfig may not have)
+        config = attrs.evolve(config, es=config.es.for_estimator(estimator_entry.cls))
         task = registries.create("task", config.task.name, config.task.options, where=where)
         spec = call_plugin(task.spec, "task", config.task.name, where)
         space = registries.create(
@@ -74,7 +78,6 @@ class Experiment:
         )
         task_entry = registries["task"].get(config.task.name)
         space_entry = registries["search_space"].get(config.search_space.name)
-        estimator_entry = registries["estimator"].get(config.estimator.name)
         estimator_spec = EstimatorSpec(estimator_entry.cls, config.estimator.options, config.es)
         estimator = call_plugin(estimator_spec.build, "estimator", config.estimator.name, where)
         worker_spec = WorkerSpec(

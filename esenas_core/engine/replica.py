@@ -135,8 +135,6 @@ def _resolve(theta: np.ndarray | None, sync: ThetaSync, noise: NoiseSpec) -> tup
         state = sync.estimator_state
         if state is not None and (known is None or known.version != sync.version):
             _remember(sync.key, _Replica(theta, sync.version, sync.estimator, state))
-        elif state is None and known is not None and known.version == sync.version:
-            state = known.state
         return theta, state
     replica = _REPLICAS.get(sync.key)
     if replica is None:

@@ -39,6 +39,38 @@ CONTROLLER_SHARE = 0.10  # above this share of an iteration in the controller: w
 CONTROLLER_FLOOR_S = 0.05  # if it also takes this long (µs-fast synthetic tasks are no concern)
 
 
+def update_of(
+    name: str,
+    weights: Any,
+    ok_seeds: np.ndarray,
+    version: int,
+    learning_rate: float,
+    weight_decay: float,
+) -> Update:
+    """The ``Update`` of an estimator's ``weights`` over the valid directions' seeds, or one line
+    naming the estimator (``name``, e.g. ``[estimator] pgpe``) when ``weights`` is unusable: not
+    a ``Weights``, shapes that disagree, rows outside the valid directions, non-finite weights."""
+    if not isinstance(weights, Weights):
+        raise PluginError(f"{name}: weights() returned {type(weights).__name__}, not Weights")
+    rows = np.arange(len(ok_seeds)) if weights.rows is None else np.asarray(weights.rows)
+    linear = np.asarray(weights.linear, dtype=np.float64)
+    squares = None if weights.squares is None else np.asarray(weights.squares, np.float64)
+    shapes = [linear.shape] + ([squares.shape] if squares is not None else [])
+    if rows.dtype.kind not in "iu" or rows.ndim != 1 or any(s != rows.shape for s in shapes):
+        raise PluginError(
+            f"{name}: weights() gave rows {rows.shape}, linear {linear.shape}"
+            f"{'' if squares is None else f', squares {squares.shape}'}: one of each per"
+            " direction used"
+        )
+    if rows.size and (rows.min() < 0 or rows.max() >= len(ok_seeds)):
+        raise PluginError(f"{name}: weights() rows outside the {len(ok_seeds)} valid ones")
+    if not np.all(np.isfinite(linear)) or (
+        squares is not None and not np.all(np.isfinite(squares))
+    ):
+        raise RunError(f"{name}: weights() gave non-finite weights")
+    return Update(version, linear, ok_seeds[rows], learning_rate, weight_decay, squares)
+
+
 @attrs.define
 class Evaluated:
     """An accepted attempt: its layout, its results as columns, their valid part."""
@@ -134,8 +166,8 @@ class Steps:
         baseline = float(out.exact_rewards.mean()) if es.uses_baseline else None
         weights = self._estimator("weights", out.rewards, baseline, sigma, state)
         ok_seeds = np.asarray(ev.seeds, dtype=np.int64)[out.unit_ok]
-        seeds, linear, squares = self._checked_weights(weights, ok_seeds)
-        update = Update(plan.number, linear, seeds, lr, es.weight_decay, squares)
+        name = f"[estimator] {self.cfg.estimator.name}"
+        update = update_of(name, weights, ok_seeds, plan.number, lr, es.weight_decay)
         before = self.theta
         theta, grad, new_state = call_plugin(
             apply_update,
@@ -162,31 +194,7 @@ class Steps:
                 f"iteration {plan.number}: [estimator] {self.cfg.estimator.name}: its state"
                 f" {bad[0]!r} became non-finite; the last checkpoint is intact"
             )
-        return before, grad, len(linear), stats
-
-    def _checked_weights(self, weights: Any, ok_seeds: np.ndarray) -> tuple[Any, ...]:
-        """(seeds, linear, squares) of the directions ``weights`` uses, or one line naming the
-        estimator when its ``weights`` returned something unusable."""
-        name = f"[estimator] {self.cfg.estimator.name}"
-        if not isinstance(weights, Weights):
-            raise PluginError(f"{name}: weights() returned {type(weights).__name__}, not Weights")
-        rows = np.arange(len(ok_seeds)) if weights.rows is None else np.asarray(weights.rows)
-        linear = np.asarray(weights.linear, dtype=np.float64)
-        squares = None if weights.squares is None else np.asarray(weights.squares, np.float64)
-        shapes = [linear.shape] + ([squares.shape] if squares is not None else [])
-        if rows.dtype.kind not in "iu" or rows.ndim != 1 or any(s != rows.shape for s in shapes):
-            raise PluginError(
-                f"{name}: weights() gave rows {rows.shape}, linear {linear.shape}"
-                f"{'' if squares is None else f', squares {squares.shape}'}: one of each per"
-                " direction used"
-            )
-        if rows.size and (rows.min() < 0 or rows.max() >= len(ok_seeds)):
-            raise PluginError(f"{name}: weights() rows outside the {len(ok_seeds)} valid ones")
-        if not np.all(np.isfinite(linear)) or (
-            squares is not None and not np.all(np.isfinite(squares))
-        ):
-            raise RunError(f"{name}: weights() gave non-finite weights")
-        return ok_seeds[rows], linear, squares
+        return before, grad, len(update.weights), stats
 
     def _feed_controller(self, genomes: np.ndarray, out: Outcome) -> None:
         fed, rewards = controller_feedback(self.cfg.es, genomes, out)
