@@ -5,6 +5,9 @@ Options (``PrunedOptions``, besides ``hidden``, ``activation``):
 - ``decoding = "repair"`` (default): every chosen edge that would be dead (off every
   input→output path) is moved to a live place (``esenas_core.networks.liveness``), so the budget
   k buys k live edges; ``"plain"``: the chosen edges as they are, dead ones included.
+- ``k_fraction`` (``edges``, ``ops``; 0 = unused): the budget as a fraction of the candidate
+  edges (per layer for ``k_per_layer``), rounded to the nearest integer: one config for
+  environments of any size (``budget``).
 - ``init_std = "auto"`` (default): the weights into each layer start from N(0, 1/f), f = the
   mean number of live edges into a live node of that layer, over 32 architectures sampled from
   the decision space (a fixed sample: θ's start does not depend on the run's seed beyond its own
@@ -107,6 +110,19 @@ class PrunedSpace(LayeredSpace):
             f" path) for layer sizes {sizes}: {layered_repair.nearest_budgets(sizes, ks)}"
             " (decoding = 'plain' allows dead edges)"
         )
+
+    def budget(self, k: int, k_fraction: float, count: int, what: str = "k") -> int:
+        """The budget ``what`` (option ``k``) or, when ``k_fraction`` > 0, that fraction of the
+        ``count`` candidates rounded to the nearest integer (at least 1): a fraction carries one
+        config across environments of other sizes. Setting both is refused."""
+        if not k_fraction:
+            return k
+        default = attrs.fields_dict(type(self.options))["k"].default
+        if k != default:
+            raise ConfigError(
+                f"set either k={k} or k_fraction={k_fraction}, not both (k_fraction sets k)"
+            )
+        return max(1, round(k_fraction * count))
 
     def repairable(self, masks: np.ndarray) -> bool:
         """Whether every (E,) row of ``masks`` repairs into live edges."""

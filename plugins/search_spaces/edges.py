@@ -11,6 +11,9 @@ a linear policy, started at 0 as in ARS — and the controller chooses the other
 edges: the pruned network can always fall back on the linear policy and every chosen edge adds
 to it, instead of the network having to find input→output paths with a few random edges.
 
+``k_fraction`` (0 = unused) sets k, or every layer's ``k_per_layer`` entry, to that fraction of
+the candidates (rounded): one config for environments of any size.
+
 ``decoding = "repair"`` (default) moves chosen edges that would be dead to live places, so that
 k chosen edges are k live edges (per layer, for ``independent``); ``"plain"`` keeps them as
 chosen. ``init_std = "auto"`` (default) scales each layer's start by its live fan-in
@@ -49,6 +52,9 @@ class EdgesOptions(PrunedOptions):
 
     mode: Literal["aggregate", "independent", "residual"] = "aggregate"
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
+    k_fraction: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
     k_per_layer: tuple[int, ...] = attrs.field(default=(), validator=positive_sizes)
     keep_linear: bool = False
 
@@ -61,6 +67,7 @@ class EdgesSearchSpace(PrunedSpace):
 
     def __init__(self, options: EdgesOptions, task: TaskSpec) -> None:
         net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.mode == "residual")
+        self.options = options  # read by budget() before PrunedSpace.__init__
         self.sizes = net.sizes
         self.num_edges = net.num_edges
         self.groups = np.zeros(net.num_edges, dtype=np.int64)
@@ -69,13 +76,14 @@ class EdgesSearchSpace(PrunedSpace):
         else:
             if options.k_per_layer:
                 raise ConfigError("k_per_layer is only used with mode 'independent'")
-            if options.k > self.num_edges:
+            self.k = self.budget(options.k, options.k_fraction, self.num_edges)
+            if self.k > self.num_edges:
                 raise ConfigError(
-                    f"k={options.k} is larger than the number of candidate edges"
+                    f"k={self.k} is larger than the number of candidate edges"
                     f" ({self.num_edges}) for layer sizes {self.sizes}"
                     + (" with residual edges" if net.residual else "")
                 )
-            groups = [Subset(self.num_edges, options.k, label="edges")]
+            groups = [Subset(self.num_edges, self.k, label="edges")]
         self.fixed = np.zeros(0, dtype=np.int64)  # edges kept in every architecture
         self.chosen = np.arange(self.num_edges)  # candidate index of each genome value
         if options.keep_linear:
@@ -85,24 +93,40 @@ class EdgesSearchSpace(PrunedSpace):
                 )
             lo = net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
             self.fixed = np.arange(lo, lo + task.obs_dim * task.act_dim)
-            if options.k <= self.fixed.size:
+            if self.k <= self.fixed.size:
+                share = (
+                    f" (k_fraction={options.k_fraction} of {self.num_edges} candidates; it must"
+                    f" exceed {self.fixed.size / self.num_edges:.4f})"
+                    if options.k_fraction
+                    else ""
+                )
                 raise ConfigError(
                     f"keep_linear keeps the {self.fixed.size} input→output edges;"
-                    f" k={options.k} leaves no edge to choose (k must exceed {self.fixed.size})"
+                    f" k={self.k}{share} leaves no edge to choose (k must exceed"
+                    f" {self.fixed.size})"
                 )
             self.chosen = np.setdiff1d(np.arange(self.num_edges), self.fixed)
             self.groups[self.fixed] = -1
-            groups = [Subset(self.chosen.size, options.k - self.fixed.size, label="edges")]
+            groups = [Subset(self.chosen.size, self.k - self.fixed.size, label="edges")]
         super().__init__(options, task, net=net, decisions=DecisionSpace(groups))
         if options.mode == "independent":
-            self.check_layer_budgets(options.k_per_layer)
+            self.check_layer_budgets(self.k_per_layer)
         else:
             low = self.fixed.size + 1
-            self.check_budget("k", options.k, low, self.num_edges)
+            self.check_budget("k", self.k, low, self.num_edges)
 
     def _independent_groups(self, options: EdgesOptions, net: Supernet) -> list[Subset]:
         blocks = net.blocks()
         ks = options.k_per_layer
+        if options.k_fraction:
+            if ks:
+                raise ConfigError(
+                    f"set either k_per_layer={list(ks)} or k_fraction={options.k_fraction},"
+                    " not both (k_fraction sets every layer's budget)"
+                )
+            ks = tuple(self.budget(options.k, options.k_fraction, count) for _, count in blocks)
+        self.k_per_layer = ks
+        self.k = sum(ks)
         if len(ks) != len(blocks):
             raise ConfigError(
                 f"mode 'independent' needs k_per_layer with one entry per layer after"
@@ -123,7 +147,7 @@ class EdgesSearchSpace(PrunedSpace):
     def fallback_repair(self, mask: np.ndarray) -> np.ndarray | None:
         if self.options.mode != "independent":
             return None
-        return self.repair_layers(mask, self.options.k_per_layer)
+        return self.repair_layers(mask, self.k_per_layer)
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)
@@ -140,9 +164,7 @@ class EdgesSearchSpace(PrunedSpace):
 
     @property
     def max_edges_in_use(self) -> int:
-        if self.options.mode == "independent":
-            return sum(self.options.k_per_layer)
-        return self.options.k
+        return self.k
 
 
 @hookimpl

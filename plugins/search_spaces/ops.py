@@ -5,6 +5,8 @@ Genome: k distinct residual edges (any layer to any later layer, input → outpu
 one op index per hidden node. Each op appears once in ``ops``, and every hidden node applies its
 op to (input + bias). Outputs use tanh, then scaling to the action bounds.
 
+``k_fraction`` (0 = unused) sets k to that fraction of the candidate edges (rounded).
+
 ``decoding = "repair"`` (default) moves chosen edges that would be dead to live places, so that
 k chosen edges are k live edges; ``"plain"`` keeps them as chosen. ``init_std = "auto"``
 (default) scales each layer's start by its live fan-in (``esenas_core.networks.pruned``).
@@ -40,6 +42,9 @@ class OpsOptions(PrunedOptions):
 
     activation: Literal["tanh", "relu"] = attrs.field(default="tanh", init=False)
     k: int = attrs.field(default=32, validator=attrs.validators.ge(1))
+    k_fraction: float = attrs.field(
+        default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
     ops: tuple[str, ...] = OP_NAMES
 
 
@@ -58,21 +63,23 @@ class OpsSearchSpace(PrunedSpace):
                 f"ops must be distinct names among {', '.join(OP_NAMES)}; got {list(options.ops)}"
             )
         net = Supernet([task.obs_dim, *options.hidden, task.act_dim], residual=True)
-        if options.k > net.num_edges:
+        self.options = options  # read by budget() before PrunedSpace.__init__
+        self.k = self.budget(options.k, options.k_fraction, net.num_edges)
+        if self.k > net.num_edges:
             raise ConfigError(
-                f"k={options.k} is larger than the number of candidate residual edges"
+                f"k={self.k} is larger than the number of candidate residual edges"
                 f" ({net.num_edges}) for layer sizes {net.sizes}"
             )
         self.op_names = tuple(options.ops)
         decisions = DecisionSpace(
             [
-                Subset(net.num_edges, options.k, label="edges"),
+                Subset(net.num_edges, self.k, label="edges"),
                 Choice(len(self.op_names), count=net.num_hidden, label="node_ops"),
             ]
         )
         self.groups = np.zeros(net.num_edges, dtype=np.int64)
         super().__init__(options, task, net=net, decisions=decisions)
-        self.check_budget("k", options.k, 1, net.num_edges)
+        self.check_budget("k", self.k, 1, net.num_edges)
 
     def decode(self, genome: np.ndarray) -> Architecture:
         genome = self.decisions.validate(genome)
@@ -84,7 +91,7 @@ class OpsSearchSpace(PrunedSpace):
 
     @property
     def max_edges_in_use(self) -> int:
-        return self.options.k
+        return self.k
 
     def node_ops(self, architectures: Sequence[Architecture]) -> list[np.ndarray]:
         ops = np.stack([a.parts["node_ops"] for a in architectures])
