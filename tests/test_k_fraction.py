@@ -77,5 +77,7 @@ def test_k_and_k_fraction_together_are_refused(registries, name, options, match)
 
 def test_a_fraction_below_the_kept_linear_share_names_the_smallest_one(registries) -> None:
     humanoid = TaskSpec(obs_dim=348, act_dim=17)  # 5,916 linear edges of 30,300 candidates
-    with pytest.raises(ConfigError, match=r"k_fraction=0\.1 of 30300 .* must exceed 0\.1952"):
+    with pytest.raises(ConfigError, match=r"k_fraction=0\.1 of 30300 .* at least 0\.1953\)"):
         registries.create("search_space", "edges", {**RESIDUAL, "k_fraction": 0.1}, humanoid)
+    named = registries.create("search_space", "edges", {**RESIDUAL, "k_fraction": 0.1953}, humanoid)
+    assert named.k == 5918 and named.decisions.groups[0].k == 2  # 5,916 kept + 2 chosen

@@ -26,6 +26,7 @@ original implementation.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import attrs
@@ -94,9 +95,10 @@ class EdgesSearchSpace(PrunedSpace):
             lo = net.blocks()[-1][0]  # edges into the outputs start with the inputs' ones
             self.fixed = np.arange(lo, lo + task.obs_dim * task.act_dim)
             if self.k <= self.fixed.size:
+                least = math.ceil(1e4 * (self.fixed.size + 0.5) / self.num_edges) / 1e4
                 share = (
                     f" (k_fraction={options.k_fraction} of {self.num_edges} candidates; it must"
-                    f" exceed {self.fixed.size / self.num_edges:.4f})"
+                    f" be at least {least:.4f})"
                     if options.k_fraction
                     else ""
                 )
