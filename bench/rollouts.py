@@ -166,7 +166,7 @@ def throughput(
     }
 
 
-def original_style_forward(space, theta: np.ndarray, genome: np.ndarray):
+def original_style_forward(space, theta: np.ndarray, arch):
     """The original's ``NumpyTopologyPolicy.get_action``: a per-edge loop over an edge dict with
     weights in a dense T×T numpy matrix, one state at a time (its first-hidden-node bug fixed and
     output biases added, so that it computes the same function as esenas)."""
@@ -174,8 +174,9 @@ def original_style_forward(space, theta: np.ndarray, genome: np.ndarray):
     total, obs_dim, act_dim = sum(sizes), sizes[0], sizes[-1]
     weight_list = np.zeros((total, total))
     edge_dict = collections.defaultdict(list)
+    kept = set(np.flatnonzero(space.edge_mask(arch)).tolist())  # the decoded (repaired) edges
     for e, (src, dst) in enumerate(space.net.edge_list()):
-        if e in set(genome.tolist()):
+        if e in kept:
             weight_list[src][dst] = theta[e]
             edge_dict[int(src)].append(int(dst))
     bias_list = np.concatenate([np.zeros(obs_dim), theta[space.num_weights :]])
@@ -237,7 +238,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     genome = space.decisions.sample(rng, 1)[0]
     arch = space.decode(genome)
-    original = original_style_forward(space, theta, genome)
+    original = original_style_forward(space, theta, arch)
     state = rng.normal(size=space.net.sizes[0])
     ref = space.network(theta[None, :], [arch])(state[None, :])[0]
     np.testing.assert_allclose(original(state), ref, rtol=1e-4, atol=1e-5)  # same function

@@ -30,6 +30,8 @@ from esenas_core import (
     to_env_actions,
 )
 
+from .mujoco_steps import lean_step
+
 MAX_EPISODE_STEPS = 1_000_000  # an episode longer than this would run for hours per rollout
 MAX_LOCKSTEP = 4096  # environments stepped together in one worker
 
@@ -53,6 +55,8 @@ class GymTask(Task):
 
     name = "gym"
     Options = GymOptions
+
+    lean_steps = True  # MuJoCo locomotion envs step through mujoco_steps (the same bits)
 
     def __init__(self, options: GymOptions) -> None:
         super().__init__(options)
@@ -185,7 +189,7 @@ class GymTask(Task):
             [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds, strict=True)],
             dtype=np.float64,
         )
-        inner = [_beneath_bookkeeping(env) for env in envs]
+        inner = [_beneath_bookkeeping(env, self.lean_steps) for env in envs]
         limit = min((lim for _, lim in inner if lim is not None), default=None)
         if limit is None:
             limit = -1  # `t == limit` never holds
@@ -278,13 +282,14 @@ def _spec_of(env: gym.Env, env_id: str) -> TaskSpec:
     raise ConfigError(f"[task] gym: {env_id} has an unsupported action space {act_space}")
 
 
-def _beneath_bookkeeping(env: gym.Env) -> tuple[Any, int | None]:
+def _beneath_bookkeeping(env: gym.Env, lean: bool = True) -> tuple[Any, int | None]:
     """(``step`` of the env beneath its outer ``TimeLimit``/``OrderEnforcing``/
     ``PassiveEnvChecker`` wrappers, the time limit found among them or None).
 
     ``gym.make`` adds these three; after an episode's first two steps they do nothing but count
     steps (``TimeLimit``, which the lockstep loop replaces) and forward the call — three Python
-    frames per env-step. Any other wrapper stops the peeling, so it still runs.
+    frames per env-step. Any other wrapper stops the peeling, so it still runs. Beneath them, a
+    MuJoCo locomotion environment steps leanly (``lean``; ``mujoco_steps``: the same bits).
     """
     limit = None
     while isinstance(env, _BOOKKEEPING):
@@ -294,7 +299,8 @@ def _beneath_bookkeeping(env: gym.Env) -> tuple[Any, int | None]:
                 break
             limit = mine if limit is None else min(limit, mine)
         env = env.env
-    return env.step, limit
+    step = lean_step(env) if lean and env is env.unwrapped else None
+    return step or env.step, limit
 
 
 _BOOKKEEPING = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
