@@ -95,6 +95,7 @@ def _balancing(env: Any, mujoco: Any, state_range: bool) -> Step:
         return ok
 
     def step(action: np.ndarray) -> tuple[np.ndarray, Any, bool, bool, dict]:
+        # the first lines are _running's: a shared helper would cost a call per step
         before = qpos[0]
         ctrl[:] = action
         mj_step(model, data, nstep=frames)
