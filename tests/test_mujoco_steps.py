@@ -7,7 +7,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from esenas_plugins.tasks.mujoco_steps import lean_step
+from esenas_plugins.tasks.mujoco_steps import _builder, agrees, lean_step
 
 from esenas_core.api.plugins import get_registries
 
@@ -105,3 +105,23 @@ def test_the_gym_task_gives_the_same_episodes_with_and_without_lean_steps(env_id
         assert bits(g.obs_mean) == bits(w.obs_mean) and bits(g.obs_m2) == bits(w.obs_m2)
     if env_id == "Hopper-v5":
         assert min(e.steps for e in got) < 120  # early terminations were compared too
+
+
+def test_the_probe_refuses_steps_one_bit_off_and_no_spec_means_gymnasium_s_step() -> None:
+    env = gym.make("Hopper-v5")
+    build = _builder(env.unwrapped)
+    assert build is not None and agrees(env.spec, build)
+
+    def one_ulp_off(e):
+        step = build(e)
+
+        def off(action):
+            obs, reward, terminated, truncated, info = step(action)
+            return obs, np.nextafter(reward, np.inf), terminated, truncated, info
+
+        return off
+
+    assert not agrees(env.spec, one_ulp_off)
+    assert not agrees(env.spec, lambda e: lambda action: (None, 0.0, False, False, {}))
+    bare = type(env.unwrapped)()  # made without gym.make: no spec to probe
+    assert bare.spec is None and lean_step(bare) is None

@@ -6,7 +6,8 @@ termination bits as gymnasium's ``step`` (tests/test_mujoco_steps.py compares ev
 0.69–0.96 of its time per step (docs/benchmarks.md#lean-mujoco-steps).
 
 ``lean_step(env)`` gives the lean ``step`` of an unwrapped environment, or None for any other
-environment or class (a subclass, a render mode): those keep gymnasium's ``step``. Resets stay
+environment or class (a subclass, a render mode, no spec) and wherever a probe finds that the
+installed gymnasium computes otherwise: those keep gymnasium's ``step``. Resets stay
 gymnasium's. A lean step returns gymnasium's 5-tuple with an empty info dict (the lockstep loop
 reads no info).
 """
@@ -22,7 +23,59 @@ Step = Callable[[np.ndarray], tuple[np.ndarray, Any, bool, bool, dict]]
 
 
 def lean_step(env: Any) -> Step | None:
-    """The lean ``step`` of the unwrapped gymnasium environment ``env``, or None."""
+    """The lean ``step`` of the unwrapped gymnasium environment ``env``, or None (then use
+    ``env.step``). Once per process and environment spec, a probe checks that the lean steps give
+    this gymnasium's bits (``agrees``); where they do not, gymnasium's ``step`` is kept."""
+    build = _builder(env)
+    if build is None or env.spec is None:
+        return None
+    key = (env.spec.id, repr(sorted(env.spec.kwargs.items())))
+    if key not in _AGREES:
+        _AGREES[key] = agrees(env.spec, build)
+    return build(env) if _AGREES[key] else None
+
+
+_AGREES: dict[tuple[str, str], bool] = {}
+PROBE_STEPS = 60
+
+
+def agrees(spec: Any, build: Callable[[Any], Step]) -> bool:
+    """Whether ``build``'s steps give the bits of gymnasium's own ``step`` over PROBE_STEPS
+    steps of two fresh environments made from ``spec`` (fixed reset seeds and actions; an
+    episode that ends is reset). A gymnasium whose environments compute otherwise fails it."""
+    import gymnasium as gym
+
+    plain, lean = gym.make(spec).unwrapped, gym.make(spec).unwrapped
+    try:
+        step = build(lean)
+        rng = np.random.default_rng(20261208)
+        shape = plain.action_space.shape
+        plain.reset(seed=7)
+        lean.reset(seed=7)
+        for t in range(PROBE_STEPS):
+            action = rng.uniform(-1.0, 1.0, shape)
+            want, got = plain.step(action), step(action.copy())
+            same = (
+                np.asarray(got[0], dtype=np.float64).tobytes()
+                == np.asarray(want[0], dtype=np.float64).tobytes()
+                and np.float64(got[1]).tobytes() == np.float64(want[1]).tobytes()
+                and bool(got[2]) == bool(want[2])
+            )
+            if not same:
+                return False
+            if want[2]:
+                plain.reset(seed=t)
+                lean.reset(seed=t)
+        return True
+    except Exception:  # a gymnasium without the attributes the lean steps read
+        return False
+    finally:
+        plain.close()
+        lean.close()
+
+
+def _builder(env: Any) -> Callable[[Any], Step] | None:
+    """The lean-step builder for ``env``'s exact class, or None."""
     if getattr(env, "render_mode", None) is not None:
         return None
     try:
@@ -33,17 +86,17 @@ def lean_step(env: Any) -> Step | None:
         from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
     except Exception:  # no mujoco wheel, or a gymnasium without these modules
         return None
-    kind = type(env)
-    excluded = bool(getattr(env, "_exclude_current_positions_from_observation", False))
-    if kind is SwimmerEnv:  # x and y are left out of the observation
-        return _running(env, mujoco, skip=2 if excluded else 0)
-    if kind is HalfCheetahEnv:
-        return _running(env, mujoco, skip=1 if excluded else 0)
-    if kind is HopperEnv:
-        return _balancing(env, mujoco, state_range=True)
-    if kind is Walker2dEnv:
-        return _balancing(env, mujoco, state_range=False)
-    return None
+    builders: dict[type, Callable[[Any], Step]] = {
+        SwimmerEnv: lambda e: _running(e, mujoco, skip=2 if _excluded(e) else 0),  # x and y
+        HalfCheetahEnv: lambda e: _running(e, mujoco, skip=1 if _excluded(e) else 0),
+        HopperEnv: lambda e: _balancing(e, mujoco, state_range=True),
+        Walker2dEnv: lambda e: _balancing(e, mujoco, state_range=False),
+    }
+    return builders.get(type(env))
+
+
+def _excluded(env: Any) -> bool:
+    return bool(env._exclude_current_positions_from_observation)
 
 
 def _running(env: Any, mujoco: Any, skip: int) -> Step:
