@@ -12,7 +12,9 @@ bookkeeping, no per-episode seeding or statistics). The loops alternate for ``--
 in one process (after one untimed iteration each, which compiles and builds), and each ratio is
 of the summed times.
 
-Also measured: the same ES-ENAS iteration on ``gym`` Pendulum-v1 (``--gym-rounds``: it takes
+Also measured: the bare loop's own gain from a second core (one process over all episodes
+against two processes over half each, at the same time: the most ``processes`` could gain), the
+same ES-ENAS iteration on ``gym`` Pendulum-v1 (``--gym-rounds``: it takes
 seconds), the peak memory numpy allocates (``tracemalloc``) while one chunk of
 ``--memory-episodes`` episodes runs in one batch, and for early-terminating environments the
 rows a batch steps against the steps its episodes take.
@@ -70,6 +72,48 @@ def bare_loop(rng: np.random.Generator) -> float:
         thdot = np.clip(thdot + (15.0 * np.sin(th) + 3.0 * u) * 0.05, -8.0, 8.0)
         th = th + thdot * 0.05
     return float(total.mean())
+
+
+def _bare_worker(episodes: int, rounds: int, start, out) -> None:
+    """A process running the bare loop over ``episodes`` episodes ``rounds`` times (after one
+    untimed batch), from the moment ``start`` is set; puts its time on ``out``."""
+    global EPISODES
+    EPISODES = episodes
+    rng = np.random.default_rng(0)
+    bare_loop(rng)
+    start.wait()
+    began = time.perf_counter()
+    for _ in range(rounds):
+        bare_loop(rng)
+    out.put(time.perf_counter() - began)
+
+
+def bare_split(rounds: int) -> dict:
+    """The bare loop's own gain from a second core: one process over all EPISODES episodes
+    against two processes over half each, at the same time (each side ``rounds`` batches; the
+    two-process time is the slower one's)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+
+    def run(processes: int, episodes: int) -> float:
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_bare_worker, args=(episodes, rounds, start, out))
+            for _ in range(processes)
+        ]
+        for p in procs:
+            p.start()
+        time.sleep(2.0)  # every process imported and warmed up
+        start.set()
+        took = max(out.get() for _ in procs)
+        for p in procs:
+            p.join()
+        return took
+
+    one = [run(1, EPISODES) for _ in range(3)]
+    two = [run(2, EPISODES // 2) for _ in range(3)]
+    return {"one_process_s": one, "two_processes_s": two, "gain": sum(one) / sum(two)}
 
 
 def timed(fn) -> float:
@@ -162,6 +206,7 @@ def main() -> None:
         "processes_vs_serial": eps["processes"] / eps["serial"],
         "serial_vs_gym": eps["serial"] / eps["gym"],
         "rounds": times,
+        "bare_two_process_gain": bare_split(args.rounds * 4),
         "memory": memory_peak(args.memory_episodes),
         "compaction": compaction(),
     }
@@ -169,7 +214,8 @@ def main() -> None:
     print(
         f"episodes/s: bare {eps['bare']:.0f}, serial {eps['serial']:.0f}"
         f" ({result['serial_vs_bare']:.2f}x bare), processes {eps['processes']:.0f}"
-        f" ({result['processes_vs_serial']:.2f}x serial), gym {eps['gym']:.0f}"
+        f" ({result['processes_vs_serial']:.2f}x serial; the bare loop split over 2 processes:"
+        f" {result['bare_two_process_gain']['gain']:.2f}x), gym {eps['gym']:.0f}"
         f" (serial {result['serial_vs_gym']:.1f}x gym); memory of"
         f" {args.memory_episodes} episodes: {result['memory']['peak_gib']:.2f} GiB"
     )
