@@ -81,3 +81,10 @@ def test_a_fraction_below_the_kept_linear_share_names_the_smallest_one(registrie
         registries.create("search_space", "edges", {**RESIDUAL, "k_fraction": 0.1}, humanoid)
     named = registries.create("search_space", "edges", {**RESIDUAL, "k_fraction": 0.1953}, humanoid)
     assert named.k == 5918 and named.decisions.groups[0].k == 2  # 5,916 kept + 2 chosen
+
+
+def test_a_fraction_whose_k_cannot_be_live_says_where_k_came_from(registries) -> None:
+    with pytest.raises(ConfigError, match=r"k=3 \(from k_fraction=0\.4 of 8 candidates\).*is 2"):
+        registries.create(
+            "search_space", "edges", {"hidden": [4], "k_fraction": 0.4}, TaskSpec(1, 1)
+        )

@@ -157,9 +157,11 @@ class PrunedSpace(LayeredSpace):
             else f"the smallest valid {what} above it is "
             + str(next((v for v in range(k + 1, min(high, k + 256) + 1) if near(v)), "none"))
         )
+        fraction = getattr(self.options, "k_fraction", 0.0)
+        source = f" (from k_fraction={fraction} of {high} candidates)" if fraction else ""
         raise ConfigError(
-            f"{what}={k} cannot be spent on live edges (edges on an input→output path) for layer"
-            f" sizes {self.net.sizes}: {hint} (decoding = 'plain' allows dead edges)"
+            f"{what}={k}{source} cannot be spent on live edges (edges on an input→output path)"
+            f" for layer sizes {self.net.sizes}: {hint} (decoding = 'plain' allows dead edges)"
         )
 
     def live_fan_in(self) -> np.ndarray:
