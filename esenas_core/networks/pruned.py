@@ -24,7 +24,7 @@ genome chooses.
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -111,18 +111,19 @@ class PrunedSpace(LayeredSpace):
             " (decoding = 'plain' allows dead edges)"
         )
 
-    def budget(self, k: int, k_fraction: float, count: int, what: str = "k") -> int:
-        """The budget ``what`` (option ``k``) or, when ``k_fraction`` > 0, that fraction of the
-        ``count`` candidates rounded to the nearest integer (at least 1): a fraction carries one
-        config across environments of other sizes. Setting both is refused."""
-        if not k_fraction:
+    @staticmethod
+    def budget(options: Any, count: int) -> int:
+        """``options.k`` or, when ``options.k_fraction`` > 0, that fraction of the ``count``
+        candidates rounded to the nearest integer (at least 1): a fraction carries one config
+        across environments of other sizes. Setting both is refused."""
+        k, fraction = options.k, options.k_fraction
+        if not fraction:
             return k
-        default = attrs.fields_dict(type(self.options))["k"].default
-        if k != default:
+        if k != attrs.fields_dict(type(options))["k"].default:
             raise ConfigError(
-                f"set either k={k} or k_fraction={k_fraction}, not both (k_fraction sets k)"
+                f"set either k={k} or k_fraction={fraction}, not both (k_fraction sets k)"
             )
-        return max(1, round(k_fraction * count))
+        return max(1, round(fraction * count))
 
     def repairable(self, masks: np.ndarray) -> bool:
         """Whether every (E,) row of ``masks`` repairs into live edges."""

@@ -68,7 +68,6 @@ class EdgesSearchSpace(PrunedSpace):
 
     def __init__(self, options: EdgesOptions, task: TaskSpec) -> None:
         net = Supernet([task.obs_dim, *options.hidden, task.act_dim], options.mode == "residual")
-        self.options = options  # read by budget() before PrunedSpace.__init__
         self.sizes = net.sizes
         self.num_edges = net.num_edges
         self.groups = np.zeros(net.num_edges, dtype=np.int64)
@@ -77,7 +76,7 @@ class EdgesSearchSpace(PrunedSpace):
         else:
             if options.k_per_layer:
                 raise ConfigError("k_per_layer is only used with mode 'independent'")
-            self.k = self.budget(options.k, options.k_fraction, self.num_edges)
+            self.k = self.budget(options, self.num_edges)
             if self.k > self.num_edges:
                 raise ConfigError(
                     f"k={self.k} is larger than the number of candidate edges"
@@ -126,7 +125,7 @@ class EdgesSearchSpace(PrunedSpace):
                     f"set either k_per_layer={list(ks)} or k_fraction={options.k_fraction},"
                     " not both (k_fraction sets every layer's budget)"
                 )
-            ks = tuple(self.budget(options.k, options.k_fraction, count) for _, count in blocks)
+            ks = tuple(self.budget(options, count) for _, count in blocks)
         self.k_per_layer = ks
         self.k = sum(ks)
         if len(ks) != len(blocks):

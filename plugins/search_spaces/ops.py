@@ -63,8 +63,7 @@ class OpsSearchSpace(PrunedSpace):
                 f"ops must be distinct names among {', '.join(OP_NAMES)}; got {list(options.ops)}"
             )
         net = Supernet([task.obs_dim, *options.hidden, task.act_dim], residual=True)
-        self.options = options  # read by budget() before PrunedSpace.__init__
-        self.k = self.budget(options.k, options.k_fraction, net.num_edges)
+        self.k = self.budget(options, net.num_edges)
         if self.k > net.num_edges:
             raise ConfigError(
                 f"k={self.k} is larger than the number of candidate residual edges"

@@ -14,6 +14,7 @@ reads no info).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,12 @@ def _builder(env: Any) -> Callable[[Any], Step] | None:
     """The lean-step builder for ``env``'s exact class, or None."""
     if getattr(env, "render_mode", None) is not None:
         return None
+    return _builders().get(type(env))
+
+
+@functools.cache
+def _builders() -> dict[type, Callable[[Any], Step]]:
+    """Class → lean-step builder, made once per process (empty without mujoco)."""
     try:
         import mujoco
         from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
@@ -85,14 +92,13 @@ def _builder(env: Any) -> Callable[[Any], Step] | None:
         from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
         from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
     except Exception:  # no mujoco wheel, or a gymnasium without these modules
-        return None
-    builders: dict[type, Callable[[Any], Step]] = {
+        return {}
+    return {
         SwimmerEnv: lambda e: _running(e, mujoco, skip=2 if _excluded(e) else 0),  # x and y
         HalfCheetahEnv: lambda e: _running(e, mujoco, skip=1 if _excluded(e) else 0),
         HopperEnv: lambda e: _balancing(e, mujoco, state_range=True),
         Walker2dEnv: lambda e: _balancing(e, mujoco, state_range=False),
     }
-    return builders.get(type(env))
 
 
 def _excluded(env: Any) -> bool:
